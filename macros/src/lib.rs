@@ -1,0 +1,47 @@
+//! Procedural macros for [`ipc`](https://docs.rs/ipc): `#[ipc::main]` and
+//! `#[ipc::test]`. Use them through the `ipc` crate, which re-exports them.
+//!
+//! This crate only forwards to `entry.rs`; generated code calls
+//! `::ipc::__private`, and `crate = "path"` overrides that path.
+
+use proc_macro::TokenStream;
+
+mod entry;
+
+/// Marks the `async fn main` of a program that spawns `ipc` processes.
+///
+/// In a child process it runs the child's target instead of `main` (before
+/// any of your code); otherwise it builds a multi-threaded tokio runtime,
+/// runs `main` on it, then terminates daemon children and waits for the
+/// others, as Python does at exit.
+///
+/// ```ignore
+/// #[ipc::main]
+/// async fn main() -> ipc::Result<()> {
+///     let mut p = ipc::Process::spawn(|x: u32| x * 2, 21)?;
+///     assert_eq!(p.join().await?, 42);
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::main(args.into(), item.into()).into()
+}
+
+/// Marks an `async fn` test that may spawn `ipc` processes.
+///
+/// Like `#[tokio::test]` (a current-thread runtime per test), and a child
+/// spawned from the test re-executes the test binary filtered to this one
+/// test, which then runs only the child's target.
+///
+/// ```ignore
+/// #[ipc::test]
+/// async fn doubles() {
+///     let mut p = ipc::Process::spawn(|x: u32| x * 2, 21).unwrap();
+///     assert_eq!(p.join().await.unwrap(), 42);
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::test(args.into(), item.into()).into()
+}

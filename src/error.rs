@@ -1,0 +1,42 @@
+//! The crate-wide error, for `?` in `main` and for operations that fail with
+//! the operating system.
+
+use crate::codec::{DecodeError, EncodeError};
+use crate::pipe::{RecvError, SendError};
+use crate::process::JoinError;
+
+/// Any `ipc` error. Each operation returns its own small error type; they all
+/// convert into this one, so `ipc::Result<()>` works as `main`'s return type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A process was spawned from a program whose entry did not install the
+    /// dispatch, so a child could not find its target. Use `#[ipc::main]`,
+    /// `#[ipc::test]`, or call `ipc::init()` first thing in `main`.
+    #[error(
+        "cannot spawn: this program's entry did not install the ipc dispatch \
+         (use #[ipc::main], #[ipc::test], or call ipc::init() first thing in main)"
+    )]
+    NoDispatch,
+    /// A value could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// A value could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Joining a child failed.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// Sending on a connection failed.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// Receiving on a connection failed.
+    #[error(transparent)]
+    Recv(#[from] RecvError),
+    /// An operating-system error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result<T, ipc::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,122 @@
+//! # ipc — Python's `multiprocessing`, async, for tokio
+//!
+//! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
+//! programs — child processes, pipes, and (as they land) locks, queues,
+//! shared memory, managers and a pool — with every cross-process wait a
+//! future you `.await` on a tokio runtime.
+//!
+//! ```
+//! #[ipc::main]
+//! async fn main() -> ipc::Result<()> {
+//!     let (mut here, there) = ipc::Pipe::duplex()?;
+//!     // The child gets one end of the pipe as its argument.
+//!     let mut child = ipc::Process::spawn(echo_upper, there)?;
+//!     here.send(&"hello").await?;
+//!     assert_eq!(here.recv::<String>().await?, "HELLO");
+//!     drop(here);
+//!     assert_eq!(child.join().await?, 1); // messages it echoed
+//!     Ok(())
+//! }
+//!
+//! async fn echo_upper(mut conn: ipc::Connection) -> u32 {
+//!     let mut n = 0;
+//!     while let Ok(s) = conn.recv::<String>().await {
+//!         conn.send(&s.to_uppercase()).await.unwrap();
+//!         n += 1;
+//!     }
+//!     n
+//! }
+//! ```
+//!
+//! ## Python name → Rust name
+//!
+//! | Python (`multiprocessing`) | `ipc` | Notes |
+//! |---|---|---|
+//! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(f, a)`](Process::spawn) | one serde argument (a tuple for several); sync or async `f` |
+//! | `Process(name=…, daemon=…)` | [`Process::builder()`](Process::builder)`.name(…).daemon(…)` | daemons also die when the parent is SIGKILLed |
+//! | `p.join()` | [`p.join().await`](Process::join) | returns the target's return value |
+//! | `p.join(timeout)` | [`p.join_timeout(d).await`](Process::join_timeout) | |
+//! | `p.pid`, `p.name`, `p.daemon` | [`pid()`](Process::pid), [`name()`](Process::name), [`daemon()`](Process::daemon) | |
+//! | `p.is_alive()`, `p.exitcode` | [`is_alive()`](Process::is_alive), [`exitcode()`](Process::exitcode) | `-N` for signal `N` |
+//! | `p.terminate()`, `p.kill()` | [`terminate()`](Process::terminate), [`kill()`](Process::kill) | |
+//! | `p.run()` (subclassing `Process`) | a target function taking the state as its argument | no subclassing |
+//! | `current_process()`, `parent_process()` | [`current_process()`], [`parent_process()`] | |
+//! | `active_children()`, `cpu_count()` | [`active_children()`], [`cpu_count()`] | |
+//! | `current_process().authkey` | [`current_process().authkey()`](CurrentProcess::authkey) | 32 random bytes, inherited |
+//! | `if __name__ == '__main__':` | `#[ipc::main]` (or [`ipc::init()`](init)) | children never run `main` |
+//! | `Pipe()` / `Pipe(duplex=False)` | [`Pipe::duplex()`] / [`Pipe::simplex()`] | simplex is `(receiver, sender)` as in Python |
+//! | `conn.send(obj)` / `conn.recv()` | [`send(&v).await`](Connection::send) / [`recv::<T>().await`](Connection::recv) | serde + bincode, not pickle; may carry handles |
+//! | `conn.send_bytes(b)` / `conn.recv_bytes(n)` | [`send_bytes`](Connection::send_bytes) / [`recv_bytes`](Connection::recv_bytes) | wire-compatible with Python |
+//! | `conn.recv_bytes_into(buf)` | [`recv_bytes_into`](Connection::recv_bytes_into) | |
+//! | `conn.poll(t)`, `conn.fileno()`, `conn.close()` | [`poll(d)`](Connection::poll), `as_raw_fd()`, [`close()`](Connection::close) | |
+//! | `EOFError`, `BufferTooShort` | [`RecvError::Eof`], [`RecvError::BufferTooShort`] | |
+//! | `BrokenPipeError` | [`SendError::BrokenPipe`] | never a SIGPIPE |
+//!
+//! Locks, queues, shared memory, managers and the pool are not in the crate
+//! yet; they come in that order.
+//!
+//! ## Every wait, four ways
+//!
+//! Waiting operations come as `op().await` (cancel safe, documented per
+//! method), `op_timeout(d).await`, and `blocking_op()` for synchronous code
+//! (for example a sync child target).
+//!
+//! ## How it works
+//!
+//! - **Children** are the same executable re-executed (Python's `spawn`),
+//!   started with `posix_spawn` and one inherited socket; the target travels
+//!   as the address of a monomorphised trampoline relative to an anchor
+//!   function, so any `fn` item or non-capturing closure works without
+//!   registration. Deaths are observed with pidfds: no `SIGCHLD` handler, no
+//!   zombies, and a child that dies early is an error at once.
+//! - **Handles travel as file descriptors**: serializing a handle inside a
+//!   transfer (spawn argument, return value, [`Connection::send`]) moves its
+//!   descriptors out of band with `SCM_RIGHTS`. Anywhere else it is an error.
+//! - **Frames** are Python's: a 4-byte big-endian length (or `-1` and an
+//!   8-byte length), read incrementally so every receive is cancel safe and a
+//!   lying length never allocates more than actually arrived.
+//! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
+//!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
+#![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+#[allow(unused_extern_crates)] // lets `::ipc::` paths from our own macros resolve in unit tests
+extern crate self as ipc;
+
+mod codec;
+mod error;
+mod handle;
+pub mod pipe;
+pub mod process;
+mod sys;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use codec::{DecodeError, EncodeError};
+pub use error::{Error, Result};
+pub use ipc_macros::{main, test};
+pub use pipe::{Connection, Pipe, RecvError, SendError};
+pub use process::{
+    active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
+    ParentProcess, Process, Target,
+};
+
+/// Installs the dispatch without the `#[ipc::main]` attribute: call it first
+/// thing in `main` (criterion benches, hand-written runtimes). In a child it
+/// runs the child's target and exits; in the main process it returns and
+/// spawning becomes possible.
+///
+/// # Examples
+///
+/// ```
+/// fn main() -> ipc::Result<()> {
+///     ipc::init();
+///     let mut p = ipc::Process::spawn(|x: u8| x + 1, 1)?;
+///     assert_eq!(p.blocking_join()?, 2);
+///     Ok(())
+/// }
+/// ```
+pub fn init() {
+    process::dispatch_main();
+}

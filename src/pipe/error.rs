@@ -1,0 +1,99 @@
+//! Errors of [`Connection`](crate::Connection) operations.
+
+use std::io;
+
+use crate::codec::{DecodeError, EncodeError};
+
+/// Why a `recv*` call on a [`Connection`](crate::Connection) failed.
+///
+/// Python's `EOFError` is [`RecvError::Eof`] and its `BufferTooShort` is
+/// [`RecvError::BufferTooShort`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// The peer closed its end and every message it sent has been received.
+    #[error("end of stream: the peer closed the connection")]
+    Eof,
+    /// The next message is longer than the limit given (or the connection's
+    /// maximum). Nothing was lost: a later call with a larger limit gets it.
+    #[error("message of {len} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// The length the frame header announces.
+        len: u64,
+        /// The limit in force for the call.
+        max: usize,
+    },
+    /// `recv_bytes_into`'s buffer is shorter than the message; the whole
+    /// message is here (Python: `e.args[0]`).
+    #[error("buffer of {capacity} bytes is too short for a message of {} bytes", message.len())]
+    BufferTooShort {
+        /// The complete message.
+        message: Vec<u8>,
+        /// The length of the buffer that was offered.
+        capacity: usize,
+    },
+    /// The peer closed the connection in the middle of a message.
+    #[error("connection closed in the middle of a message ({received} bytes of it received)")]
+    Truncated {
+        /// Bytes of the unfinished frame (header included) that arrived.
+        received: u64,
+    },
+    /// The stream does not hold a valid frame header (not a peer speaking
+    /// this protocol); the connection cannot be used for receiving any more.
+    #[error("invalid frame header (length {0})")]
+    InvalidHeader(i32),
+    /// The message arrived but is not a valid encoding of the requested type.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// This end was created send-only (`Pipe::simplex`).
+    #[error("connection is send-only")]
+    NotReadable,
+    /// An operating-system error.
+    #[error("connection i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl RecvError {
+    /// Whether this is the end of the stream ([`RecvError::Eof`]).
+    pub fn is_eof(&self) -> bool {
+        matches!(self, RecvError::Eof)
+    }
+}
+
+/// Why a `send*` call on a [`Connection`](crate::Connection) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The peer has closed its end (Python's `BrokenPipeError`; never a
+    /// `SIGPIPE`).
+    #[error("broken pipe: the peer closed the connection")]
+    BrokenPipe,
+    /// The value could not be encoded; nothing was sent.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The message carries more handle descriptors than one message may (253).
+    #[error("message carries {0} descriptors; at most 253 fit one message")]
+    TooManyHandles(usize),
+    /// This end was created receive-only (`Pipe::simplex`).
+    #[error("connection is receive-only")]
+    NotWritable,
+    /// An operating-system error.
+    #[error("connection i/o error: {0}")]
+    Io(io::Error),
+}
+
+impl SendError {
+    /// Whether the peer is gone ([`SendError::BrokenPipe`]).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, SendError::BrokenPipe)
+    }
+}
+
+impl From<io::Error> for SendError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => SendError::BrokenPipe,
+            _ => SendError::Io(e),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Pipes and connections (Python's `multiprocessing.Pipe` and
+//! `multiprocessing.connection.Connection`).
+//!
+//! [`Pipe::duplex`] returns two connected ends that both send and receive;
+//! [`Pipe::simplex`] returns `(receiver, sender)`, in Python's order. Both
+//! are Unix stream socket pairs, so every end can carry handles (including
+//! other connections).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (mut rx, mut tx) = ipc::Pipe::simplex()?;
+//! tx.send(&"包子").await?;
+//! drop(tx);
+//! assert_eq!(rx.recv::<String>().await?, "包子");
+//! assert!(rx.recv::<String>().await.unwrap_err().is_eof());
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod error;
+pub(crate) mod frame;
+
+pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
+pub use error::{RecvError, SendError};
+
+use crate::sys;
+
+/// Creates connected pairs of [`Connection`]s (Python's `Pipe()`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Pipe;
+
+impl Pipe {
+    /// Two connected ends, each able to send and receive (Python's
+    /// `Pipe()` / `Pipe(duplex=True)`).
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the process is out of descriptors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut left, mut right) = ipc::Pipe::duplex()?;
+    /// left.blocking_send(&1u32)?;
+    /// right.blocking_send(&2u32)?;
+    /// assert_eq!(right.blocking_recv::<u32>()?, 1);
+    /// assert_eq!(left.blocking_recv::<u32>()?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn duplex() -> std::io::Result<(Connection, Connection)> {
+        let (a, b) = sys::socketpair()?;
+        Ok((Connection::new(a, true, true)?, Connection::new(b, true, true)?))
+    }
+
+    /// A one-way pipe: `(receiver, sender)`, in Python's order for
+    /// `Pipe(duplex=False)`. Sending on the receiver or receiving on the
+    /// sender is an error.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the process is out of descriptors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut rx, mut tx) = ipc::Pipe::simplex()?;
+    /// assert!(matches!(rx.blocking_send(&1u8), Err(ipc::SendError::NotWritable)));
+    /// tx.blocking_send(&1u8)?;
+    /// assert_eq!(rx.blocking_recv::<u8>()?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn simplex() -> std::io::Result<(Connection, Connection)> {
+        let (r, w) = sys::socketpair()?;
+        // Half-close the unused directions so misuse from a raw fd shows too.
+        sys::shutdown(std::os::fd::AsFd::as_fd(&r), sys::Shutdown::Write)?;
+        sys::shutdown(std::os::fd::AsFd::as_fd(&w), sys::Shutdown::Read)?;
+        Ok((Connection::new(r, true, false)?, Connection::new(w, false, true)?))
+    }
+}

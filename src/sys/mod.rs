@@ -1,0 +1,356 @@
+//! The operating-system layer: the only module that makes raw system calls.
+//!
+//! Every function here is a thin, safe wrapper around one Linux system call
+//! (or a fixed short sequence of them) that returns `io::Result`. Higher
+//! layers never see `libc`. File descriptors come back as [`OwnedFd`], so
+//! ownership (and closing) is checked by the type system; every descriptor we
+//! create is `O_CLOEXEC`.
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::io;
+use std::mem::{self, MaybeUninit};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// The most descriptors one `sendmsg` may carry (the kernel's `SCM_MAX_FD`).
+pub(crate) const MAX_FDS_PER_MSG: usize = 253;
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // A non-negative ssize_t always fits in usize.
+        Ok(ret as usize)
+    }
+}
+
+/// Takes ownership of a descriptor a system call just returned.
+fn owned(fd: libc::c_int) -> OwnedFd {
+    debug_assert!(fd >= 0);
+    // SAFETY: `fd` was just returned by a successful system call that creates a
+    // new descriptor, so nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A connected pair of non-blocking, close-on-exec Unix stream sockets.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid, writable array of two c_ints, as socketpair(2) requires.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Half-closes a socket (`SHUT_RD` or `SHUT_WR`).
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
+    let how = match how {
+        Shutdown::Read => libc::SHUT_RD,
+        Shutdown::Write => libc::SHUT_WR,
+    };
+    // SAFETY: `fd` is a live descriptor for the duration of the call.
+    cvt(unsafe { libc::shutdown(fd.as_raw_fd(), how) }).map(drop)
+}
+
+/// Which direction [`shutdown`] closes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shutdown {
+    Read,
+    Write,
+}
+
+/// Duplicates `fd` to a new close-on-exec descriptor.
+pub(crate) fn dup_cloexec(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on a live descriptor returns a new descriptor we own.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) }).map(owned)
+}
+
+/// Makes `target` refer to the same open file as `fd` (`dup2`); `target` is
+/// left without close-on-exec, as a standard stream must be.
+pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 with a live source; `target` is a standard-stream number the
+    // caller owns the meaning of (dup2 closes whatever was there atomically).
+    cvt(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop)
+}
+
+/// Sets or clears `O_NONBLOCK`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: F_GETFL on a live descriptor.
+    let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
+    let new = if nonblocking { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    if new != flags {
+        // SAFETY: F_SETFL with flags derived from F_GETFL on the same live descriptor.
+        cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, new) })?;
+    }
+    Ok(())
+}
+
+/// Whether `fd` is a socket (used to validate the bootstrap descriptor).
+pub(crate) fn is_socket(fd: BorrowedFd<'_>) -> bool {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is valid writable storage for one `struct stat`.
+    let ok = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } == 0;
+    // SAFETY: fstat succeeded, so it initialised `st`.
+    ok && (unsafe { st.assume_init() }.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// Opens `/dev/null` read-write, close-on-exec.
+pub(crate) fn open_dev_null() -> io::Result<OwnedFd> {
+    const PATH: &CStr = c"/dev/null";
+    // SAFETY: PATH is a NUL-terminated string; open returns a new descriptor.
+    cvt(unsafe { libc::open(PATH.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }).map(owned)
+}
+
+/// Sends `bufs` as one `sendmsg`, with `fds` attached (SCM_RIGHTS) when not
+/// empty. Never raises SIGPIPE (`MSG_NOSIGNAL`); returns the bytes written.
+pub(crate) fn send_with_fds(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+    if fds.len() > MAX_FDS_PER_MSG {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "more than 253 descriptors in one message"));
+    }
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let payload_len = mem::size_of_val(raw.as_slice());
+    let space = if raw.is_empty() {
+        0
+    } else {
+        // SAFETY: CMSG_SPACE is a pure computation on a length.
+        (unsafe { libc::CMSG_SPACE(payload_len as u32) }) as usize
+    };
+    // u64 storage keeps the control buffer aligned for `cmsghdr`.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: a zeroed msghdr is a valid "no name, no iov, no control" header.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len();
+    if !raw.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: msg_control points at `space` bytes, enough for one cmsghdr
+        // carrying `payload_len` bytes (CMSG_SPACE), so CMSG_FIRSTHDR is non-null
+        // and CMSG_DATA has room for `raw`.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(payload_len as u32) as usize;
+            std::ptr::copy_nonoverlapping(raw.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), payload_len);
+        }
+    }
+    // SAFETY: `msg` points at live iovecs and control data for the call's duration.
+    cvt_size(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
+}
+
+/// Receives into `buf` with one `recvmsg`, appending any descriptors that came
+/// with the bytes to `fds` (installed close-on-exec). Returns the bytes read
+/// (0 at end of stream).
+pub(crate) fn recv_with_fds(fd: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    unsafe { recv_raw(fd, buf.as_mut_ptr(), buf.len(), fds) }
+}
+
+/// Like [`recv_with_fds`], but appends at most `max` bytes to `vec`'s spare
+/// capacity (which the caller reserved) and extends its length.
+pub(crate) fn recv_append(
+    fd: BorrowedFd<'_>,
+    vec: &mut Vec<u8>,
+    max: usize,
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<usize> {
+    let spare = vec.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: the spare capacity is valid for writes of `len` bytes; the kernel
+    // writes only initialised bytes into it.
+    let n = unsafe { recv_raw(fd, spare.as_mut_ptr().cast(), len, fds) }?;
+    // SAFETY: the kernel initialised the first `n` bytes past the old length,
+    // and `n <= len <= spare capacity`.
+    unsafe { vec.set_len(vec.len() + n) };
+    Ok(n)
+}
+
+/// # Safety
+///
+/// `ptr` must be valid for writes of `len` bytes.
+unsafe fn recv_raw(fd: BorrowedFd<'_>, ptr: *mut u8, len: usize, fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    const SPACE: usize = 1024 + MAX_FDS_PER_MSG * mem::size_of::<RawFd>();
+    let mut control = [0u64; SPACE / 8];
+    let mut iov = libc::iovec { iov_base: ptr.cast(), iov_len: len };
+    // SAFETY: a zeroed msghdr is valid; we fill in the pointers below.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = SPACE;
+    // SAFETY: iov points at `len` writable bytes (the caller's contract) and
+    // control at SPACE bytes.
+    let n = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    // SAFETY: recvmsg filled msg_control/msg_controllen; the CMSG_* walk stays
+    // within msg_controllen, and each SCM_RIGHTS payload is an array of ints
+    // the kernel installed for us (so we own them).
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg);
+                let bytes = (*cmsg).cmsg_len - (data as usize - cmsg as usize);
+                for i in 0..bytes / mem::size_of::<RawFd>() {
+                    fds.push(owned(std::ptr::read_unaligned(data.cast::<RawFd>().add(i))));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "peer sent more descriptors than one message may carry",
+        ));
+    }
+    Ok(n)
+}
+
+/// Registers a descriptor with the current tokio reactor. On failure the
+/// descriptor comes back with the error. Must run inside a runtime.
+pub(crate) fn register_async(fd: OwnedFd) -> Result<tokio::io::unix::AsyncFd<OwnedFd>, (OwnedFd, io::Error)> {
+    // SAFETY: an OwnedFd is a valid open descriptor that it alone closes, and
+    // its as_raw_fd() returns the same number for as long as it lives, which
+    // is as long as the AsyncFd that now owns it.
+    unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| e.into_parts())
+}
+
+/// Readiness that [`poll_fd`] waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Interest {
+    Read,
+    Write,
+}
+
+/// Waits until `fd` is ready (or hung up / in error) or `timeout` passes.
+/// Returns whether it became ready. `None` waits forever. Retries on EINTR.
+pub(crate) fn poll_fd(fd: BorrowedFd<'_>, interest: Interest, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    loop {
+        let ms: libc::c_int = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                // Round up so a short timeout does not become a busy loop.
+                left.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
+        let events = match interest {
+            Interest::Read => libc::POLLIN,
+            Interest::Write => libc::POLLOUT,
+        };
+        let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+        // SAFETY: one valid pollfd.
+        match cvt(unsafe { libc::poll(&mut pfd, 1, ms) }) {
+            Ok(0) if ms == 0 => return Ok(false),
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags (0 = blocking reads, fine since we
+    // only poll it) and returns a new close-on-exec descriptor.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(owned(ret as libc::c_int))
+    }
+}
+
+/// Sends `signal` through a pidfd (immune to pid reuse).
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: a live pidfd, a signal number, no siginfo, no flags.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// How a reaped child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// Reaps `pid` if it has exited (`WNOHANG`); `Ok(None)` while it runs.
+pub(crate) fn try_wait(pid: i32) -> io::Result<Option<WaitStatus>> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: `status` is a valid out-pointer.
+        let ret = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if ret == 0 {
+            return Ok(None);
+        }
+        if ret == -1 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(Some(if libc::WIFSIGNALED(status) {
+            WaitStatus::Signaled(libc::WTERMSIG(status))
+        } else {
+            WaitStatus::Exited(libc::WEXITSTATUS(status))
+        }));
+    }
+}
+
+/// Asks the kernel to send `SIGKILL` to this process when its parent exits.
+pub(crate) fn set_parent_death_signal() -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; the extra args are unused.
+    cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) }).map(drop)
+}
+
+/// This process's pid.
+pub(crate) fn getpid() -> i32 {
+    std::process::id() as i32
+}
+
+/// The parent's pid (1 or a subreaper once the parent died).
+pub(crate) fn getppid() -> i32 {
+    // SAFETY: getppid cannot fail.
+    unsafe { libc::getppid() }
+}
+
+/// Fills `buf` from the kernel's random source.
+pub(crate) fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the pointer/length pair is a valid writable sub-slice of `buf`.
+        let ret = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        match cvt_size(ret) {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
