@@ -37,12 +37,11 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return with_errors(item, vec![e]),
     };
     let mut errors = Vec::new();
-    let krate = match parse_args(args) {
-        Ok(k) => k,
-        Err(e) => {
-            errors.push(e);
-            syn::parse_quote!(::ipc)
-        }
+    // A bad argument is reported, but the function still expands (with the
+    // default path) so it does not cascade into errors about `async fn main`.
+    let (krate, arg_error) = match parse_args(args) {
+        Ok(k) => (k, None),
+        Err(e) => (syn::parse_quote!(::ipc), Some(e)),
     };
     let sig = &input.sig;
     if sig.asyncness.is_none() {
@@ -64,6 +63,7 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         errors.push(syn::Error::new_spanned(&sig.ident, "#[ipc::main] goes on `main`; use #[ipc::test] for tests"));
     }
     if !errors.is_empty() {
+        errors.extend(arg_error);
         return with_errors(item, errors);
     }
 
@@ -71,7 +71,8 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let ident = &sig.ident;
     let output = &sig.output;
     let body = quote! { async move #block };
-    match kind {
+    let arg_error = arg_error.map(|e| e.to_compile_error());
+    let expanded = match kind {
         Kind::Main => quote! {
             #(#attrs)*
             #vis fn #ident() #output {
@@ -94,7 +95,8 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
                 #krate::__private::test_runtime(__IPC_TEST_PATH).block_on(#body)
             }
         },
-    }
+    };
+    quote! { #expanded #arg_error }
 }
 
 /// `crate = "path"` is the only argument.

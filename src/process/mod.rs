@@ -253,6 +253,11 @@ static CHILDREN: Mutex<Vec<Arc<Child>>> = Mutex::new(Vec::new());
 /// Numbers children for their default names (Python's `_identity`).
 static CHILD_COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Forgets a reaped child (closing its pidfd once the handle goes too).
+fn forget_child(child: &Arc<Child>) {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| !Arc::ptr_eq(c, child));
+}
+
 /// Reaps children that have exited and forgets them.
 fn sweep_children() -> Vec<Arc<Child>> {
     let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
@@ -568,13 +573,22 @@ impl<R: DeserializeOwned> Process<R> {
 
     /// Whether the child is still running (reaps it if it has exited).
     pub fn is_alive(&self) -> bool {
-        matches!(self.child.try_reap(), Ok(None))
+        matches!(self.try_reap(), Ok(None))
+    }
+
+    /// Reaps the child if it exited, and then drops it from the registry.
+    fn try_reap(&self) -> std::io::Result<Option<WaitStatus>> {
+        let status = self.child.try_reap()?;
+        if status.is_some() {
+            forget_child(&self.child);
+        }
+        Ok(status)
     }
 
     /// Python's `exitcode`: `None` while the child runs, its exit code once
     /// it has exited, `-N` if signal `N` killed it.
     pub fn exitcode(&self) -> Option<i32> {
-        match self.child.try_reap() {
+        match self.try_reap() {
             Ok(Some(WaitStatus::Exited(code))) => Some(code),
             Ok(Some(WaitStatus::Signaled(sig))) => Some(-sig),
             _ => None,
@@ -721,7 +735,7 @@ impl<R: DeserializeOwned> Process<R> {
             }
         }
         loop {
-            if let Some(status) = self.child.try_reap()? {
+            if let Some(status) = self.try_reap()? {
                 return self.outcome(status);
             }
             if !sys::poll_fd(self.child.pidfd.as_fd(), sys::Interest::Read, left())? {
@@ -732,7 +746,7 @@ impl<R: DeserializeOwned> Process<R> {
 
     async fn wait_exit(&mut self) -> Result<WaitStatus, JoinError> {
         loop {
-            if let Some(status) = self.child.try_reap()? {
+            if let Some(status) = self.try_reap()? {
                 return Ok(status);
             }
             if self.exit_fd.is_none() {
@@ -778,7 +792,9 @@ impl<R> Drop for Process<R> {
                         if let Ok(afd) = sys::register_async(fd) {
                             let _ = afd.readable().await;
                         }
-                        let _ = child.try_reap();
+                        if let Ok(Some(_)) = child.try_reap() {
+                            forget_child(&child);
+                        }
                     });
                 }
             }

@@ -1,0 +1,364 @@
+//! Child processes: lifecycle, exit codes, panics, timeouts, many children,
+//! daemons, handles through spawn, descriptors.
+
+mod support;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use ipc::{Connection, JoinError, Pipe, Process};
+use support::{bounded, wait_gone};
+
+fn double(x: u64) -> u64 {
+    x * 2
+}
+
+async fn double_async(x: u64) -> u64 {
+    tokio::task::yield_now().await;
+    x * 2
+}
+
+#[ipc::test]
+async fn sync_async_and_closure_targets_return_values() {
+    let mut a = Process::spawn(double, 21).unwrap();
+    let mut b = Process::spawn(double_async, 4).unwrap();
+    let mut c = Process::spawn(|(s, n): (String, usize)| s.repeat(n), ("ab".to_string(), 3)).unwrap();
+    let mut d = Process::spawn(|()| async { "async closure".to_string() }, ()).unwrap();
+    assert_eq!(bounded(a.join()).await.unwrap(), 42);
+    assert_eq!(bounded(b.join()).await.unwrap(), 8);
+    assert_eq!(bounded(c.join()).await.unwrap(), "ababab");
+    assert_eq!(bounded(d.join()).await.unwrap(), "async closure");
+    assert_eq!(a.exitcode(), Some(0));
+    assert!(!a.is_alive());
+    assert!(matches!(a.join().await, Err(JoinError::AlreadyJoined)));
+}
+
+#[ipc::test]
+async fn exit_codes_follow_python() {
+    let mut exits = Process::spawn(|code: i32| -> u8 { std::process::exit(code) }, 7).unwrap();
+    match bounded(exits.join()).await {
+        Err(e @ JoinError::Exited { code: 7 }) => assert_eq!(e.exitcode(), Some(7)),
+        other => panic!("expected Exited(7), got {other:?}"),
+    }
+    assert_eq!(exits.exitcode(), Some(7));
+
+    let mut zero = Process::spawn(|()| -> u8 { std::process::exit(0) }, ()).unwrap();
+    assert!(matches!(bounded(zero.join()).await, Err(JoinError::Exited { code: 0 })));
+
+    let sleep = |secs: u64| std::thread::sleep(Duration::from_secs(secs));
+    let mut terminated = Process::spawn(sleep, 60).unwrap();
+    assert!(terminated.is_alive());
+    assert_eq!(terminated.exitcode(), None);
+    terminated.terminate().unwrap();
+    assert!(matches!(bounded(terminated.join()).await, Err(JoinError::Signaled { signal: libc::SIGTERM })));
+    assert_eq!(terminated.exitcode(), Some(-libc::SIGTERM));
+    terminated.terminate().unwrap(); // terminating a dead child is harmless
+
+    let mut killed = Process::spawn(sleep, 60).unwrap();
+    killed.kill().unwrap();
+    assert!(matches!(bounded(killed.join()).await, Err(JoinError::Signaled { signal: libc::SIGKILL })));
+    assert_eq!(killed.exitcode(), Some(-libc::SIGKILL));
+}
+
+#[ipc::test]
+async fn a_panic_reaches_join_with_message_and_location() {
+    let mut p = Process::spawn(|n: u32| -> u32 { panic!("task {n} failed") }, 3).unwrap();
+    match bounded(p.join()).await {
+        Err(JoinError::Panicked { message, location }) => {
+            assert_eq!(message, "task 3 failed");
+            let location = location.expect("a location");
+            assert!(location.starts_with("tests/process.rs:"), "{location}");
+        }
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    assert_eq!(p.exitcode(), Some(1));
+}
+
+#[ipc::test]
+async fn a_child_that_dies_before_reporting_is_an_error_at_once() {
+    let start = Instant::now();
+    let mut p = Process::spawn(|()| -> u8 { std::process::abort() }, ()).unwrap();
+    assert!(matches!(bounded(p.join()).await, Err(JoinError::Signaled { signal: libc::SIGABRT })));
+    assert!(start.elapsed() < support::WATCHDOG);
+}
+
+#[ipc::test]
+async fn join_timeout_leaves_the_child_running_and_joinable() {
+    let mut p = Process::spawn(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), 400).unwrap();
+    assert!(matches!(p.join_timeout(Duration::from_millis(20)).await, Err(JoinError::Timeout)));
+    assert!(p.is_alive());
+    // Cancel the join repeatedly: the wait must still complete afterwards.
+    for _ in 0..5 {
+        let _ = tokio::time::timeout(Duration::from_millis(5), p.join()).await;
+    }
+    bounded(p.join()).await.unwrap();
+    assert_eq!(p.exitcode(), Some(0));
+
+    let mut q = Process::spawn(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), 300).unwrap();
+    assert!(matches!(q.blocking_join_timeout(Duration::from_millis(10)), Err(JoinError::Timeout)));
+    q.blocking_join_timeout(support::WATCHDOG).unwrap();
+}
+
+#[ipc::test]
+async fn a_hundred_short_lived_children() {
+    let mut children: Vec<Process<u32>> = (0..100u32).map(|i| Process::spawn(|i: u32| i * i, i).unwrap()).collect();
+    let mut sum = 0;
+    for c in &mut children {
+        sum += bounded(c.join()).await.unwrap();
+    }
+    assert_eq!(sum, (0..100u32).map(|i| i * i).sum());
+    for c in &children {
+        assert!(!support::pid_present(c.pid()), "child {} left behind (a zombie?)", c.pid());
+    }
+}
+
+#[ipc::test]
+async fn names_identity_and_authkey_are_inherited() {
+    let me = ipc::current_process();
+    assert_eq!(me.name(), "MainProcess");
+    assert!(ipc::parent_process().is_none());
+    let info = |()| {
+        let me = ipc::current_process();
+        let parent = ipc::parent_process().expect("a child has a parent");
+        (me.name().to_owned(), me.pid(), *me.authkey(), parent.pid(), parent.is_alive())
+    };
+    let mut named = Process::builder().name("worker-1").spawn(info, ()).unwrap();
+    let (name, pid, key, ppid, parent_alive) = bounded(named.join()).await.unwrap();
+    assert_eq!(name, "worker-1");
+    assert_eq!(pid, named.pid());
+    assert_eq!(&key, me.authkey());
+    assert_eq!(ppid, std::process::id());
+    assert!(parent_alive);
+    let mut unnamed = Process::spawn(info, ()).unwrap();
+    assert!(unnamed.name().starts_with("Process-"), "{}", unnamed.name());
+    assert_eq!(bounded(unnamed.join()).await.unwrap().0, unnamed.name());
+}
+
+static GLOBAL: AtomicU32 = AtomicU32::new(100);
+
+#[ipc::test]
+async fn data_is_isolated_between_processes() {
+    let mut p = Process::spawn(
+        |()| {
+            GLOBAL.store(10, Ordering::SeqCst);
+            GLOBAL.load(Ordering::SeqCst)
+        },
+        (),
+    )
+    .unwrap();
+    assert_eq!(bounded(p.join()).await.unwrap(), 10);
+    assert_eq!(GLOBAL.load(Ordering::SeqCst), 100);
+}
+
+#[ipc::test]
+async fn active_children_lists_the_running_ones() {
+    let mut p =
+        Process::builder().name("lister").spawn(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), 300).unwrap();
+    let listed = ipc::active_children();
+    assert!(listed.iter().any(|c| c.pid == p.pid() && c.name == "lister"), "{listed:?}");
+    bounded(p.join()).await.unwrap();
+    assert!(!ipc::active_children().iter().any(|c| c.pid == p.pid()));
+    assert!(ipc::cpu_count() >= 1);
+}
+
+#[ipc::test]
+async fn handles_travel_into_a_child_and_back_out() {
+    // In: the child gets a Connection as its argument.
+    let (mut here, there) = Pipe::duplex().unwrap();
+    let mut echo = Process::spawn(
+        |mut conn: Connection| async move {
+            let mut n = 0u32;
+            while let Ok(s) = conn.recv::<String>().await {
+                conn.send(&s.to_uppercase()).await.unwrap();
+                n += 1;
+            }
+            n
+        },
+        there,
+    )
+    .unwrap();
+    for word in ["a", "bc", "包子"] {
+        here.send(&word).await.unwrap();
+        assert_eq!(bounded(here.recv::<String>()).await.unwrap(), word.to_uppercase());
+    }
+    drop(here);
+    assert_eq!(bounded(echo.join()).await.unwrap(), 3);
+
+    // Out: the child returns a Connection it made.
+    let mut maker = Process::spawn(
+        |()| {
+            let (mut mine, yours) = Pipe::duplex().unwrap();
+            mine.blocking_send(&"made in the child").unwrap();
+            yours
+        },
+        (),
+    )
+    .unwrap();
+    let mut got: Connection = bounded(maker.join()).await.unwrap();
+    assert_eq!(bounded(got.recv::<String>()).await.unwrap(), "made in the child");
+
+    // Through: a Connection sent over a Connection to a running child.
+    let (mut control, child_end) = Pipe::duplex().unwrap();
+    let mut relay = Process::spawn(
+        |mut control: Connection| {
+            let mut passed: Connection = control.blocking_recv().unwrap();
+            passed.blocking_send(&"via a passed connection").unwrap();
+        },
+        child_end,
+    )
+    .unwrap();
+    let (mut near, far) = Pipe::duplex().unwrap();
+    control.send(&far).await.unwrap();
+    drop(far);
+    assert_eq!(bounded(near.recv::<String>()).await.unwrap(), "via a passed connection");
+    bounded(relay.join()).await.unwrap();
+}
+
+#[ipc::test]
+async fn children_inherit_no_stray_descriptors() {
+    // Whatever this test process itself inherited without close-on-exec (cargo's
+    // jobserver pipe, say) passes on to children as it would to any program;
+    // ipc must add nothing to it, and must take the control socket off fd 0.
+    let inheritable = |fds: Vec<(i32, bool)>| -> Vec<i32> {
+        fds.into_iter().filter(|(fd, cloexec)| *fd > 2 && !cloexec).map(|(fd, _)| fd).collect()
+    };
+    let ours = inheritable(support::open_fds());
+    let mut p = Process::spawn(
+        move |()| {
+            let stdin = std::fs::read_link("/proc/self/fd/0").unwrap();
+            (stdin.to_string_lossy().contains("socket"), inheritable(support::open_fds()))
+        },
+        (),
+    )
+    .unwrap();
+    let (stdin_is_socket, theirs) = bounded(p.join()).await.unwrap();
+    assert!(!stdin_is_socket, "the control socket must not stay on stdin");
+    let extra: Vec<i32> = theirs.into_iter().filter(|fd| !ours.contains(fd)).collect();
+    assert!(extra.is_empty(), "descriptors without CLOEXEC that ipc added in the child: {extra:?}");
+}
+
+#[ipc::test]
+async fn spawning_and_joining_leaks_no_descriptors() {
+    // Counted inside a child, where no parallel test opens descriptors.
+    let mut p = Process::spawn(
+        |()| async {
+            let before = support::open_fds().len();
+            for i in 0..20u32 {
+                let (a, _b) = Pipe::duplex().unwrap();
+                let mut c = Process::spawn(|(_, i): (Connection, u32)| i, (a, i)).unwrap();
+                assert_eq!(c.join().await.unwrap(), i);
+            }
+            // Let the reactor drop its registrations.
+            tokio::task::yield_now().await;
+            (before, support::open_fds().len())
+        },
+        (),
+    )
+    .unwrap();
+    let (before, after) = bounded(p.join()).await.unwrap();
+    assert_eq!(before, after, "descriptors leaked by 20 spawn/join cycles");
+}
+
+#[ipc::test]
+async fn a_daemon_dies_with_its_parent_even_on_sigkill() {
+    // Parent (a child of the test) spawns a daemon grandchild, reports its
+    // pid, and waits forever; the test SIGKILLs the parent and the daemon must
+    // go too.
+    let (mut report, child_end) = Pipe::duplex().unwrap();
+    let parent = Process::builder()
+        .kill_on_drop(true)
+        .spawn(
+            |mut report: Connection| async move {
+                let daemon = Process::builder()
+                    .daemon(true)
+                    .spawn(|()| std::thread::sleep(Duration::from_secs(120)), ())
+                    .unwrap();
+                report.send(&daemon.pid()).await.unwrap();
+                std::future::pending::<()>().await;
+            },
+            child_end,
+        )
+        .unwrap();
+    let daemon_pid: u32 = bounded(report.recv()).await.unwrap();
+    assert!(support::pid_exists(daemon_pid));
+    parent.kill().unwrap();
+    wait_gone(daemon_pid).await;
+}
+
+#[ipc::test]
+async fn a_non_daemon_child_outlives_its_killed_parent() {
+    let (mut report, child_end) = Pipe::duplex().unwrap();
+    let parent = Process::builder()
+        .kill_on_drop(true)
+        .spawn(
+            |mut report: Connection| async move {
+                let child = Process::spawn(|()| std::thread::sleep(Duration::from_millis(300)), ()).unwrap();
+                report.send(&child.pid()).await.unwrap();
+                std::future::pending::<()>().await;
+            },
+            child_end,
+        )
+        .unwrap();
+    let pid: u32 = bounded(report.recv()).await.unwrap();
+    parent.kill().unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(support::pid_exists(pid), "a non-daemon child must not be killed with its parent");
+    wait_gone(pid).await; // it finishes its sleep and is reaped by init
+}
+
+#[ipc::test]
+async fn kill_on_drop_kills() {
+    let p = Process::builder().kill_on_drop(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ()).unwrap();
+    let pid = p.pid();
+    drop(p);
+    support::wait_reaped(pid).await;
+}
+
+#[ipc::test]
+async fn a_dropped_handle_leaves_no_zombie() {
+    let p = Process::spawn(|()| (), ()).unwrap();
+    let pid = p.pid();
+    drop(p);
+    // Reaped by the task the drop started (inside this runtime): not a zombie.
+    support::wait_reaped(pid).await;
+}
+
+#[test]
+fn spawning_without_the_dispatch_is_an_error_not_a_second_main() {
+    match Process::spawn(double, 1) {
+        Err(ipc::Error::NoDispatch) => {}
+        other => panic!("expected NoDispatch, got {other:?}"),
+    }
+}
+
+#[ipc::test]
+async fn an_unencodable_argument_is_an_error_before_spawning() {
+    let (a, _b) = Pipe::duplex().unwrap();
+    let mut partial = a;
+    // A connection with a half-sent message refuses to be serialized.
+    let big = vec![0u8; 8 << 20];
+    let _ = tokio::time::timeout(Duration::from_millis(10), partial.send_bytes(&big)).await;
+    match Process::spawn(|_c: Connection| (), partial) {
+        Err(ipc::Error::Encode(e)) => assert!(e.to_string().contains("middle of a message"), "{e}"),
+        other => panic!("expected an encode error, got {other:?}"),
+    }
+}
+
+#[ipc::test]
+async fn grandchildren_work() {
+    let mut p = Process::spawn(
+        |x: u64| async move {
+            let mut inner = Process::spawn(double, x).unwrap();
+            let name = ipc::current_process().name().to_owned();
+            (inner.join().await.unwrap(), name, inner.name().to_owned())
+        },
+        5,
+    )
+    .unwrap();
+    let (value, child_name, grandchild_name) = bounded(p.join()).await.unwrap();
+    assert_eq!(value, 10);
+    assert!(
+        grandchild_name.starts_with(&format!("{child_name}:")) || grandchild_name.contains(':'),
+        "{grandchild_name}"
+    );
+}

@@ -1,0 +1,2 @@
+#[ipc::main]
+fn main() {}

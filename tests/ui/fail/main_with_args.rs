@@ -1,0 +1,4 @@
+#[ipc::main]
+async fn main(x: u32) {
+    let _ = x;
+}

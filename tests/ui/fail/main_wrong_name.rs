@@ -1,0 +1,4 @@
+#[ipc::main]
+async fn start() {}
+
+fn main() {}

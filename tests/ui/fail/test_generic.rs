@@ -1,0 +1,4 @@
+#[ipc::test]
+async fn generic<T>() {}
+
+fn main() {}

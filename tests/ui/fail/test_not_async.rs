@@ -1,0 +1,4 @@
+#[ipc::test]
+fn not_async() {}
+
+fn main() {}

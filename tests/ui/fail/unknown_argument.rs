@@ -1,0 +1,2 @@
+#[ipc::main(flavor = "current_thread")]
+async fn main() {}
