@@ -11,6 +11,14 @@ use std::time::Duration;
 use ipc::{Connection, Pipe, RecvError, SendError};
 use support::bounded;
 
+/// Both kinds of connection: our own pipe (sequenced packets) and one over a
+/// stream socket (as with a Python peer).
+fn both_kinds() -> Vec<(&'static str, Connection, Connection)> {
+    let (a, b) = Pipe::duplex().unwrap();
+    let (x, y) = UnixStream::pair().unwrap();
+    vec![("pipe", a, b), ("stream", Connection::from_fd(x.into()).unwrap(), Connection::from_fd(y.into()).unwrap())]
+}
+
 /// A connection whose peer is a raw socket we can write anything to.
 fn raw_peer() -> (Connection, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
@@ -230,49 +238,79 @@ async fn a_handle_outside_a_transfer_is_an_error() {
 
 #[tokio::test]
 async fn recv_is_cancel_safe_under_timeout() {
-    // A large message trickles in; the receiver keeps timing out part-way and
+    // Large messages trickle in; the receiver keeps timing out part-way and
     // retrying. Every message must come out whole and in order.
-    let (mut a, mut b) = Pipe::duplex().unwrap();
-    let messages: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 3 << 20]).collect();
-    let expected = messages.clone();
-    let writer = tokio::spawn(async move {
-        for m in &messages {
-            a.send_bytes(m).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(2)).await;
+    for (kind, mut a, mut b) in both_kinds() {
+        let messages: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 3 << 20]).collect();
+        let expected = messages.clone();
+        let writer = tokio::spawn(async move {
+            for m in &messages {
+                a.send_bytes(m).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            a
+        });
+        let mut timeouts = 0;
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            match tokio::time::timeout(Duration::from_micros(200), b.recv_bytes(usize::MAX)).await {
+                Ok(m) => got.push(m.unwrap()),
+                Err(_) => timeouts += 1,
+            }
         }
-        a
-    });
-    let mut timeouts = 0;
-    let mut got = Vec::new();
-    while got.len() < expected.len() {
-        match tokio::time::timeout(Duration::from_micros(200), b.recv_bytes(usize::MAX)).await {
-            Ok(m) => got.push(m.unwrap()),
-            Err(_) => timeouts += 1,
-        }
+        assert!(got == expected, "{kind}: messages torn or reordered");
+        assert!(timeouts > 0, "{kind}: the test should have cancelled some receives");
+        drop(writer.await.unwrap());
+        assert!(b.recv_bytes(1).await.unwrap_err().is_eof());
     }
-    assert_eq!(got, expected);
-    assert!(timeouts > 0, "the test should have cancelled some receives");
-    drop(writer.await.unwrap());
-    assert!(b.recv_bytes(1).await.unwrap_err().is_eof());
 }
 
 #[tokio::test]
 async fn a_cancelled_send_keeps_the_stream_framed() {
-    let (mut a, mut b) = Pipe::duplex().unwrap();
-    let big = vec![0xabu8; 8 << 20];
-    // Nobody reads yet, so the send fills the socket buffer and times out
-    // part-way.
-    let r = tokio::time::timeout(Duration::from_millis(20), a.send_bytes(&big)).await;
-    assert!(r.is_err(), "an 8 MiB send cannot complete into a full socket");
-    let reader = tokio::spawn(async move {
-        let first = b.recv_bytes(usize::MAX).await.unwrap();
-        let second = b.recv::<String>().await.unwrap();
-        (first, second)
-    });
-    a.send(&"after".to_string()).await.unwrap();
-    let (first, second) = bounded(reader).await.unwrap();
-    assert_eq!(first, big, "the cancelled message was completed, not torn");
-    assert_eq!(second, "after");
+    for (kind, mut a, mut b) in both_kinds() {
+        let big = vec![0xabu8; 8 << 20];
+        // Nobody reads yet, so the send fills the socket buffer and times out
+        // part-way.
+        let r = tokio::time::timeout(Duration::from_millis(20), a.send_bytes(&big)).await;
+        assert!(r.is_err(), "{kind}: an 8 MiB send cannot complete into a full socket");
+        let reader = tokio::spawn(async move {
+            let first = b.recv_bytes(usize::MAX).await.unwrap();
+            let second = b.recv::<String>().await.unwrap();
+            (first, second)
+        });
+        a.send(&"after".to_string()).await.unwrap();
+        let (first, second) = bounded(reader).await.unwrap();
+        assert!(first == big, "{kind}: the cancelled message must be completed, not torn");
+        assert_eq!(second, "after");
+    }
+}
+
+/// A connection over a sequenced-packet socket whose peer we control.
+fn raw_packet_peer() -> (Connection, std::os::unix::net::UnixDatagram) {
+    let mut fds = [0; 2];
+    let flags = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` is a valid array of two ints for socketpair to fill.
+    assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and nothing else owns them.
+    let (ours, theirs) =
+        unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::unix::net::UnixDatagram::from_raw_fd(fds[1])) };
+    (Connection::from_fd(ours).unwrap(), theirs)
+}
+
+#[tokio::test]
+async fn garbage_records_on_a_packet_socket_are_invalid() {
+    // A record shorter than a header.
+    let (mut conn, theirs) = raw_packet_peer();
+    theirs.send(&[0, 0]).unwrap();
+    assert!(matches!(conn.recv_bytes(100).await, Err(RecvError::InvalidHeader(_))));
+
+    // A record holding more than its header announces.
+    let (mut conn, theirs) = raw_packet_peer();
+    theirs.send(&[0, 0, 0, 1, 7, 7]).unwrap();
+    assert!(matches!(conn.recv_bytes(100).await, Err(RecvError::InvalidHeader(1))));
+    // A valid record after a lying one cannot resynchronise us.
+    theirs.send(&[0, 0, 0, 1, 7]).unwrap();
+    assert!(matches!(conn.recv_bytes(100).await, Err(RecvError::InvalidHeader(1))));
 }
 
 #[test]

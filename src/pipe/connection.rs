@@ -11,10 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::unix::AsyncFd;
 
 use super::error::{RecvError, SendError};
-use super::frame::{encode_header, Frame, FrameReader, ReadOutcome};
+use super::frame::{encode_header, Frame, FrameReader, ReadOutcome, RECORD_MAX};
 use crate::codec;
 use crate::handle::{DeFd, SerFd};
-use crate::sys::{self, Interest};
+use crate::sys::{self, Interest, SocketKind};
 
 /// The default largest message a connection accepts: 1 GiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
@@ -55,6 +55,8 @@ pub struct Connection {
     afd: Option<AsyncFd<OwnedFd>>,
     readable: bool,
     writable: bool,
+    /// Bytes per `sendmsg`: a record's size on a sequenced-packet socket.
+    record: usize,
     reader: FrameReader,
     /// The tail of a frame whose `send` was cancelled half-way; written before
     /// anything else so the stream stays framed.
@@ -75,19 +77,22 @@ impl fmt::Debug for Connection {
 impl Connection {
     pub(crate) fn new(fd: OwnedFd, readable: bool, writable: bool) -> io::Result<Connection> {
         sys::set_nonblocking(fd.as_fd(), true)?;
+        let kind = sys::socket_kind(fd.as_fd());
         Ok(Connection {
             fd: Some(fd),
             afd: None,
             readable,
             writable,
-            reader: FrameReader::default(),
+            record: if kind == SocketKind::SeqPacket { RECORD_MAX } else { usize::MAX },
+            reader: FrameReader::new(kind),
             unsent: Vec::new(),
             max_message: DEFAULT_MAX_MESSAGE,
         })
     }
 
-    /// Wraps a connected stream socket (for example one end of a socketpair
-    /// shared with a Python process, or an accepted Unix socket).
+    /// Wraps a connected Unix socket: a stream socket (for example one end of
+    /// a socketpair shared with a Python process, or an accepted Unix socket)
+    /// or a sequenced-packet socket (as [`Pipe`](crate::Pipe) makes).
     ///
     /// # Errors
     ///
@@ -125,6 +130,36 @@ impl Connection {
         self.max_message = max;
     }
 
+    /// Another handle to the same end (a duplicated descriptor), for example
+    /// to give one end of a pipe to several processes. On a
+    /// [`Pipe`](crate::Pipe), messages of up to 64 KiB stay whole however
+    /// many handles send or receive at once.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the descriptor cannot be duplicated, or
+    /// `InvalidInput` while this handle is in the middle of a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut a, b) = ipc::Pipe::duplex()?;
+    /// let (mut b1, mut b2) = (b.try_clone()?, b);
+    /// a.blocking_send(&1u8)?;
+    /// a.blocking_send(&2u8)?;
+    /// assert_eq!(b1.blocking_recv::<u8>()? + b2.blocking_recv::<u8>()?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn try_clone(&self) -> io::Result<Connection> {
+        if self.reader.in_frame() || !self.unsent.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "connection is in the middle of a message"));
+        }
+        let mut clone = Connection::new(sys::dup_cloexec(self.borrowed())?, self.readable, self.writable)?;
+        clone.max_message = self.max_message;
+        Ok(clone)
+    }
+
     /// Whether this end can receive.
     pub fn readable(&self) -> bool {
         self.readable
@@ -155,7 +190,7 @@ impl Connection {
     /// ```
     pub fn close(mut self) -> Result<(), SendError> {
         let mut tail = std::mem::take(&mut self.unsent);
-        blocking_write(self.borrowed(), &mut Unsent(&mut tail), &[])
+        blocking_write(self.borrowed(), &mut Unsent(&mut tail, self.record), &[])
     }
 
     // ----- objects --------------------------------------------------------
@@ -576,13 +611,13 @@ impl Connection {
     async fn send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
         self.registered()?;
-        let Connection { afd, unsent, .. } = self;
+        let Connection { afd, unsent, record, .. } = self;
         let afd = afd.as_ref().expect("registered above");
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         // First the tail of a frame a cancelled send left behind.
-        async_write(afd, &mut Unsent(unsent), &[]).await?;
+        async_write(afd, &mut Unsent(unsent, *record), &[]).await?;
         let (header, hlen) = encode_header(payload.len());
-        let mut partial = Partial::new(unsent, [&header[..hlen], payload]);
+        let mut partial = Partial::new(unsent, [&header[..hlen], payload], *record);
         async_write(afd, &mut partial, &fds).await
     }
 
@@ -593,10 +628,10 @@ impl Connection {
             (None, Some(fd)) => fd.as_fd(),
             (None, None) => unreachable!("a connection always holds its socket"),
         };
-        blocking_write(fd, &mut Unsent(&mut self.unsent), &[])?;
+        blocking_write(fd, &mut Unsent(&mut self.unsent, self.record), &[])?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         let (header, hlen) = encode_header(payload.len());
-        let mut partial = Partial::new(&mut self.unsent, [&header[..hlen], payload]);
+        let mut partial = Partial::new(&mut self.unsent, [&header[..hlen], payload], self.record);
         blocking_write(fd, &mut partial, &fds)
     }
 
@@ -640,34 +675,37 @@ trait Write {
     fn step(&mut self, fd: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> io::Result<bool>;
 }
 
-/// The tail of a frame a cancelled send left behind, written in place: what
-/// is written is drained, so cancelling this write loses nothing either.
-struct Unsent<'a>(&'a mut Vec<u8>);
+/// The tail of a frame a cancelled send left behind, written in place (in
+/// records of at most `.1` bytes): what is written is drained, so cancelling
+/// this write loses nothing either.
+struct Unsent<'a>(&'a mut Vec<u8>, usize);
 
 impl Write for Unsent<'_> {
     fn step(&mut self, fd: BorrowedFd<'_>, _fds: &[BorrowedFd<'_>]) -> io::Result<bool> {
         if self.0.is_empty() {
             return Ok(true);
         }
-        let n = sys::send_with_fds(fd, &[IoSlice::new(self.0)], &[])?;
+        let chunk = self.0.len().min(self.1);
+        let n = sys::send_with_fds(fd, &[IoSlice::new(&self.0[..chunk])], &[])?;
         self.0.drain(..n);
         Ok(self.0.is_empty())
     }
 }
 
-/// A new frame being written straight from the caller's buffers. If it is
-/// dropped part-way (a cancelled `send`), the unwritten tail is copied into
-/// the connection's stash so the stream stays framed; only that slow path
-/// copies.
+/// A new frame being written straight from the caller's buffers, in records
+/// of at most `record` bytes. If it is dropped part-way (a cancelled `send`),
+/// the unwritten tail is copied into the connection's stash so the stream
+/// stays framed; only that slow path copies.
 struct Partial<'a> {
     stash: &'a mut Vec<u8>,
     parts: [&'a [u8]; 2],
     written: usize,
+    record: usize,
 }
 
 impl<'a> Partial<'a> {
-    fn new(stash: &'a mut Vec<u8>, parts: [&'a [u8]; 2]) -> Partial<'a> {
-        Partial { stash, parts, written: 0 }
+    fn new(stash: &'a mut Vec<u8>, parts: [&'a [u8]; 2], record: usize) -> Partial<'a> {
+        Partial { stash, parts, written: 0, record }
     }
 
     fn remaining(&self) -> [&'a [u8]; 2] {
@@ -688,9 +726,10 @@ impl Write for Partial<'_> {
     /// Descriptors ride on the first byte of the frame only.
     fn step(&mut self, fd: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> io::Result<bool> {
         let [a, b] = self.remaining();
-        let slices = [IoSlice::new(a), IoSlice::new(b)];
+        let a = &a[..a.len().min(self.record)];
+        let b = &b[..b.len().min(self.record - a.len())];
         let fds = if self.written == 0 { fds } else { &[] };
-        self.written += sys::send_with_fds(fd, &slices, fds)?;
+        self.written += sys::send_with_fds(fd, &[IoSlice::new(a), IoSlice::new(b)], fds)?;
         Ok(self.done())
     }
 }

@@ -8,26 +8,40 @@
 //!
 //! # Implementation notes
 //!
-//! The reader never reads past the end of the current frame: the header and
-//! the payload are each read with exactly the bytes still missing. That keeps
-//! descriptors (which the kernel attaches to the first byte of the `sendmsg`
-//! that carried them, i.e. to a frame's header) with their frame, and lets
-//! several processes read whole small messages from one socket end, as
-//! Python's programs do. All progress lives in [`FrameReader`], so a caller
-//! that stops half way (a cancelled future) resumes where it left off.
+//! Frames travel over two kinds of socket:
 //!
-//! The payload buffer grows with the bytes that actually arrive (doubling,
-//! starting at 64 KiB), never with what the header claims, so a lying header
-//! costs at most what the peer really sent.
+//! - **Stream sockets** (a Python peer, [`Connection::from_fd`]): the reader
+//!   never reads past the end of the current frame — the header and the
+//!   payload are each read with exactly the bytes still missing — so
+//!   descriptors (which the kernel attaches to the first byte of the
+//!   `sendmsg` that carried them, a frame's header) stay with their frame.
+//! - **Sequenced-packet sockets** (our own [`Pipe`]s): the same bytes, cut
+//!   into records of at most [`RECORD_MAX`] bytes; the first record starts
+//!   with the header. A message that fits one record is sent and received by
+//!   one system call each and is atomic: several processes may send to, or
+//!   receive from, one end at once without tearing messages (on a stream
+//!   socket, as in Python, they would corrupt each other). Longer messages
+//!   are several records, and only one process at a time should read them.
+//!
+//! All progress lives in [`FrameReader`], so a caller that stops half way (a
+//! cancelled future) resumes where it left off. The payload buffer grows with
+//! the bytes that actually arrive, never with what the header claims, so a
+//! lying header costs at most what the peer really sent.
+//!
+//! [`Connection::from_fd`]: super::Connection::from_fd
+//! [`Pipe`]: super::Pipe
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use crate::sys;
+use crate::sys::{self, SocketKind};
 
 /// The largest length that fits the short (4-byte) header.
 const SHORT_MAX: usize = i32::MAX as usize;
-/// First capacity of a payload buffer whose header claims more than this.
+/// The largest record on a sequenced-packet socket: a 64 KiB payload plus
+/// its header fit one record.
+pub(crate) const RECORD_MAX: usize = (64 << 10) + 64;
+/// First capacity of a stream payload buffer whose header claims more.
 const INITIAL_CHUNK: usize = 64 << 10;
 /// The most descriptors one frame may bring (more is a hostile peer).
 const MAX_FDS_PER_FRAME: usize = 4 * sys::MAX_FDS_PER_MSG;
@@ -46,6 +60,19 @@ pub(crate) fn encode_header(len: usize) -> ([u8; 12], usize) {
     }
 }
 
+/// Parses a complete header at the start of `bytes`: `(header length,
+/// payload length)`, `Ok(None)` if more bytes are needed, or the invalid
+/// 4-byte value.
+fn parse_header(bytes: &[u8]) -> Result<Option<(usize, u64)>, i32> {
+    let Some(short) = bytes.get(..4) else { return Ok(None) };
+    let short = i32::from_be_bytes(short.try_into().expect("4 bytes"));
+    match short {
+        -1 => Ok(bytes.get(4..12).map(|long| (12, u64::from_be_bytes(long.try_into().expect("8 bytes"))))),
+        n if n < 0 => Err(n),
+        n => Ok(Some((4, n as u64))),
+    }
+}
+
 /// A received message: its bytes and the descriptors that came with it.
 pub(crate) type Frame = (Vec<u8>, Vec<OwnedFd>);
 
@@ -58,8 +85,8 @@ pub(crate) enum ReadOutcome {
     WouldBlock,
     /// The peer closed the connection at a frame boundary.
     Eof,
-    /// The header announces more than the caller's limit; nothing was consumed
-    /// beyond the header, and a later read with a larger limit continues.
+    /// The header announces more than the caller's limit. Nothing is lost: a
+    /// later read with a larger limit continues this frame.
     TooLarge(u64),
     /// The peer closed the connection in the middle of a frame.
     Truncated { received: u64 },
@@ -68,10 +95,14 @@ pub(crate) enum ReadOutcome {
 }
 
 /// Reads frames incrementally; see the module notes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct FrameReader {
-    header: [u8; 12],
-    header_len: usize,
+    kind: SocketKind,
+    /// Stream: header bytes read so far. Records: the first record (reused).
+    header: Vec<u8>,
+    /// Bytes of the current frame consumed from the socket so far (header
+    /// included), for "in the middle of a message" and `Truncated`.
+    consumed: u64,
     /// The payload length once the header is complete.
     len: Option<u64>,
     payload: Vec<u8>,
@@ -81,9 +112,21 @@ pub(crate) struct FrameReader {
 }
 
 impl FrameReader {
+    pub(crate) fn new(kind: SocketKind) -> FrameReader {
+        FrameReader {
+            kind,
+            header: Vec::new(),
+            consumed: 0,
+            len: None,
+            payload: Vec::new(),
+            fds: Vec::new(),
+            poisoned: None,
+        }
+    }
+
     /// Whether part of a frame has been consumed from the socket.
     pub(crate) fn in_frame(&self) -> bool {
-        self.header_len > 0
+        self.consumed > 0
     }
 
     /// Makes as much progress as the socket allows without blocking.
@@ -91,77 +134,119 @@ impl FrameReader {
         if let Some(h) = self.poisoned {
             return Ok(ReadOutcome::InvalidHeader(h));
         }
-        // 1. The header: 4 bytes, or 12 when the first four say -1.
-        while self.len.is_none() {
-            let want = if self.header_len >= 4 && self.short_header() == -1 { 12 } else { 4 };
-            if self.header_len == want {
-                let len = if want == 12 {
-                    u64::from_be_bytes(self.header[4..12].try_into().expect("8 bytes"))
-                } else {
-                    let short = self.short_header();
-                    if short < 0 {
-                        self.poisoned = Some(short);
-                        return Ok(ReadOutcome::InvalidHeader(short));
-                    }
-                    short as u64
-                };
-                self.len = Some(len);
-                break;
+        let step = match self.kind {
+            SocketKind::Stream => self.read_stream(fd, max),
+            SocketKind::SeqPacket => self.read_records(fd, max),
+        };
+        match step {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(self.eof()),
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                let h = self.poisoned.expect("set with InvalidInput");
+                Ok(ReadOutcome::InvalidHeader(h))
             }
-            let (start, end) = (self.header_len, want);
-            let n = match self.recv(fd, RecvInto::Header(start, end)) {
-                Ok(0) => return Ok(self.eof()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::WouldBlock),
-                Err(e) => return Err(e),
-            };
-            self.header_len += n;
+            Err(e) => Err(e),
+            Ok(Some(too_large)) => Ok(ReadOutcome::TooLarge(too_large)),
+            Ok(None) => {
+                self.len = None;
+                self.consumed = 0;
+                self.header.clear();
+                Ok(ReadOutcome::Frame(std::mem::take(&mut self.payload), std::mem::take(&mut self.fds)))
+            }
+        }
+    }
+
+    /// Stream sockets: exact reads of the header, then of the payload.
+    /// `Ok(None)` when the frame is complete, `Ok(Some(len))` when too large.
+    fn read_stream(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<Option<u64>> {
+        while self.len.is_none() {
+            match parse_header(&self.header) {
+                Ok(Some((_, len))) => self.len = Some(len),
+                Err(h) => return Err(self.poison(h)),
+                Ok(None) => {
+                    let want = if self.header.len() >= 4 { 12 } else { 4 };
+                    let missing = want - self.header.len();
+                    self.header.reserve_exact(missing);
+                    self.recv(fd, Into::Header, missing)?;
+                }
+            }
         }
         let len = self.len.expect("header parsed");
         if len > max as u64 {
-            return Ok(ReadOutcome::TooLarge(len));
+            return Ok(Some(len));
         }
         let len = len as usize;
-        // 2. The payload, into capacity that grows with what arrives.
         while self.payload.len() < len {
             if self.payload.capacity() == self.payload.len() {
                 let have = self.payload.len();
-                let grow = (len - have).min(have.max(INITIAL_CHUNK));
-                self.payload.reserve_exact(grow);
+                self.payload.reserve_exact((len - have).min(have.max(INITIAL_CHUNK)));
             }
-            match self.recv(fd, RecvInto::Payload(len)) {
-                Ok(0) => return Ok(self.eof()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadOutcome::WouldBlock),
-                Err(e) => return Err(e),
-            }
+            self.recv(fd, Into::Payload, len - self.payload.len())?;
         }
-        let payload = std::mem::take(&mut self.payload);
-        let fds = std::mem::take(&mut self.fds);
-        self.header_len = 0;
-        self.len = None;
-        Ok(ReadOutcome::Frame(payload, fds))
+        Ok(None)
     }
 
-    fn short_header(&self) -> i32 {
-        i32::from_be_bytes(self.header[..4].try_into().expect("4 bytes"))
+    /// Sequenced-packet sockets: the first record holds the header and the
+    /// start of the payload; continuation records hold the rest.
+    fn read_records(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<Option<u64>> {
+        if self.len.is_none() {
+            if self.header.capacity() < RECORD_MAX {
+                self.header.reserve_exact(RECORD_MAX);
+            }
+            self.header.clear();
+            self.recv(fd, Into::Header, RECORD_MAX)?;
+            let (hlen, len) = match parse_header(&self.header) {
+                Ok(Some(h)) => h,
+                Ok(None) => return Err(self.poison(0)),
+                Err(h) => return Err(self.poison(h)),
+            };
+            let first = &self.header[hlen..];
+            if first.len() as u64 > len {
+                return Err(self.poison(len.min(i32::MAX as u64) as i32));
+            }
+            self.payload = first.to_vec();
+            self.len = Some(len);
+        }
+        let len = self.len.expect("header parsed");
+        if len > max as u64 {
+            return Ok(Some(len));
+        }
+        let len = len as usize;
+        while self.payload.len() < len {
+            // A whole record must fit, or the kernel truncates it.
+            if self.payload.capacity() - self.payload.len() < RECORD_MAX {
+                let grow = self.payload.len().min(len - self.payload.len()).max(RECORD_MAX);
+                self.payload.reserve_exact(grow);
+            }
+            self.recv(fd, Into::Payload, RECORD_MAX)?;
+            if self.payload.len() > len {
+                let h = len.min(i32::MAX as usize) as i32;
+                return Err(self.poison(h));
+            }
+        }
+        Ok(None)
+    }
+
+    fn poison(&mut self, header: i32) -> io::Error {
+        self.poisoned = Some(header);
+        io::Error::from(io::ErrorKind::InvalidInput)
     }
 
     fn eof(&mut self) -> ReadOutcome {
         if !self.in_frame() {
             return ReadOutcome::Eof;
         }
-        ReadOutcome::Truncated { received: (self.header_len + self.payload.len()) as u64 }
+        ReadOutcome::Truncated { received: self.consumed }
     }
 
-    fn recv(&mut self, fd: BorrowedFd<'_>, into: RecvInto) -> io::Result<usize> {
-        let n = match into {
-            RecvInto::Header(start, end) => sys::recv_with_fds(fd, &mut self.header[start..end], &mut self.fds)?,
-            RecvInto::Payload(len) => {
-                let missing = len - self.payload.len();
-                sys::recv_append(fd, &mut self.payload, missing, &mut self.fds)?
-            }
+    /// One `recvmsg` of at most `max` bytes into the header or payload
+    /// buffer. End of stream is `UnexpectedEof`.
+    fn recv(&mut self, fd: BorrowedFd<'_>, into: Into, max: usize) -> io::Result<usize> {
+        let buf = match into {
+            Into::Header => &mut self.header,
+            Into::Payload => &mut self.payload,
         };
+        let n = sys::recv_append(fd, buf, max, &mut self.fds)?;
         if self.fds.len() > MAX_FDS_PER_FRAME {
             self.fds.clear();
             return Err(io::Error::new(
@@ -169,14 +254,18 @@ impl FrameReader {
                 "peer attached too many descriptors to one message",
             ));
         }
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        self.consumed += n as u64;
         Ok(n)
     }
 }
 
 #[derive(Clone, Copy)]
-enum RecvInto {
-    Header(usize, usize),
-    Payload(usize),
+enum Into {
+    Header,
+    Payload,
 }
 
 #[cfg(test)]
@@ -194,5 +283,16 @@ mod tests {
         assert_eq!(n, 12);
         assert_eq!(&h[..4], &[0xff; 4]);
         assert_eq!(&h[4..], &(0x8000_0000u64).to_be_bytes());
+    }
+
+    #[test]
+    fn header_parsing() {
+        assert_eq!(parse_header(&[0, 0]), Ok(None));
+        assert_eq!(parse_header(&[0, 0, 1, 0]), Ok(Some((4, 256))));
+        assert_eq!(parse_header(&[0xff, 0xff, 0xff, 0xff, 0]), Ok(None));
+        assert_eq!(parse_header(&[0xff, 0xff, 0xff, 0xfe]), Err(-2));
+        let mut long = vec![0xff; 4];
+        long.extend_from_slice(&7u64.to_be_bytes());
+        assert_eq!(parse_header(&long), Ok(Some((12, 7))));
     }
 }

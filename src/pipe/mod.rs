@@ -3,8 +3,15 @@
 //!
 //! [`Pipe::duplex`] returns two connected ends that both send and receive;
 //! [`Pipe::simplex`] returns `(receiver, sender)`, in Python's order. Both
-//! are Unix stream socket pairs, so every end can carry handles (including
-//! other connections).
+//! are Unix sequenced-packet socket pairs, so every end can carry handles
+//! (including other connections), and a message of up to 64 KiB is one
+//! atomic record: several processes may share one end, as the tutorials'
+//! "several consumers" programs do, without tearing each other's messages
+//! (with Python's stream pipes they can). Longer messages should have one
+//! reader and one writer per end at a time.
+//!
+//! Frames are Python's (`multiprocessing.connection`): a
+//! [`Connection::from_fd`] over a stream socket talks to a Python peer.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,7 +57,7 @@ impl Pipe {
     /// # Ok(()) }
     /// ```
     pub fn duplex() -> std::io::Result<(Connection, Connection)> {
-        let (a, b) = sys::socketpair()?;
+        let (a, b) = sys::socketpair(sys::SocketKind::SeqPacket)?;
         Ok((Connection::new(a, true, true)?, Connection::new(b, true, true)?))
     }
 
@@ -73,7 +80,7 @@ impl Pipe {
     /// # Ok(()) }
     /// ```
     pub fn simplex() -> std::io::Result<(Connection, Connection)> {
-        let (r, w) = sys::socketpair()?;
+        let (r, w) = sys::socketpair(sys::SocketKind::SeqPacket)?;
         // Half-close the unused directions so misuse from a raw fd shows too.
         sys::shutdown(std::os::fd::AsFd::as_fd(&r), sys::Shutdown::Write)?;
         sys::shutdown(std::os::fd::AsFd::as_fd(&w), sys::Shutdown::Read)?;

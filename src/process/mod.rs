@@ -450,7 +450,7 @@ impl Builder {
             format!("Process-{}", ids.join(":"))
         });
 
-        let (parent_end, child_end) = sys::socketpair()?;
+        let (parent_end, child_end) = sys::socketpair(sys::SocketKind::SeqPacket)?;
         let mut command = Command::new("/proc/self/exe");
         if let Some(arg0) = std::env::args_os().next() {
             command.arg0(arg0);

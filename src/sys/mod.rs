@@ -41,19 +41,42 @@ fn owned(fd: libc::c_int) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-/// A connected pair of non-blocking, close-on-exec Unix stream sockets.
-pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+/// A connected pair of non-blocking, close-on-exec Unix sockets of `kind`.
+pub(crate) fn socketpair(kind: SocketKind) -> io::Result<(OwnedFd, OwnedFd)> {
+    let ty = match kind {
+        SocketKind::Stream => libc::SOCK_STREAM,
+        SocketKind::SeqPacket => libc::SOCK_SEQPACKET,
+    };
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` is a valid, writable array of two c_ints, as socketpair(2) requires.
     cvt(unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-            fds.as_mut_ptr(),
-        )
+        libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0, fds.as_mut_ptr())
     })?;
     Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// The socket types connections use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketKind {
+    /// A byte stream (Python's pipes and listeners).
+    Stream,
+    /// Records with boundaries (our own pipes).
+    SeqPacket,
+}
+
+/// The type of socket `fd` is (`SO_TYPE`); other types (and non-sockets) are
+/// treated as streams.
+pub(crate) fn socket_kind(fd: BorrowedFd<'_>) -> SocketKind {
+    let mut ty: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `ty`/`len` are valid out-pointers of the sizes getsockopt expects.
+    let ret =
+        unsafe { libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut ty).cast(), &mut len) };
+    if ret == 0 && ty == libc::SOCK_SEQPACKET {
+        SocketKind::SeqPacket
+    } else {
+        SocketKind::Stream
+    }
 }
 
 /// Half-closes a socket (`SHUT_RD` or `SHUT_WR`).
@@ -155,16 +178,10 @@ pub(crate) fn send_with_fds(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>], fds: &
     cvt_size(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
 }
 
-/// Receives into `buf` with one `recvmsg`, appending any descriptors that came
-/// with the bytes to `fds` (installed close-on-exec). Returns the bytes read
-/// (0 at end of stream).
-pub(crate) fn recv_with_fds(fd: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-    unsafe { recv_raw(fd, buf.as_mut_ptr(), buf.len(), fds) }
-}
-
-/// Like [`recv_with_fds`], but appends at most `max` bytes to `vec`'s spare
-/// capacity (which the caller reserved) and extends its length.
+/// Receives with one `recvmsg`, appending at most `max` bytes to `vec`'s
+/// spare capacity (which the caller reserved) and any descriptors that came
+/// with them to `fds` (installed close-on-exec). Returns the bytes read (0 at
+/// end of stream).
 pub(crate) fn recv_append(
     fd: BorrowedFd<'_>,
     vec: &mut Vec<u8>,
@@ -219,6 +236,9 @@ unsafe fn recv_raw(fd: BorrowedFd<'_>, ptr: *mut u8, len: usize, fds: &mut Vec<O
             io::ErrorKind::InvalidData,
             "peer sent more descriptors than one message may carry",
         ));
+    }
+    if msg.msg_flags & libc::MSG_TRUNC != 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "peer sent a record larger than the protocol allows"));
     }
     Ok(n)
 }
