@@ -12,6 +12,7 @@ use tokio::io::unix::AsyncFd;
 
 use super::error::{RecvError, SendError};
 use super::frame::{encode_header, Frame, FrameReader, ReadOutcome, RECORD_MAX};
+use super::spin::Spinner;
 use crate::codec;
 use crate::handle::{DeFd, SerFd};
 use crate::sys::{self, Interest, SocketKind};
@@ -58,6 +59,8 @@ pub struct Connection {
     /// Bytes per `sendmsg`: a record's size on a sequenced-packet socket.
     record: usize,
     reader: FrameReader,
+    /// Learns how long to spin before parking on a receive.
+    spinner: Spinner,
     /// The tail of a frame whose `send` was cancelled half-way; written before
     /// anything else so the stream stays framed.
     unsent: Vec<u8>,
@@ -85,6 +88,7 @@ impl Connection {
             writable,
             record: if kind == SocketKind::SeqPacket { RECORD_MAX } else { usize::MAX },
             reader: FrameReader::new(kind),
+            spinner: Spinner::default(),
             unsent: Vec::new(),
             max_message: DEFAULT_MAX_MESSAGE,
         })
@@ -564,18 +568,32 @@ impl Connection {
         }
         let max = max_len.min(self.max_message);
         self.registered()?;
-        let Connection { afd, reader, .. } = self;
+        let Connection { afd, reader, spinner, .. } = self;
         let afd = afd.as_ref().expect("registered above");
+        let fd = afd.get_ref().as_fd();
+        match reader.read(fd, max)? {
+            ReadOutcome::WouldBlock => {}
+            other => return finish(other, max),
+        }
+        // Nothing yet: spin briefly if the peer usually answers fast, then park.
+        let waiting = Instant::now();
+        let budget = spinner.budget();
+        let spun = Spinner::spin(budget, || match reader.read(fd, max) {
+            Ok(ReadOutcome::WouldBlock) => None,
+            other => Some(other),
+        });
+        if let Some(outcome) = spun {
+            spinner.record(waiting.elapsed());
+            return finish(outcome?, max);
+        }
         loop {
-            // Try first: readiness may be stale-but-true, or data may already wait.
-            match reader.read(afd.get_ref().as_fd(), max)? {
-                ReadOutcome::WouldBlock => {}
-                other => return finish(other, max),
-            }
             let mut guard = afd.readable().await?;
-            match reader.read(afd.get_ref().as_fd(), max)? {
+            match reader.read(fd, max)? {
                 ReadOutcome::WouldBlock => guard.clear_ready(),
-                other => return finish(other, max),
+                other => {
+                    spinner.record(waiting.elapsed());
+                    return finish(other, max);
+                }
             }
         }
     }
@@ -590,20 +608,40 @@ impl Connection {
         }
         let max = max_len.min(self.max_message);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let fd = match (&self.afd, &self.fd) {
+        let Connection { afd, fd, reader, spinner, .. } = self;
+        let fd = match (&*afd, &*fd) {
             (Some(afd), _) => afd.get_ref().as_fd(),
             (None, Some(fd)) => fd.as_fd(),
             (None, None) => unreachable!("a connection always holds its socket"),
         };
+        match reader.read(fd, max)? {
+            ReadOutcome::WouldBlock => {}
+            other => return finish(other, max).map(Some),
+        }
+        let waiting = Instant::now();
+        let budget = match deadline {
+            Some(d) => spinner.budget().min(d.saturating_duration_since(waiting)),
+            None => spinner.budget(),
+        };
+        let spun = Spinner::spin(budget, || match reader.read(fd, max) {
+            Ok(ReadOutcome::WouldBlock) => None,
+            other => Some(other),
+        });
+        if let Some(outcome) = spun {
+            spinner.record(waiting.elapsed());
+            return finish(outcome?, max).map(Some);
+        }
         loop {
-            match self.reader.read(fd, max)? {
-                ReadOutcome::WouldBlock => {
-                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                    if !sys::poll_fd(fd, Interest::Read, left)? {
-                        return Ok(None);
-                    }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !sys::poll_fd(fd, Interest::Read, left)? {
+                return Ok(None);
+            }
+            match reader.read(fd, max)? {
+                ReadOutcome::WouldBlock => {}
+                other => {
+                    spinner.record(waiting.elapsed());
+                    return finish(other, max).map(Some);
                 }
-                other => return finish(other, max).map(Some),
             }
         }
     }

@@ -26,6 +26,7 @@
 mod connection;
 mod error;
 pub(crate) mod frame;
+mod spin;
 
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{RecvError, SendError};

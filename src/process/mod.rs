@@ -57,7 +57,7 @@ use serde::Serialize;
 use tokio::io::unix::AsyncFd;
 
 pub use error::JoinError;
-pub use target::{AsyncFn, SyncFn, Target};
+pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
 
 pub(crate) use bootstrap::{dispatch_main, dispatch_test, set_test_mode};
 

@@ -25,8 +25,8 @@ use serde::Serialize;
 use crate::codec;
 
 /// Something a child process can run: an `fn` item or a non-capturing
-/// closure taking one argument `A` (use a tuple for several, `()` for none)
-/// and returning `R`, synchronously or as a future.
+/// closure taking one argument `A` (a tuple for several) or none (spawn it
+/// with `()`), and returning `R`, synchronously or as a future.
 ///
 /// You do not implement this trait; it is implemented for every `Fn(A) -> R`
 /// and every `Fn(A) -> impl Future<Output = R>` whose argument and result are
@@ -44,7 +44,7 @@ use crate::codec;
 ///
 /// let mut a = ipc::Process::spawn(double, 21)?;
 /// let mut b = ipc::Process::spawn(greet, ("hi".to_string(), 2))?;
-/// let mut c = ipc::Process::spawn(|()| std::process::id(), ())?;
+/// let mut c = ipc::Process::spawn(std::process::id, ())?; // no argument: pass ()
 /// assert_eq!(a.join().await?, 42);
 /// assert_eq!(b.join().await?, "hi x2");
 /// assert_ne!(c.join().await?, std::process::id());
@@ -82,12 +82,47 @@ where
     Fut::Output: Serialize + DeserializeOwned + 'static,
 {
     fn run_target(self, arg: A) -> Fut::Output {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("building the child's tokio runtime");
-        runtime.block_on(self(arg))
+        block_on_child_runtime(self(arg))
     }
+}
+
+/// Marks a synchronous [`Target`] without an argument.
+#[derive(Debug)]
+pub struct SyncFn0(());
+
+/// Marks an asynchronous [`Target`] without an argument.
+#[derive(Debug)]
+pub struct AsyncFn0<Fut>(PhantomData<Fut>);
+
+impl<F, R> Target<(), R, SyncFn0> for F
+where
+    F: Fn() -> R + Copy + Send + Sync + 'static,
+    R: Serialize + DeserializeOwned + 'static,
+{
+    fn run_target(self, (): ()) -> R {
+        self()
+    }
+}
+
+impl<F, Fut> Target<(), Fut::Output, AsyncFn0<Fut>> for F
+where
+    F: Fn() -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future,
+    Fut::Output: Serialize + DeserializeOwned + 'static,
+{
+    fn run_target(self, (): ()) -> Fut::Output {
+        block_on_child_runtime(self())
+    }
+}
+
+/// Runs an async target on a fresh current-thread runtime (cheap to build;
+/// a target that wants more threads can build its own).
+fn block_on_child_runtime<Fut: Future>(fut: Fut) -> Fut::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("building the child's tokio runtime")
+        .block_on(fut)
 }
 
 /// What a trampoline hands back: the encoded result and its descriptors, or

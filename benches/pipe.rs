@@ -1,0 +1,172 @@
+//! `Connection` between two processes: 1-byte round trip, and throughput at
+//! 64 KiB and 16 MiB, each beside the raw socket floor between two processes
+//! and Python's `Pipe`, in the same run.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use ipc::{Connection, Pipe, Process};
+
+#[path = "support.rs"]
+mod support;
+
+/// Echoes byte messages until an empty one.
+fn echo(mut conn: Connection) {
+    while let Ok(m) = conn.blocking_recv_bytes(usize::MAX) {
+        if m.is_empty() {
+            return;
+        }
+        conn.blocking_send_bytes(&m).unwrap();
+    }
+}
+
+/// Counts bytes until an empty message, then reports the total.
+fn sink(mut conn: Connection) {
+    let mut total = 0u64;
+    while let Ok(m) = conn.blocking_recv_bytes(usize::MAX) {
+        if m.is_empty() {
+            conn.blocking_send(&total).unwrap();
+            return;
+        }
+        total += m.len() as u64;
+    }
+}
+
+/// The floor's child: a raw blocking socket. `echo` mode echoes single bytes
+/// until EOF; otherwise it reads an 8-byte count, then that many bytes, and
+/// answers with one byte.
+fn raw_peer((conn, echo): (Connection, bool)) {
+    let fd = conn.as_raw_fd();
+    // SAFETY: F_SETFL on a descriptor `conn` keeps open for this whole function.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
+    // SAFETY: the stream borrows `fd` only while `conn` is alive; forgetting it
+    // at the end hands the descriptor back to `conn` to close.
+    let mut s = std::mem::ManuallyDrop::new(unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    if echo {
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).is_ok() {
+            s.write_all(&b).unwrap();
+        }
+    } else {
+        let mut n = [0u8; 8];
+        s.read_exact(&mut n).unwrap();
+        let mut left = u64::from_le_bytes(n);
+        let mut buf = vec![0u8; 1 << 20];
+        while left > 0 {
+            let got = s.read(&mut buf[..(left.min(1 << 20)) as usize]).unwrap();
+            assert!(got > 0);
+            left -= got as u64;
+        }
+        s.write_all(&[1]).unwrap();
+    }
+    drop(conn);
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round_trip_1_byte");
+    g.sample_size(30).measurement_time(Duration::from_secs(3));
+
+    let (mut near, far) = Pipe::duplex().unwrap();
+    let mut child = Process::spawn(echo, far).unwrap();
+    g.bench_function("ipc Connection (blocking)", |b| {
+        b.iter(|| {
+            near.blocking_send_bytes(b"x").unwrap();
+            near.blocking_recv_bytes(1).unwrap()
+        })
+    });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    g.bench_function("ipc Connection (async)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    near.send_bytes(b"x").await.unwrap();
+                    near.recv_bytes(1).await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    near.blocking_send_bytes(b"").unwrap();
+    child.blocking_join().unwrap();
+
+    let (raw_near, raw_far) = UnixStream::pair().unwrap();
+    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(raw_far)).unwrap(), true)).unwrap();
+    let mut raw = raw_near;
+    g.bench_function("floor: raw socketpair ping-pong", |b| {
+        b.iter(|| {
+            let mut buf = [0u8; 1];
+            raw.write_all(b"x").unwrap();
+            raw.read_exact(&mut buf).unwrap();
+        })
+    });
+    drop(raw);
+    child.blocking_join().unwrap();
+
+    if support::have_python() {
+        g.sample_size(10);
+        g.bench_function("python Pipe", |b| {
+            b.iter_custom(|iters| support::python("pipe.py", &["rtt".into(), iters.to_string()]))
+        });
+    }
+    g.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    for (label, size) in [("64KiB", 64usize << 10), ("16MiB", 16 << 20)] {
+        let mut g = c.benchmark_group(format!("throughput_{label}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.sample_size(10).measurement_time(Duration::from_secs(3));
+        let payload = vec![0xabu8; size];
+
+        g.bench_function("ipc Connection::send_bytes", |b| {
+            b.iter_custom(|iters| {
+                let (mut near, far) = Pipe::duplex().unwrap();
+                let mut child = Process::spawn(sink, far).unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    near.blocking_send_bytes(&payload).unwrap();
+                }
+                near.blocking_send_bytes(b"").unwrap();
+                assert_eq!(near.blocking_recv::<u64>().unwrap(), iters * size as u64);
+                let elapsed = start.elapsed();
+                child.blocking_join().unwrap();
+                elapsed
+            })
+        });
+        g.bench_function("floor: raw socket writes", |b| {
+            b.iter_custom(|iters| {
+                let (mut near, far) = UnixStream::pair().unwrap();
+                let conn = Connection::from_fd(OwnedFd::from(far)).unwrap();
+                let mut child = Process::spawn(raw_peer, (conn, false)).unwrap();
+                let start = Instant::now();
+                near.write_all(&(iters * size as u64).to_le_bytes()).unwrap();
+                for _ in 0..iters {
+                    near.write_all(&payload).unwrap();
+                }
+                let mut ack = [0u8; 1];
+                near.read_exact(&mut ack).unwrap();
+                let elapsed = start.elapsed();
+                child.blocking_join().unwrap();
+                elapsed
+            })
+        });
+        if support::have_python() {
+            g.bench_function("python Pipe.send_bytes", |b| {
+                b.iter_custom(|iters| support::python("pipe.py", &["put".into(), size.to_string(), iters.to_string()]))
+            });
+        }
+        g.finish();
+    }
+}
+
+fn main() {
+    ipc::init();
+    let mut c = Criterion::default().configure_from_args();
+    round_trip(&mut c);
+    throughput(&mut c);
+    c.final_summary();
+}

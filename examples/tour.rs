@@ -1,0 +1,158 @@
+//! A short, self-checking tour of everything `ipc` does so far. Each step
+//! asserts what it shows, so a successful run is also a smoke test.
+//!
+//! Run: `cargo run --release --example tour`
+
+use std::time::{Duration, Instant};
+
+use ipc::{Connection, JoinError, Pipe, Process, RecvError};
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+async fn echo_upper(mut conn: Connection) -> usize {
+    let mut n = 0;
+    while let Ok(s) = conn.recv::<String>().await {
+        conn.send(&s.to_uppercase()).await.unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn step(title: &str) {
+    println!("\n▸ {title}");
+}
+
+#[ipc::main]
+async fn main() -> ipc::Result<()> {
+    let started = Instant::now();
+    println!("ipc tour — main process {} on {} CPUs", std::process::id(), ipc::cpu_count());
+
+    step("Processes: spawn a sync fn, an async fn, a closure; join their return values");
+    let mut a = Process::spawn(square, 12)?;
+    let mut b = Process::spawn(echo_upper, Pipe::duplex()?.0)?; // its peer is gone at once: returns 0
+    let mut c = Process::builder().name("greeter").spawn(|who: String| format!("hello, {who}"), "tour".into())?;
+    assert_eq!(a.join().await?, 144);
+    assert_eq!(b.join().await?, 0);
+    assert_eq!(c.join().await?, "hello, tour");
+    println!("  square(12) = 144 in pid {}, greeter said hello, exit codes {:?}", a.pid(), c.exitcode());
+
+    step("Failures are values: a panic, an exit code, a signal");
+    let mut p = Process::spawn(|()| -> u8 { panic!("deliberate") }, ())?;
+    match p.join().await {
+        Err(JoinError::Panicked { message, location }) => println!("  panic {message:?} at {}", location.unwrap()),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    let mut p = Process::spawn(|code: i32| -> u8 { std::process::exit(code) }, 3)?;
+    assert!(matches!(p.join().await, Err(JoinError::Exited { code: 3 })));
+    let mut p = Process::spawn(|()| std::thread::sleep(Duration::from_secs(30)), ())?;
+    p.terminate()?;
+    assert!(matches!(p.join().await, Err(JoinError::Signaled { .. })));
+    println!("  exit(3) → exitcode {:?}; terminate() → exitcode {:?}", Some(3), p.exitcode());
+
+    step("join_timeout leaves a slow child running; is_alive / active_children see it");
+    let mut slow = Process::spawn(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), 200)?;
+    assert!(matches!(slow.join_timeout(Duration::from_millis(10)).await, Err(JoinError::Timeout)));
+    assert!(slow.is_alive() && ipc::active_children().iter().any(|c| c.pid == slow.pid()));
+    slow.join().await?;
+    println!("  timed out after 10 ms, then joined; alive now: {}", slow.is_alive());
+
+    step("Identity: names, parent, inherited authkey");
+    let mut p = Process::builder().name("child-A").spawn(
+        |()| {
+            let me = ipc::current_process();
+            (me.name().to_owned(), ipc::parent_process().map(|p| p.pid()), *me.authkey())
+        },
+        (),
+    )?;
+    let (name, ppid, key) = p.join().await?;
+    assert_eq!((name.as_str(), ppid), ("child-A", Some(std::process::id())));
+    assert_eq!(&key, ipc::current_process().authkey());
+    println!("  child {name:?} sees parent {}, same 32-byte authkey", ppid.unwrap());
+
+    step("Pipes: duplex and simplex, objects and bytes, message boundaries, EOF");
+    let (mut left, mut right) = Pipe::duplex()?;
+    left.send(&("包子", 3u32)).await?;
+    left.send_bytes(b"").await?;
+    right.send(&vec![1.5f64, 2.5]).await?;
+    assert_eq!(right.recv::<(String, u32)>().await?, ("包子".into(), 3));
+    assert_eq!(right.recv_bytes(16).await?, b"");
+    assert_eq!(left.recv::<Vec<f64>>().await?, [1.5, 2.5]);
+    let (mut rx, mut tx) = Pipe::simplex()?;
+    tx.send(&"one way").await?;
+    drop(tx);
+    assert_eq!(rx.recv::<String>().await?, "one way");
+    assert!(rx.recv::<String>().await.unwrap_err().is_eof());
+    println!("  objects, an empty message and EOF all arrived as sent");
+
+    step("Errors: BufferTooShort carries the message, BrokenPipe instead of SIGPIPE, poll");
+    left.send_bytes("包子包子包子".as_bytes()).await?;
+    let mut buf = [0u8; 10];
+    match right.recv_bytes_into(&mut buf).await {
+        Err(RecvError::BufferTooShort { message, .. }) => {
+            println!("  too short: {}", String::from_utf8_lossy(&message))
+        }
+        other => panic!("expected BufferTooShort, got {other:?}"),
+    }
+    assert!(!right.poll(Duration::from_millis(5)).await?);
+    drop(right);
+    assert!(left.send(&1u8).await.unwrap_err().is_broken_pipe());
+    println!("  poll timed out on an empty pipe; sending to a closed peer is BrokenPipe");
+
+    step("Handles travel: a Connection into a child, and one through a Connection");
+    let (mut here, there) = Pipe::duplex()?;
+    let mut echo = Process::spawn(echo_upper, there)?;
+    here.send(&"ping").await?;
+    assert_eq!(here.recv::<String>().await?, "PING");
+    drop(here);
+    assert_eq!(echo.join().await?, 1);
+    let (mut control, child_end) = Pipe::duplex()?;
+    let mut relay = Process::spawn(
+        |mut control: Connection| {
+            let mut passed: Connection = control.blocking_recv().unwrap();
+            passed.blocking_send(&"written by the child").unwrap();
+        },
+        child_end,
+    )?;
+    let (mut near, far) = Pipe::duplex()?;
+    control.send(&far).await?; // the descriptor travels with the message
+    drop(far);
+    assert_eq!(near.recv::<String>().await?, "written by the child");
+    relay.join().await?;
+    println!("  the echo child got its pipe as an argument; the relay child wrote through a passed one");
+
+    step("Several processes share one pipe end without tearing messages");
+    let (mut tx, rx) = Pipe::duplex()?;
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        readers.push(Process::spawn(
+            |mut rx: Connection| {
+                let mut sum = 0u64;
+                while let Ok(v) = rx.blocking_recv::<Vec<u64>>() {
+                    sum += v.iter().sum::<u64>();
+                }
+                sum
+            },
+            rx.try_clone()?,
+        )?);
+    }
+    drop(rx);
+    for i in 0..300u64 {
+        tx.send(&vec![i; 1000]).await?;
+    }
+    drop(tx);
+    let mut total = 0;
+    for r in &mut readers {
+        total += r.join().await?;
+    }
+    assert_eq!(total, (0..300u64).sum::<u64>() * 1000);
+    println!("  3 readers received 300 messages exactly once between them (sum {total})");
+
+    step("Daemons die with the parent; main waits for the rest at exit");
+    let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
+    println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());
+
+    println!("\ntour finished in {:.0?}: every step checked itself", started.elapsed());
+    Ok(())
+}
