@@ -115,6 +115,54 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
+/// Restricts this process (and the children it spawns from now on) to the
+/// given CPUs.
+fn pin_to(cpus: &[usize]) {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes within it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: `cpu` is below CPU_SETSIZE (we only pass small indices).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: pid 0 is this process; `set` is a valid cpu_set_t of the size passed.
+    let ret = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    assert_eq!(ret, 0, "sched_setaffinity failed");
+}
+
+/// Both processes on one CPU: spinning cannot help (the peer cannot run
+/// while we spin), so the learned spin must back off and cost no more than
+/// parking, which is what the raw floor does.
+fn round_trip_one_cpu(c: &mut Criterion) {
+    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
+    pin_to(&[0]);
+    let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    let (mut near, far) = Pipe::duplex().unwrap();
+    let mut child = Process::spawn(echo, far).unwrap();
+    g.bench_function("ipc Connection (blocking)", |b| {
+        b.iter(|| {
+            near.blocking_send_bytes(b"x").unwrap();
+            near.blocking_recv_bytes(1).unwrap()
+        })
+    });
+    near.blocking_send_bytes(b"").unwrap();
+    child.blocking_join().unwrap();
+    let (raw_near, raw_far) = UnixStream::pair().unwrap();
+    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(raw_far)).unwrap(), true)).unwrap();
+    let mut raw = raw_near;
+    g.bench_function("floor: raw socketpair ping-pong", |b| {
+        b.iter(|| {
+            let mut buf = [0u8; 1];
+            raw.write_all(b"x").unwrap();
+            raw.read_exact(&mut buf).unwrap();
+        })
+    });
+    drop(raw);
+    child.blocking_join().unwrap();
+    g.finish();
+    pin_to(&all);
+}
+
 fn throughput(c: &mut Criterion) {
     for (label, size) in [("64KiB", 64usize << 10), ("16MiB", 16 << 20)] {
         let mut g = c.benchmark_group(format!("throughput_{label}"));
@@ -167,6 +215,7 @@ fn main() {
     ipc::init();
     let mut c = Criterion::default().configure_from_args();
     round_trip(&mut c);
+    round_trip_one_cpu(&mut c);
     throughput(&mut c);
     c.final_summary();
 }

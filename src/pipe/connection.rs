@@ -583,17 +583,17 @@ impl Connection {
             other => Some(other),
         });
         if let Some(outcome) = spun {
-            spinner.record(waiting.elapsed());
+            spinner.caught(waiting.elapsed());
             return finish(outcome?, max);
+        }
+        if !budget.is_zero() {
+            spinner.missed();
         }
         loop {
             let mut guard = afd.readable().await?;
             match reader.read(fd, max)? {
                 ReadOutcome::WouldBlock => guard.clear_ready(),
-                other => {
-                    spinner.record(waiting.elapsed());
-                    return finish(other, max);
-                }
+                other => return finish(other, max),
             }
         }
     }
@@ -628,8 +628,11 @@ impl Connection {
             other => Some(other),
         });
         if let Some(outcome) = spun {
-            spinner.record(waiting.elapsed());
+            spinner.caught(waiting.elapsed());
             return finish(outcome?, max).map(Some);
+        }
+        if !budget.is_zero() {
+            spinner.missed();
         }
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -638,10 +641,7 @@ impl Connection {
             }
             match reader.read(fd, max)? {
                 ReadOutcome::WouldBlock => {}
-                other => {
-                    spinner.record(waiting.elapsed());
-                    return finish(other, max).map(Some);
-                }
+                other => return finish(other, max).map(Some),
             }
         }
     }
