@@ -7,6 +7,17 @@ use crate::process::JoinError;
 
 /// Any `ipc` error. Each operation returns its own small error type; they all
 /// convert into this one, so `ipc::Result<()>` works as `main`'s return type.
+///
+/// # Examples
+///
+/// ```
+/// fn run() -> ipc::Result<u8> {
+///     let (mut a, mut b) = ipc::Pipe::duplex()?; // io::Error
+///     a.blocking_send(&7u8)?; // SendError
+///     Ok(b.blocking_recv()?) // RecvError
+/// }
+/// assert_eq!(run().unwrap(), 7);
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -39,4 +50,13 @@ pub enum Error {
 }
 
 /// `Result<T, ipc::Error>`.
+///
+/// # Examples
+///
+/// ```
+/// fn answer() -> ipc::Result<u32> {
+///     Ok(42)
+/// }
+/// assert_eq!(answer().unwrap(), 42);
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

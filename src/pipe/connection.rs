@@ -165,11 +165,29 @@ impl Connection {
     }
 
     /// Whether this end can receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (rx, tx) = ipc::Pipe::simplex()?;
+    /// assert!(rx.readable() && !tx.readable());
+    /// # Ok(()) }
+    /// ```
     pub fn readable(&self) -> bool {
         self.readable
     }
 
     /// Whether this end can send.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (rx, tx) = ipc::Pipe::simplex()?;
+    /// assert!(tx.writable() && !rx.writable());
+    /// # Ok(()) }
+    /// ```
     pub fn writable(&self) -> bool {
         self.writable
     }

@@ -55,6 +55,16 @@ pub enum RecvError {
 
 impl RecvError {
     /// Whether this is the end of the stream ([`RecvError::Eof`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, mut b) = ipc::Pipe::duplex()?;
+    /// drop(a);
+    /// assert!(b.blocking_recv::<u8>().unwrap_err().is_eof());
+    /// # Ok(()) }
+    /// ```
     pub fn is_eof(&self) -> bool {
         matches!(self, RecvError::Eof)
     }
@@ -84,6 +94,16 @@ pub enum SendError {
 
 impl SendError {
     /// Whether the peer is gone ([`SendError::BrokenPipe`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut a, b) = ipc::Pipe::duplex()?;
+    /// drop(b);
+    /// assert!(a.blocking_send(&1u8).unwrap_err().is_broken_pipe());
+    /// # Ok(()) }
+    /// ```
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, SendError::BrokenPipe)
     }

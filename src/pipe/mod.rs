@@ -34,6 +34,16 @@ pub use error::{RecvError, SendError};
 use crate::sys;
 
 /// Creates connected pairs of [`Connection`]s (Python's `Pipe()`).
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut a, mut b) = ipc::Pipe::duplex()?;
+/// a.blocking_send(&"hi")?;
+/// assert_eq!(b.blocking_recv::<String>()?, "hi");
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Pipe;

@@ -48,6 +48,13 @@ pub enum JoinError {
 
 impl JoinError {
     /// The exit code Python would report for this outcome, when it is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ipc::JoinError::Signaled { signal: 9 }.exitcode(), Some(-9));
+    /// assert_eq!(ipc::JoinError::Timeout.exitcode(), None);
+    /// ```
     pub fn exitcode(&self) -> Option<i32> {
         match self {
             JoinError::Exited { code } => Some(*code),

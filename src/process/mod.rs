@@ -82,16 +82,42 @@ impl CurrentProcess {
     /// The process's name: `"MainProcess"` in the main process, the name given
     /// to the builder (or `"Process-N"`, `"Process-N:M"` for grandchildren, as
     /// Python numbers them) in a child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// assert_eq!(ipc::current_process().name(), "MainProcess");
+    /// let mut p = ipc::Process::spawn(|| ipc::current_process().name().to_owned(), ())?;
+    /// assert!(p.join().await?.starts_with("Process-"));
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The OS process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ipc::current_process().pid(), std::process::id());
+    /// ```
     pub fn pid(&self) -> u32 {
         self.pid as u32
     }
 
     /// Whether this process was started as a daemon.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// assert!(!ipc::current_process().daemon());
+    /// let mut p = ipc::Process::builder().daemon(true).spawn(|| ipc::current_process().daemon(), ())?;
+    /// assert!(p.join().await?);
+    /// # Ok(()) }
+    /// ```
     pub fn daemon(&self) -> bool {
         self.daemon
     }
@@ -99,6 +125,16 @@ impl CurrentProcess {
     /// The 32 random bytes made by the main process and inherited by every
     /// child: the default key of listeners and managers, so a process tree
     /// authenticates to itself without setup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mine = *ipc::current_process().authkey();
+    /// let mut p = ipc::Process::spawn(|| *ipc::current_process().authkey(), ())?;
+    /// assert_eq!(p.join().await?, mine);
+    /// # Ok(()) }
+    /// ```
     pub fn authkey(&self) -> &[u8; 32] {
         &self.authkey
     }
@@ -114,17 +150,44 @@ pub struct ParentProcess {
 
 impl ParentProcess {
     /// The parent's OS process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().map(|p| p.pid()), ())?;
+    /// assert_eq!(p.join().await?, Some(std::process::id()));
+    /// # Ok(()) }
+    /// ```
     pub fn pid(&self) -> u32 {
         self.pid as u32
     }
 
     /// The parent's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().map(|p| p.name().to_owned()), ())?;
+    /// assert_eq!(p.join().await?.as_deref(), Some("MainProcess"));
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Whether the parent is still running (checked through a pidfd, so a
     /// recycled pid is not mistaken for it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().is_some_and(|p| p.is_alive()), ())?;
+    /// assert!(p.join().await?);
+    /// # Ok(()) }
+    /// ```
     pub fn is_alive(&self) -> bool {
         match &self.pidfd {
             Some(fd) => !sys::poll_fd(fd.as_fd(), sys::Interest::Read, Some(Duration::ZERO)).unwrap_or(true),
@@ -266,6 +329,17 @@ fn sweep_children() -> Vec<Arc<Child>> {
 }
 
 /// A running child, as [`active_children`] lists it.
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let mut p = ipc::Process::builder().name("busy").spawn(|| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
+/// let info = ipc::active_children().into_iter().find(|c| c.pid == p.pid()).expect("listed");
+/// assert_eq!((info.name.as_str(), info.daemon), ("busy", false));
+/// p.join().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildInfo {
     /// The child's OS process id.
@@ -391,6 +465,16 @@ pub struct Builder {
 impl Builder {
     /// Names the child (default `"Process-N"`); the child sees it as
     /// [`current_process().name()`](CurrentProcess::name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::builder().name("t1").spawn(|| ipc::current_process().name().to_owned(), ())?;
+    /// assert_eq!(p.name(), "t1");
+    /// assert_eq!(p.join().await?, "t1");
+    /// # Ok(()) }
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self
@@ -399,6 +483,16 @@ impl Builder {
     /// Makes the child a daemon: it is terminated when `#[ipc::main]`
     /// returns, and killed by the kernel if this process dies in any way,
     /// SIGKILL included (Python only covers a clean exit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// // Left running on purpose: it is terminated when main returns.
+    /// let p = ipc::Process::builder().daemon(true).spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// assert!(p.daemon() && p.is_alive());
+    /// # Ok(()) }
+    /// ```
     pub fn daemon(mut self, daemon: bool) -> Builder {
         self.daemon = daemon;
         self
@@ -406,6 +500,15 @@ impl Builder {
 
     /// Kills the child (SIGKILL) when its [`Process`] handle is dropped
     /// before it was joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let p = ipc::Process::builder().kill_on_drop(true).spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// drop(p); // the child is killed (and reaped) now
+    /// # Ok(()) }
+    /// ```
     pub fn kill_on_drop(mut self, kill: bool) -> Builder {
         self.kill_on_drop = kill;
         self
@@ -557,21 +660,61 @@ impl Process<()> {
 
 impl<R: DeserializeOwned> Process<R> {
     /// The child's OS process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(std::process::id, ())?;
+    /// assert_eq!(p.join().await?, p.pid());
+    /// # Ok(()) }
+    /// ```
     pub fn pid(&self) -> u32 {
         self.child.pid as u32
     }
 
     /// The child's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::builder().name("worker").spawn(|| (), ())?;
+    /// assert_eq!(p.name(), "worker");
+    /// p.join().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.child.name
     }
 
     /// Whether the child is a daemon.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| (), ())?;
+    /// assert!(!p.daemon());
+    /// p.join().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn daemon(&self) -> bool {
         self.child.daemon
     }
 
     /// Whether the child is still running (reaps it if it has exited).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
+    /// assert!(p.is_alive());
+    /// p.join().await?;
+    /// assert!(!p.is_alive());
+    /// # Ok(()) }
+    /// ```
     pub fn is_alive(&self) -> bool {
         matches!(self.try_reap(), Ok(None))
     }
@@ -587,6 +730,16 @@ impl<R: DeserializeOwned> Process<R> {
 
     /// Python's `exitcode`: `None` while the child runs, its exit code once
     /// it has exited, `-N` if signal `N` killed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|code: i32| -> u8 { std::process::exit(code) }, 4)?;
+    /// assert!(p.join().await.is_err()); // it exited without returning
+    /// assert_eq!(p.exitcode(), Some(4));
+    /// # Ok(()) }
+    /// ```
     pub fn exitcode(&self) -> Option<i32> {
         match self.try_reap() {
             Ok(Some(WaitStatus::Exited(code))) => Some(code),
@@ -601,6 +754,16 @@ impl<R: DeserializeOwned> Process<R> {
     /// # Errors
     ///
     /// An i/o error if the signal cannot be sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// p.terminate()?;
+    /// assert!(matches!(p.join().await, Err(ipc::JoinError::Signaled { signal: 15 })));
+    /// # Ok(()) }
+    /// ```
     pub fn terminate(&self) -> std::io::Result<()> {
         self.child.signal(libc::SIGTERM)
     }
@@ -610,6 +773,17 @@ impl<R: DeserializeOwned> Process<R> {
     /// # Errors
     ///
     /// An i/o error if the signal cannot be sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// p.kill()?;
+    /// p.join().await.unwrap_err();
+    /// assert_eq!(p.exitcode(), Some(-9));
+    /// # Ok(()) }
+    /// ```
     pub fn kill(&self) -> std::io::Result<()> {
         self.child.signal(libc::SIGKILL)
     }

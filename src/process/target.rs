@@ -55,11 +55,12 @@ pub trait Target<A, R, Marker>: Copy + Send + Sync + 'static {
     fn run_target(self, arg: A) -> R;
 }
 
-/// Marks a synchronous [`Target`].
+/// Marks a synchronous [`Target`] (you never name it: inference does).
 #[derive(Debug)]
 pub struct SyncFn(());
 
-/// Marks an asynchronous [`Target`]; the child builds a tokio runtime for it.
+/// Marks an asynchronous [`Target`]; the child builds a current-thread tokio
+/// runtime for it (you never name it: inference does).
 #[derive(Debug)]
 pub struct AsyncFn<Fut>(PhantomData<Fut>);
 
