@@ -323,6 +323,17 @@ async fn a_dropped_handle_leaves_no_zombie() {
     support::wait_reaped(pid).await;
 }
 
+#[ipc::test]
+async fn a_large_argument_and_result_are_delivered() {
+    // 2 MiB fits neither the socket buffer (~208 KiB) nor one record: spawn streams it
+    // while the child reads, and the result comes back the same way.
+    let big = vec![7u8; 2 << 20];
+    let mut p = Process::spawn(|v: Vec<u8>| v.into_iter().map(|b| b + 1).collect::<Vec<u8>>(), big).unwrap();
+    let back = bounded(p.join()).await.unwrap();
+    assert_eq!(back.len(), 2 << 20);
+    assert!(back.iter().all(|&b| b == 8));
+}
+
 #[test]
 fn spawning_without_the_dispatch_is_an_error_not_a_second_main() {
     match Process::spawn(double, 1) {

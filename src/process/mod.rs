@@ -380,6 +380,12 @@ pub(crate) fn main_exit() {
     sweep_children();
 }
 
+/// Spawns a (non-daemon) child from this thread; consumes the command so the
+/// descriptors it holds for the child are closed here.
+fn spawn_now(mut command: Command) -> std::io::Result<std::process::Child> {
+    command.spawn()
+}
+
 /// Spawns daemons from one thread that lives as long as the process, since
 /// `PR_SET_PDEATHSIG` fires when the creating *thread* exits.
 fn spawn_daemon(mut command: Command) -> std::io::Result<std::process::Child> {
@@ -593,16 +599,19 @@ impl Builder {
         let (boot, _) = codec::encode(&boot)?;
 
         sweep_children();
-        let spawned = if self.daemon { spawn_daemon(command) } else { command.spawn() }?;
+        // Both paths consume (and so drop) the Command, and with it our copy of
+        // the child's end of the control socket, before anything is sent: from
+        // here on, end-of-stream and EPIPE mean the child is gone, so a child
+        // that dies early can never leave the send below (or a join) waiting.
+        let spawned = if self.daemon { spawn_daemon(command) } else { spawn_now(command) }?;
         let pid = spawned.id() as i32;
         let pidfd = sys::pidfd_open(pid)?;
         let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
         CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
 
         let mut control = Connection::new(parent_end, true, true)?;
-        // The child's end went with the Command (dropped by spawn), so from now
-        // on end-of-stream means the child is gone. A child that dies before
-        // reading makes this a broken pipe; join then reports how it died.
+        // A child that dies before reading makes this a broken pipe; join then
+        // reports how it died.
         let _ = control.blocking_send_frame(&boot, &fds);
         drop(fds);
         Ok(Process {
