@@ -65,10 +65,11 @@ fn raw_peer((conn, echo): (Connection, bool)) {
     drop(conn);
 }
 
-fn round_trip(c: &mut Criterion) {
-    let mut g = c.benchmark_group("round_trip_1_byte");
-    g.sample_size(30).measurement_time(Duration::from_secs(3));
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
+/// 1-byte round trips to an echoing child over an `ipc` pipe, with the
+/// blocking API and (if `with_async`) the async one.
+fn ipc_round_trip(g: &mut Group<'_>, with_async: bool) {
     let (mut near, far) = Pipe::duplex().unwrap();
     let mut child = Process::spawn(echo, far).unwrap();
     g.bench_function("ipc Connection (blocking)", |b| {
@@ -77,25 +78,30 @@ fn round_trip(c: &mut Criterion) {
             near.blocking_recv_bytes(1).unwrap()
         })
     });
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    g.bench_function("ipc Connection (async)", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    near.send_bytes(b"x").await.unwrap();
-                    near.recv_bytes(1).await.unwrap();
-                }
-                start.elapsed()
+    if with_async {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        g.bench_function("ipc Connection (async)", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        near.send_bytes(b"x").await.unwrap();
+                        near.recv_bytes(1).await.unwrap();
+                    }
+                    start.elapsed()
+                })
             })
-        })
-    });
+        });
+    }
     near.blocking_send_bytes(b"").unwrap();
     child.blocking_join().unwrap();
+}
 
-    let (raw_near, raw_far) = UnixStream::pair().unwrap();
-    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(raw_far)).unwrap(), true)).unwrap();
-    let mut raw = raw_near;
+/// The floor: 1-byte blocking ping-pong over a raw socketpair between the
+/// same kind of two processes.
+fn raw_round_trip(g: &mut Group<'_>) {
+    let (mut raw, far) = UnixStream::pair().unwrap();
+    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(far)).unwrap(), true)).unwrap();
     g.bench_function("floor: raw socketpair ping-pong", |b| {
         b.iter(|| {
             let mut buf = [0u8; 1];
@@ -105,7 +111,13 @@ fn round_trip(c: &mut Criterion) {
     });
     drop(raw);
     child.blocking_join().unwrap();
+}
 
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round_trip_1_byte");
+    g.sample_size(30).measurement_time(Duration::from_secs(3));
+    ipc_round_trip(&mut g, true);
+    raw_round_trip(&mut g);
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Pipe", |b| {
@@ -137,28 +149,8 @@ fn round_trip_one_cpu(c: &mut Criterion) {
     pin_to(&[0]);
     let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
-    let (mut near, far) = Pipe::duplex().unwrap();
-    let mut child = Process::spawn(echo, far).unwrap();
-    g.bench_function("ipc Connection (blocking)", |b| {
-        b.iter(|| {
-            near.blocking_send_bytes(b"x").unwrap();
-            near.blocking_recv_bytes(1).unwrap()
-        })
-    });
-    near.blocking_send_bytes(b"").unwrap();
-    child.blocking_join().unwrap();
-    let (raw_near, raw_far) = UnixStream::pair().unwrap();
-    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(raw_far)).unwrap(), true)).unwrap();
-    let mut raw = raw_near;
-    g.bench_function("floor: raw socketpair ping-pong", |b| {
-        b.iter(|| {
-            let mut buf = [0u8; 1];
-            raw.write_all(b"x").unwrap();
-            raw.read_exact(&mut buf).unwrap();
-        })
-    });
-    drop(raw);
-    child.blocking_join().unwrap();
+    ipc_round_trip(&mut g, false);
+    raw_round_trip(&mut g);
     g.finish();
     pin_to(&all);
 }

@@ -10,6 +10,19 @@ use std::process::Stdio;
 use ipc::{Connection, RecvError};
 use support::bounded;
 
+/// Runs `python3 -c script` with the other end of a socketpair as its fd 0
+/// (where the scripts open `Connection(0)`); returns the process and our end.
+fn python_peer(script: &str) -> (tokio::process::Child, Connection) {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let python = tokio::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 must be installed for the interop tests");
+    (python, Connection::from_fd(ours.into()).unwrap())
+}
+
 /// Echoes every message reversed until it gets b"END", then sends a few of
 /// its own (including an empty one and a pickled object, which is just bytes
 /// to us) and closes.
@@ -30,14 +43,7 @@ c.close()
 
 #[tokio::test]
 async fn bytes_round_trip_with_a_python_peer() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let mut python = tokio::process::Command::new("python3")
-        .args(["-c", ECHO])
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 must be installed for the interop tests");
-    let mut conn = Connection::from_fd(ours.into()).unwrap();
+    let (mut python, mut conn) = python_peer(ECHO);
 
     let messages: Vec<Vec<u8>> = vec![b"abc".to_vec(), vec![], (0..=255u8).collect(), vec![9u8; 1 << 20]];
     for m in &messages {
@@ -74,14 +80,7 @@ c.send_bytes(b"ok" if ok else repr(got[:2]).encode())
 
 #[tokio::test]
 async fn python_reads_rust_frames() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let mut python = tokio::process::Command::new("python3")
-        .args(["-c", CHECK])
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 must be installed for the interop tests");
-    let mut conn = Connection::from_fd(ours.into()).unwrap();
+    let (mut python, mut conn) = python_peer(CHECK);
     conn.send_bytes(b"").await.unwrap();
     conn.blocking_send_bytes(b"hello").unwrap();
     let big: Vec<u8> = (0..=255u8).cycle().take(256 * 300).collect();
