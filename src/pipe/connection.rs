@@ -49,11 +49,7 @@ pub const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 /// # Ok(()) }
 /// ```
 pub struct Connection {
-    /// The socket before it is first used from async code.
-    fd: Option<OwnedFd>,
-    /// The socket once registered with the tokio reactor (lazily, so a
-    /// connection decoded in a child without a runtime is usable blockingly).
-    afd: Option<AsyncFd<OwnedFd>>,
+    socket: Socket,
     readable: bool,
     writable: bool,
     /// Bytes per `sendmsg`: a record's size on a sequenced-packet socket.
@@ -82,8 +78,7 @@ impl Connection {
         sys::set_nonblocking(fd.as_fd(), true)?;
         let kind = sys::socket_kind(fd.as_fd());
         Ok(Connection {
-            fd: Some(fd),
-            afd: None,
+            socket: Socket { fd: Some(fd), afd: None },
             readable,
             writable,
             record: if kind == SocketKind::SeqPacket { RECORD_MAX } else { usize::MAX },
@@ -513,7 +508,7 @@ impl Connection {
         if !self.readable {
             return Err(RecvError::NotReadable);
         }
-        let afd = self.registered()?;
+        let afd = self.socket.registered()?;
         let wait = async {
             loop {
                 let mut guard = afd.readable().await?;
@@ -554,30 +549,7 @@ impl Connection {
     // ----- machinery ------------------------------------------------------
 
     fn borrowed(&self) -> BorrowedFd<'_> {
-        match (&self.afd, &self.fd) {
-            (Some(afd), _) => afd.get_ref().as_fd(),
-            (None, Some(fd)) => fd.as_fd(),
-            (None, None) => unreachable!("a connection always holds its socket"),
-        }
-    }
-
-    fn registered(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
-        if self.afd.is_none() {
-            if tokio::runtime::Handle::try_current().is_err() {
-                return Err(io::Error::other(
-                    "async Connection methods must run inside a tokio runtime; use the blocking_* forms elsewhere",
-                ));
-            }
-            let fd = self.fd.take().expect("unregistered connection holds its socket");
-            match sys::register_async(fd) {
-                Ok(afd) => self.afd = Some(afd),
-                Err((fd, err)) => {
-                    self.fd = Some(fd);
-                    return Err(err);
-                }
-            }
-        }
-        Ok(self.afd.as_ref().expect("just registered"))
+        self.socket.borrowed()
     }
 
     pub(crate) async fn recv_frame(&mut self, max_len: usize) -> Result<Frame, RecvError> {
@@ -585,27 +557,11 @@ impl Connection {
             return Err(RecvError::NotReadable);
         }
         let max = max_len.min(self.max_message);
-        self.registered()?;
-        let Connection { afd, reader, spinner, .. } = self;
-        let afd = afd.as_ref().expect("registered above");
+        let Connection { socket, reader, spinner, .. } = self;
+        let afd = socket.registered()?;
         let fd = afd.get_ref().as_fd();
-        match reader.read(fd, max)? {
-            ReadOutcome::WouldBlock => {}
-            other => return finish(other, max),
-        }
-        // Nothing yet: spin briefly if the peer usually answers fast, then park.
-        let waiting = Instant::now();
-        let budget = spinner.budget();
-        let spun = Spinner::spin(budget, || match reader.read(fd, max) {
-            Ok(ReadOutcome::WouldBlock) => None,
-            other => Some(other),
-        });
-        if let Some(outcome) = spun {
-            spinner.caught(waiting.elapsed());
-            return finish(outcome?, max);
-        }
-        if !budget.is_zero() {
-            spinner.missed();
+        if let Some(outcome) = read_or_spin(reader, spinner, fd, max, None)? {
+            return finish(outcome, max);
         }
         loop {
             let mut guard = afd.readable().await?;
@@ -626,31 +582,10 @@ impl Connection {
         }
         let max = max_len.min(self.max_message);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let Connection { afd, fd, reader, spinner, .. } = self;
-        let fd = match (&*afd, &*fd) {
-            (Some(afd), _) => afd.get_ref().as_fd(),
-            (None, Some(fd)) => fd.as_fd(),
-            (None, None) => unreachable!("a connection always holds its socket"),
-        };
-        match reader.read(fd, max)? {
-            ReadOutcome::WouldBlock => {}
-            other => return finish(other, max).map(Some),
-        }
-        let waiting = Instant::now();
-        let budget = match deadline {
-            Some(d) => spinner.budget().min(d.saturating_duration_since(waiting)),
-            None => spinner.budget(),
-        };
-        let spun = Spinner::spin(budget, || match reader.read(fd, max) {
-            Ok(ReadOutcome::WouldBlock) => None,
-            other => Some(other),
-        });
-        if let Some(outcome) = spun {
-            spinner.caught(waiting.elapsed());
-            return finish(outcome?, max).map(Some);
-        }
-        if !budget.is_zero() {
-            spinner.missed();
+        let Connection { socket, reader, spinner, .. } = self;
+        let fd = socket.borrowed();
+        if let Some(outcome) = read_or_spin(reader, spinner, fd, max, timeout)? {
+            return finish(outcome, max).map(Some);
         }
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -666,9 +601,8 @@ impl Connection {
 
     async fn send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
-        self.registered()?;
-        let Connection { afd, unsent, record, .. } = self;
-        let afd = afd.as_ref().expect("registered above");
+        let Connection { socket, unsent, record, .. } = self;
+        let afd = socket.registered()?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         // First the tail of a frame a cancelled send left behind.
         async_write(afd, &mut Unsent(unsent, *record), &[]).await?;
@@ -679,11 +613,7 @@ impl Connection {
 
     pub(crate) fn blocking_send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
-        let fd = match (&self.afd, &self.fd) {
-            (Some(afd), _) => afd.get_ref().as_fd(),
-            (None, Some(fd)) => fd.as_fd(),
-            (None, None) => unreachable!("a connection always holds its socket"),
-        };
+        let fd = self.socket.borrowed();
         blocking_write(fd, &mut Unsent(&mut self.unsent, self.record), &[])?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         let (header, hlen) = encode_header(payload.len());
@@ -699,6 +629,78 @@ impl Connection {
             return Err(SendError::TooManyHandles(fds.len()));
         }
         Ok(())
+    }
+}
+
+/// The connection's socket: plain until first used from async code, then
+/// registered with the tokio reactor (lazily, so a connection decoded in a
+/// child without a runtime is usable with the blocking forms).
+#[derive(Debug)]
+struct Socket {
+    fd: Option<OwnedFd>,
+    afd: Option<AsyncFd<OwnedFd>>,
+}
+
+impl Socket {
+    fn borrowed(&self) -> BorrowedFd<'_> {
+        match (&self.afd, &self.fd) {
+            (Some(afd), _) => afd.get_ref().as_fd(),
+            (None, Some(fd)) => fd.as_fd(),
+            (None, None) => unreachable!("a socket is always plain or registered"),
+        }
+    }
+
+    fn registered(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
+        if self.afd.is_none() {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(io::Error::other(
+                    "async Connection methods must run inside a tokio runtime; use the blocking_* forms elsewhere",
+                ));
+            }
+            let fd = self.fd.take().expect("a plain socket holds its descriptor");
+            match sys::register_async(fd) {
+                Ok(afd) => self.afd = Some(afd),
+                Err((fd, err)) => {
+                    self.fd = Some(fd);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(self.afd.as_ref().expect("registered above"))
+    }
+}
+
+/// Reads what the socket holds; if nothing, spins for the learned budget (at
+/// most `limit`). `Ok(None)` means: park until readable.
+fn read_or_spin(
+    reader: &mut FrameReader,
+    spinner: &mut Spinner,
+    fd: BorrowedFd<'_>,
+    max: usize,
+    limit: Option<Duration>,
+) -> io::Result<Option<ReadOutcome>> {
+    match reader.read(fd, max)? {
+        ReadOutcome::WouldBlock => {}
+        other => return Ok(Some(other)),
+    }
+    let waiting = Instant::now();
+    let learned = spinner.budget();
+    let budget = limit.map_or(learned, |l| learned.min(l));
+    let spun = Spinner::spin(budget, || match reader.read(fd, max) {
+        Ok(ReadOutcome::WouldBlock) => None,
+        other => Some(other),
+    });
+    match spun {
+        Some(outcome) => {
+            spinner.caught(waiting.elapsed());
+            outcome.map(Some)
+        }
+        None => {
+            if !budget.is_zero() {
+                spinner.missed();
+            }
+            Ok(None)
+        }
     }
 }
 
