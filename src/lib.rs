@@ -46,6 +46,8 @@
 //! | `if __name__ == '__main__':` | `#[ipc::main]` (or [`ipc::init()`](init)) | children never run `main` |
 //! | `Pipe()` / `Pipe(duplex=False)` | [`Pipe::duplex()`] / [`Pipe::simplex()`] | simplex is `(receiver, sender)` as in Python |
 //! | `conn.send(obj)` / `conn.recv()` | [`send(&v).await`](Connection::send) / [`recv::<T>().await`](Connection::recv) | serde + bincode, not pickle; may carry handles |
+//! | `conn.poll()` then `conn.recv()` | [`try_recv::<T>()`](Connection::try_recv), [`recv_timeout`](Connection::recv_timeout) | |
+//! | sharing one end between processes | [`try_clone()`](Connection::try_clone) | messages ≤ 64 KiB stay whole |
 //! | `conn.send_bytes(b)` / `conn.recv_bytes(n)` | [`send_bytes`](Connection::send_bytes) / [`recv_bytes`](Connection::recv_bytes) | wire-compatible with Python |
 //! | `conn.recv_bytes_into(buf)` | [`recv_bytes_into`](Connection::recv_bytes_into) | |
 //! | `conn.poll(t)`, `conn.fileno()`, `conn.close()` | [`poll(d)`](Connection::poll), `as_raw_fd()`, [`close()`](Connection::close) | |
@@ -57,9 +59,18 @@
 //!
 //! ## Every wait, four ways
 //!
-//! Waiting operations come as `op().await` (cancel safe, documented per
-//! method), `op_timeout(d).await`, and `blocking_op()` for synchronous code
-//! (for example a sync child target).
+//! Waiting operations come as one family, as in tokio and crossbeam:
+//! `op().await` (cancel safe, documented per method), `try_op()` (never
+//! waits), `op_timeout(d).await`, and `blocking_op()` /
+//! `blocking_op_timeout(d)` for synchronous code (a sync child target, say):
+//! [`Connection::recv`], [`try_recv`](Connection::try_recv),
+//! [`recv_timeout`](Connection::recv_timeout),
+//! [`blocking_recv`](Connection::blocking_recv),
+//! [`blocking_recv_timeout`](Connection::blocking_recv_timeout); and
+//! [`Process::join`], [`join_timeout`](Process::join_timeout),
+//! [`blocking_join`](Process::blocking_join),
+//! [`blocking_join_timeout`](Process::blocking_join_timeout) (a join that
+//! never waits is [`Process::exitcode`]).
 //!
 //! ## How it works
 //!

@@ -313,6 +313,43 @@ async fn garbage_records_on_a_packet_socket_are_invalid() {
     assert!(matches!(conn.recv_bytes(100).await, Err(RecvError::InvalidHeader(1))));
 }
 
+#[tokio::test]
+async fn try_recv_and_recv_timeout_never_lose_a_message() {
+    for (kind, mut a, mut b) in both_kinds() {
+        assert!(b.try_recv::<u32>().unwrap().is_none(), "{kind}");
+        assert!(b.recv_timeout::<u32>(Duration::from_millis(5)).await.unwrap().is_none(), "{kind}");
+        // A 1 MiB object is many records and more than the socket holds: short
+        // timeouts and try_recv see pieces of it and return None until all of
+        // it is there, and nothing is lost or torn.
+        let big: Vec<u16> = (0..(1u32 << 19)).map(|i| i as u16).collect();
+        let expected = big.clone();
+        let writer = tokio::spawn(async move {
+            a.send(&big).await.unwrap();
+            a.send(&7u32).await.unwrap();
+            a
+        });
+        let mut nones = 0;
+        let got = loop {
+            let attempt = if nones % 2 == 0 {
+                b.recv_timeout::<Vec<u16>>(Duration::from_micros(100)).await.unwrap()
+            } else {
+                b.try_recv::<Vec<u16>>().unwrap()
+            };
+            match attempt {
+                Some(v) => break v,
+                None => {
+                    nones += 1;
+                    tokio::task::yield_now().await;
+                }
+            }
+        };
+        assert!(got == expected, "{kind}: the object came out torn");
+        assert!(nones > 0, "{kind}: the test should have seen partial progress");
+        assert_eq!(bounded(b.recv::<u32>()).await.unwrap(), 7, "{kind}");
+        drop(writer.await.unwrap());
+    }
+}
+
 #[test]
 fn blocking_forms_work_across_threads() {
     let (mut a, mut b) = Pipe::duplex().unwrap();

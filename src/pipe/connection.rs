@@ -270,6 +270,60 @@ impl Connection {
         Ok(codec::decode(&bytes, fds)?)
     }
 
+    /// [`recv`](Connection::recv) giving up after `timeout` with `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Connection::recv).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`recv`](Connection::recv): a timeout in the middle of
+    /// a message keeps what arrived, and the next call continues it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let (mut a, mut b) = ipc::Pipe::duplex()?;
+    /// assert_eq!(b.recv_timeout::<u8>(Duration::from_millis(5)).await?, None);
+    /// a.send(&3u8).await?;
+    /// assert_eq!(b.recv_timeout::<u8>(Duration::from_secs(5)).await?, Some(3));
+    /// # Ok(()) }
+    /// ```
+    pub async fn recv_timeout<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<Option<T>, RecvError> {
+        match tokio::time::timeout(timeout, self.recv()).await {
+            Ok(value) => value.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Receives a message if a whole one can be had without waiting;
+    /// `Ok(None)` otherwise (part of a message may have been read: it is
+    /// kept, as with a cancelled [`recv`](Connection::recv)).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Connection::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut a, mut b) = ipc::Pipe::duplex()?;
+    /// assert_eq!(b.try_recv::<u8>()?, None);
+    /// a.blocking_send(&9u8)?;
+    /// assert_eq!(b.try_recv::<u8>()?, Some(9));
+    /// # Ok(()) }
+    /// ```
+    pub fn try_recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, RecvError> {
+        match self.blocking_recv_frame(usize::MAX, Some(Duration::ZERO))? {
+            None => Ok(None),
+            Some((bytes, fds)) => Ok(Some(codec::decode(&bytes, fds)?)),
+        }
+    }
+
     /// Blocking form of [`send`](Connection::send), for synchronous code.
     ///
     /// # Errors

@@ -551,6 +551,7 @@ impl Builder {
         let mode = bootstrap::mode().ok_or(Error::NoDispatch)?;
         let (arg, mut fds) = codec::encode(&arg)?;
         let me = current_process();
+        // Relaxed: the counter only hands out distinct numbers; it orders nothing.
         let number = CHILD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
         let mut identity = me.identity.clone();
         identity.push(number);
