@@ -4,7 +4,7 @@
 //! runs a [`Target`] — an `fn` item or non-capturing closure, sync or async —
 //! with one serde argument, and [`Process::join`] awaits its return value.
 //! The argument and the return value may contain handles
-//! ([`Connection`](crate::Connection) today), whose descriptors travel with
+//! ([`Connection`] today), whose descriptors travel with
 //! them.
 //!
 //! A child is the same executable re-executed (Python's `spawn` start
