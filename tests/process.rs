@@ -292,7 +292,7 @@ async fn a_non_daemon_child_outlives_its_killed_parent() {
         .kill_on_drop(true)
         .spawn(
             |mut report: Connection| async move {
-                let child = Process::spawn(|()| std::thread::sleep(Duration::from_millis(300)), ()).unwrap();
+                let child = Process::spawn(|()| std::thread::sleep(Duration::from_millis(1500)), ()).unwrap();
                 report.send(&child.pid()).await.unwrap();
                 std::future::pending::<()>().await;
             },

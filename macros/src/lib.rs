@@ -34,6 +34,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// spawned from the test re-executes the test binary filtered to this one
 /// test, which then runs only the child's target.
 ///
+/// Spawn from the test's own thread or from its runtime's threads (tasks,
+/// `spawn_blocking`); a `std::thread` you start yourself does not know which
+/// test it belongs to, and spawning there is `ipc::Error::NoDispatch`. In a
+/// plain `#[test]`, spawning is always `NoDispatch`.
+///
 /// ```ignore
 /// #[ipc::test]
 /// async fn doubles() {
