@@ -149,6 +149,37 @@ async fn main() -> ipc::Result<()> {
     assert_eq!(total, (0..300u64).sum::<u64>() * 1000);
     println!("  3 readers received 300 messages exactly once between them (sum {total})");
 
+    step("Event: every waiter in every process wakes on set()");
+    let (go, ready) = (ipc::Event::new()?, ipc::Event::new()?);
+    let mut waiters = Vec::new();
+    for i in 0..3u32 {
+        waiters.push(Process::spawn(
+            |(go, ready, i): (ipc::Event, ipc::Event, u32)| async move {
+                ready.set();
+                go.wait().await.unwrap();
+                i
+            },
+            (go.clone(), ready.clone(), i),
+        )?);
+    }
+    ready.wait().await?;
+    let local: Vec<_> = (0..100)
+        .map(|_| {
+            let go = go.clone();
+            tokio::spawn(async move { go.wait().await })
+        })
+        .collect();
+    go.set();
+    for task in local {
+        task.await.expect("task")?;
+    }
+    let mut released = 0;
+    for w in &mut waiters {
+        released += w.join().await?;
+    }
+    assert_eq!(released, 3); // 0 + 1 + 2
+    println!("  one set() released 3 child processes and 100 local tasks");
+
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
     println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());

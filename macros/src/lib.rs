@@ -39,6 +39,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// test it belongs to, and spawning there is `ipc::Error::NoDispatch`. In a
 /// plain `#[test]`, spawning is always `NoDispatch`.
 ///
+/// The test's own children die with the test binary (as daemons do), so a
+/// failing test never leaves processes behind; their children in turn follow
+/// the usual rules.
+///
 /// ```ignore
 /// #[ipc::test]
 /// async fn doubles() {

@@ -12,10 +12,10 @@ use tokio::io::unix::AsyncFd;
 
 use super::error::{RecvError, SendError};
 use super::frame::{encode_header, Frame, FrameReader, ReadOutcome, RECORD_MAX};
-use super::spin::Spinner;
 use crate::codec;
 use crate::handle::{DeFd, SerFd};
 use crate::sys::{self, Interest, SocketKind};
+use crate::wake::{LazyAsyncFd, Spinner};
 
 /// The default largest message a connection accepts: 1 GiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
@@ -49,7 +49,7 @@ pub const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 /// # Ok(()) }
 /// ```
 pub struct Connection {
-    socket: Socket,
+    socket: LazyAsyncFd,
     readable: bool,
     writable: bool,
     /// Bytes per `sendmsg`: a record's size on a sequenced-packet socket.
@@ -78,7 +78,7 @@ impl Connection {
         sys::set_nonblocking(fd.as_fd(), true)?;
         let kind = sys::socket_kind(fd.as_fd());
         Ok(Connection {
-            socket: Socket { fd: Some(fd), afd: None },
+            socket: LazyAsyncFd::new(fd),
             readable,
             writable,
             record: if kind == SocketKind::SeqPacket { RECORD_MAX } else { usize::MAX },
@@ -603,7 +603,7 @@ impl Connection {
     // ----- machinery ------------------------------------------------------
 
     fn borrowed(&self) -> BorrowedFd<'_> {
-        self.socket.borrowed()
+        self.socket.fd()
     }
 
     pub(crate) async fn recv_frame(&mut self, max_len: usize) -> Result<Frame, RecvError> {
@@ -637,7 +637,7 @@ impl Connection {
         let max = max_len.min(self.max_message);
         let deadline = timeout.map(|t| Instant::now() + t);
         let Connection { socket, reader, spinner, .. } = self;
-        let fd = socket.borrowed();
+        let fd = socket.fd();
         if let Some(outcome) = read_or_spin(reader, spinner, fd, max, timeout)? {
             return finish(outcome, max).map(Some);
         }
@@ -667,7 +667,7 @@ impl Connection {
 
     pub(crate) fn blocking_send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
-        let fd = self.socket.borrowed();
+        let fd = self.socket.fd();
         blocking_write(fd, &mut Unsent(&mut self.unsent, self.record), &[])?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         let (header, hlen) = encode_header(payload.len());
@@ -683,44 +683,6 @@ impl Connection {
             return Err(SendError::TooManyHandles(fds.len()));
         }
         Ok(())
-    }
-}
-
-/// The connection's socket: plain until first used from async code, then
-/// registered with the tokio reactor (lazily, so a connection decoded in a
-/// child without a runtime is usable with the blocking forms).
-#[derive(Debug)]
-struct Socket {
-    fd: Option<OwnedFd>,
-    afd: Option<AsyncFd<OwnedFd>>,
-}
-
-impl Socket {
-    fn borrowed(&self) -> BorrowedFd<'_> {
-        match (&self.afd, &self.fd) {
-            (Some(afd), _) => afd.get_ref().as_fd(),
-            (None, Some(fd)) => fd.as_fd(),
-            (None, None) => unreachable!("a socket is always plain or registered"),
-        }
-    }
-
-    fn registered(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
-        if self.afd.is_none() {
-            if tokio::runtime::Handle::try_current().is_err() {
-                return Err(io::Error::other(
-                    "async Connection methods must run inside a tokio runtime; use the blocking_* forms elsewhere",
-                ));
-            }
-            let fd = self.fd.take().expect("a plain socket holds its descriptor");
-            match sys::register_async(fd) {
-                Ok(afd) => self.afd = Some(afd),
-                Err((fd, err)) => {
-                    self.fd = Some(fd);
-                    return Err(err);
-                }
-            }
-        }
-        Ok(self.afd.as_ref().expect("registered above"))
     }
 }
 

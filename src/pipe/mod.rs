@@ -26,7 +26,6 @@
 mod connection;
 mod error;
 pub(crate) mod frame;
-mod spin;
 
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{RecvError, SendError};

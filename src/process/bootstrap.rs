@@ -64,6 +64,9 @@ pub(crate) struct Bootstrap {
     pub(crate) name: String,
     pub(crate) identity: Vec<u32>,
     pub(crate) daemon: bool,
+    /// Die with the parent (`PR_SET_PDEATHSIG`): daemons, and every child of
+    /// a test process, so a failing test leaves nothing running.
+    pub(crate) die_with_parent: bool,
     pub(crate) parent_pid: i32,
     pub(crate) parent_name: String,
     pub(crate) authkey: [u8; 32],
@@ -142,7 +145,7 @@ fn run_child(control: OwnedFd) -> ! {
         let msg = format!("bootstrap version {} from the parent, {VERSION} here", boot.version);
         report_and_exit(&mut control, Report::Failed(msg), Vec::new());
     }
-    if boot.daemon {
+    if boot.die_with_parent {
         // Die with the parent, even if it is SIGKILLed. Checked after setting
         // it: if the parent already died, the signal will never come.
         if sys::set_parent_death_signal().is_err() || sys::getppid() != boot.parent_pid {

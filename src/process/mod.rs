@@ -386,8 +386,9 @@ fn spawn_now(mut command: Command) -> std::io::Result<std::process::Child> {
     command.spawn()
 }
 
-/// Spawns daemons from one thread that lives as long as the process, since
-/// `PR_SET_PDEATHSIG` fires when the creating *thread* exits.
+/// Spawns children that must die with us (daemons, a test's children) from
+/// one thread that lives as long as the process, since `PR_SET_PDEATHSIG`
+/// fires when the creating *thread* exits.
 fn spawn_daemon(mut command: Command) -> std::io::Result<std::process::Child> {
     type Job = (Command, mpsc::SyncSender<std::io::Result<std::process::Child>>);
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
@@ -566,6 +567,9 @@ impl Builder {
             command.arg0(arg0);
         }
         let stdout_follows = matches!(mode, Mode::Test(_));
+        // A test process's own children die with it (a failed test must not
+        // leave processes behind); deeper descendants follow the usual rules.
+        let die_with_parent = self.daemon || (stdout_follows && me.identity.is_empty());
         if let Mode::Test(test) = &mode {
             // Run just this test; hide the harness's own chatter (the real
             // stdout is handed over in the bootstrap message).
@@ -591,6 +595,7 @@ impl Builder {
             name: name.clone(),
             identity,
             daemon: self.daemon,
+            die_with_parent,
             parent_pid: me.pid,
             parent_name: me.name.clone(),
             authkey: me.authkey,
@@ -604,7 +609,7 @@ impl Builder {
         // the child's end of the control socket, before anything is sent: from
         // here on, end-of-stream and EPIPE mean the child is gone, so a child
         // that dies early can never leave the send below (or a join) waiting.
-        let spawned = if self.daemon { spawn_daemon(command) } else { spawn_now(command) }?;
+        let spawned = if die_with_parent { spawn_daemon(command) } else { spawn_now(command) }?;
         let pid = spawned.id() as i32;
         let pidfd = sys::pidfd_open(pid)?;
         let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });

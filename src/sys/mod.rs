@@ -374,3 +374,61 @@ pub(crate) fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// An anonymous shared-memory file of `len` bytes (`memfd_create`),
+/// close-on-exec, sealed so its size can never change: a peer holding the
+/// descriptor cannot shrink it under our mapping (which would be a SIGBUS).
+pub(crate) fn memfd_sealed(name: &CStr, len: usize) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated; memfd_create returns a new descriptor.
+    let fd = owned(cvt(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?);
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: ftruncate on the descriptor we just created.
+    cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len) })?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: F_ADD_SEALS on a memfd created with MFD_ALLOW_SEALING.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    Ok(fd)
+}
+
+/// The size of a memfd received from a peer, if it is sealed against
+/// shrinking (the only kind we map); an error otherwise.
+pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals.
+    let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
+    if seals & libc::F_SEAL_SHRINK == 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is not sealed against shrinking"));
+    }
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is valid writable storage for one `struct stat`.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so it initialised `st`.
+    let size = unsafe { st.assume_init() }.st_size;
+    usize::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+}
+
+/// A non-blocking, close-on-exec eventfd in semaphore mode: each read takes
+/// one token, so `n` posted tokens wake exactly `n` readers.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd returns a new descriptor.
+    cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK | libc::EFD_SEMAPHORE) }).map(owned)
+}
+
+/// Adds `n` tokens to an eventfd.
+pub(crate) fn eventfd_post(fd: BorrowedFd<'_>, n: u64) -> io::Result<()> {
+    let buf = n.to_ne_bytes();
+    loop {
+        // SAFETY: writes 8 bytes from a live buffer, as eventfd requires.
+        match cvt_size(unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), 8) }) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Takes one token from a semaphore-mode eventfd; `WouldBlock` when none.
+pub(crate) fn eventfd_take(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut buf = [0u8; 8];
+    // SAFETY: reads 8 bytes into a live buffer, as eventfd requires.
+    cvt_size(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 8) }).map(drop)
+}

@@ -1,4 +1,4 @@
-//! Adaptive spinning before parking, for receives.
+//! Adaptive spinning before parking.
 //!
 //! # Implementation notes
 //!
@@ -23,8 +23,9 @@
 //!   shared word for that case; this needs no shared memory and finds the
 //!   same answer after two waits.)
 //!
-//! Spinning retries the non-blocking `recvmsg` (an `EAGAIN` costs well under
-//! a microsecond) with a few `spin_loop` hints between.
+//! A spin retries a cheap check — a non-blocking `recvmsg` (an `EAGAIN` costs
+//! well under a microsecond) or a load of a shared-memory word — with a few
+//! `spin_loop` hints between.
 
 use std::time::{Duration, Instant};
 

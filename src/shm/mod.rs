@@ -1,0 +1,69 @@
+//! Shared-memory regions: anonymous `memfd` files mapped shared, handing out
+//! atomic words that every process holding the region sees.
+//!
+//! A region vanishes when the last process holding it exits, so a crash
+//! leaks nothing (only named `SharedMemory` will need a resource tracker).
+//! Regions are sealed against resizing at creation, and a region received
+//! from a peer is mapped only if it carries that seal and is as large as the
+//! receiver needs, so no peer can make us fault (SIGBUS) on a word.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::AtomicU32;
+
+use memmap2::MmapRaw;
+
+use crate::sys;
+
+/// A mapped, sealed memfd region of 32-bit atomic words.
+#[derive(Debug)]
+pub(crate) struct Region {
+    fd: OwnedFd,
+    map: MmapRaw,
+    words: usize,
+}
+
+impl Region {
+    /// A new zero-filled region of `words` atomic words.
+    pub(crate) fn new(words: usize) -> io::Result<Region> {
+        let fd = sys::memfd_sealed(c"ipc-region", words * 4)?;
+        Region::map(fd, words)
+    }
+
+    /// Maps a region received from a peer; it must hold at least `words`
+    /// words and be sealed against shrinking.
+    pub(crate) fn from_fd(fd: OwnedFd, words: usize) -> io::Result<Region> {
+        let size = sys::sealed_size(fd.as_fd())?;
+        if size < words * 4 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is smaller than its type needs"));
+        }
+        Region::map(fd, words)
+    }
+
+    fn map(fd: OwnedFd, words: usize) -> io::Result<Region> {
+        let map = memmap2::MmapOptions::new().len(words * 4).map_raw(&fd)?;
+        Ok(Region { fd, map, words })
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Word `index` of the region.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range: callers index with constants of their own
+    /// layout, checked against the size at creation or receipt.
+    pub(crate) fn word(&self, index: usize) -> &AtomicU32 {
+        assert!(index < self.words, "word {index} of a {}-word region", self.words);
+        // SAFETY: the mapping is page-aligned and `index < words` keeps the
+        // 4-byte word inside it, so the pointer is aligned and in bounds. It
+        // stays mapped while `self` lives, which bounds the returned lifetime.
+        // Every process touches these words only through atomics, AtomicU32
+        // has u32's layout, and every bit pattern is a valid u32; the memfd is
+        // sealed against shrinking, so the page cannot disappear under us.
+        unsafe { &*self.map.as_mut_ptr().cast::<AtomicU32>().add(index) }
+    }
+}

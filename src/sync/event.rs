@@ -1,0 +1,371 @@
+//! [`Event`]: a flag that processes wait for (Python's `multiprocessing.Event`).
+//!
+//! # Implementation notes
+//!
+//! Two words in a shared region: `STATE` holds the flag in bit 0 and a
+//! generation in the bits above it, bumped by every `set` that raises the
+//! flag; `SLEEPERS` counts waiters registered to be woken. A waiter returns
+//! when the flag is up *or the generation moved* since it began, so a
+//! `set` immediately followed by `clear` still releases everyone who was
+//! waiting, as the contract says, and a surplus token (from a cancelled
+//! waiter) can only cause a spurious wake-up that re-checks and sleeps again.
+//! The wait/wake protocol is the one in [`crate::wake`].
+
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::handle::{DeFd, SerFd};
+use crate::shm::Region;
+use crate::wake::{Spinner, Tokens};
+
+const STATE: usize = 0;
+const SLEEPERS: usize = 1;
+const WORDS: usize = 2;
+const FLAG: u32 = 1;
+
+/// A flag shared by every process holding the handle: [`set`](Event::set)
+/// raises it and wakes every waiter in every process,
+/// [`clear`](Event::clear) lowers it, [`wait`](Event::wait) waits for it.
+///
+/// Cloning an `Event` gives another handle to the same flag; passing one to a
+/// child process (as, or inside, the spawn argument) or through a
+/// [`Connection`](crate::Connection) does too.
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let go = ipc::Event::new()?;
+/// let mut child = ipc::Process::spawn(
+///     |go: ipc::Event| async move {
+///         go.wait().await.unwrap();
+///         String::from("released")
+///     },
+///     go.clone(),
+/// )?;
+/// assert!(!go.is_set());
+/// go.set();
+/// assert_eq!(child.join().await?, "released");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Event {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    region: Region,
+    tokens: Tokens,
+    /// Learns whether spinning before sleeping pays, per process.
+    spinner: Mutex<Spinner>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event").field("is_set", &self.is_set()).finish()
+    }
+}
+
+impl Event {
+    /// A new event, not set.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the shared region or the eventfd cannot be made (out
+    /// of memory or descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// assert!(!e.is_set());
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> io::Result<Event> {
+        Ok(Event::from_parts(Region::new(WORDS)?, Tokens::new()?))
+    }
+
+    fn from_parts(region: Region, tokens: Tokens) -> Event {
+        Event { inner: Arc::new(Inner { region, tokens, spinner: Mutex::new(Spinner::default()) }) }
+    }
+
+    fn state(&self) -> &AtomicU32 {
+        self.inner.region.word(STATE)
+    }
+
+    fn sleepers(&self) -> &AtomicU32 {
+        self.inner.region.word(SLEEPERS)
+    }
+
+    /// Whether the flag is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// e.set();
+    /// assert!(e.is_set());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_set(&self) -> bool {
+        // Acquire: pairs with the SeqCst (so also release) update in `set`,
+        // so what the setter wrote before `set` is visible after we see it.
+        self.state().load(Ordering::Acquire) & FLAG != 0
+    }
+
+    /// Raises the flag and wakes every process and task waiting for it.
+    /// Setting a set event does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// e.set();
+    /// e.set();
+    /// assert!(e.blocking_wait_timeout(std::time::Duration::ZERO)?);
+    /// # Ok(()) }
+    /// ```
+    pub fn set(&self) {
+        let state = self.state();
+        let mut current = state.load(Ordering::Relaxed);
+        loop {
+            if current & FLAG != 0 {
+                return;
+            }
+            // Raise the flag and bump the generation in one step. SeqCst: the
+            // store half of the Dekker pair with `wait`'s sleeper registration
+            // (the load of SLEEPERS below must not move before it).
+            let raised = current.wrapping_add(2) | FLAG;
+            match state.compare_exchange_weak(current, raised, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
+        }
+        // SeqCst: the load half of the Dekker pair. Every waiter either is
+        // counted here, or registered after our update and sees it.
+        let sleepers = self.sleepers().load(Ordering::SeqCst);
+        self.inner.tokens.post(sleepers);
+    }
+
+    /// Lowers the flag. Waiters that were waiting when it was last set have
+    /// been released regardless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// e.set();
+    /// e.clear();
+    /// assert!(!e.is_set());
+    /// # Ok(()) }
+    /// ```
+    pub fn clear(&self) {
+        // Release: orders the clearer's earlier writes before the flag drops;
+        // nobody waits for a clear, so nothing stronger is needed.
+        self.state().fetch_and(!FLAG, Ordering::Release);
+    }
+
+    /// Whether the wait that began at `start` is over.
+    fn released(&self, start: u32) -> bool {
+        let now = self.state().load(Ordering::SeqCst);
+        now & FLAG != 0 || (now >> 1) != (start >> 1)
+    }
+
+    /// Spins for the learned budget (at most `limit`); whether the wait ended.
+    /// The spinner's lock is held only to read and update it, never while
+    /// spinning.
+    fn spin(&self, start: u32, limit: Option<Duration>) -> bool {
+        let spinner = || self.inner.spinner.lock().unwrap_or_else(|p| p.into_inner());
+        let learned = spinner().budget();
+        let budget = limit.map_or(learned, |l| learned.min(l));
+        let began = Instant::now();
+        if Spinner::spin(budget, || self.released(start).then_some(())).is_some() {
+            spinner().caught(began.elapsed());
+            return true;
+        }
+        if !budget.is_zero() {
+            spinner().missed();
+        }
+        false
+    }
+
+    /// Waits until the flag is up (returns at once if it is).
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the wait cannot be registered with the runtime (called
+    /// outside a tokio runtime).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped wait unregisters itself, and a wake-up posted
+    /// for it stays available to the other waiters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// let waiter = tokio::spawn({
+    ///     let e = e.clone();
+    ///     async move { e.wait().await }
+    /// });
+    /// e.set();
+    /// waiter.await.unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self) -> io::Result<()> {
+        let start = self.state().load(Ordering::SeqCst);
+        if start & FLAG != 0 || self.spin(start, None) {
+            return Ok(());
+        }
+        let _sleeper = Sleeper::register(self.sleepers());
+        while !self.released(start) {
+            self.inner.tokens.take().await?;
+        }
+        Ok(())
+    }
+
+    /// [`wait`](Event::wait) for at most `timeout`: `true` if the flag was
+    /// raised, `false` on timeout (Python's `wait(timeout)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Event::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](Event::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let e = ipc::Event::new()?;
+    /// assert!(!e.wait_timeout(Duration::from_millis(5)).await?);
+    /// e.set();
+    /// assert!(e.wait_timeout(Duration::from_millis(5)).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_timeout(&self, timeout: Duration) -> io::Result<bool> {
+        match tokio::time::timeout(timeout, self.wait()).await {
+            Ok(done) => done.map(|()| true),
+            Err(_) => Ok(self.is_set()),
+        }
+    }
+
+    /// Blocking form of [`wait`](Event::wait), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error from the operating system while waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// let setter = std::thread::spawn({
+    ///     let e = e.clone();
+    ///     move || e.set()
+    /// });
+    /// e.blocking_wait()?;
+    /// setter.join().unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait(&self) -> io::Result<()> {
+        self.blocking_wait_inner(None).map(drop)
+    }
+
+    /// Blocking form of [`wait_timeout`](Event::wait_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_wait`](Event::blocking_wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let e = ipc::Event::new()?;
+    /// assert!(!e.blocking_wait_timeout(std::time::Duration::from_millis(5))?);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait_timeout(&self, timeout: Duration) -> io::Result<bool> {
+        self.blocking_wait_inner(Some(timeout))
+    }
+
+    fn blocking_wait_inner(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let start = self.state().load(Ordering::SeqCst);
+        if start & FLAG != 0 || self.spin(start, timeout) {
+            return Ok(true);
+        }
+        let _sleeper = Sleeper::register(self.sleepers());
+        while !self.released(start) {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !self.inner.tokens.blocking_take(left)? {
+                return Ok(self.released(start));
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A registered sleeper; unregisters on drop (also when a wait is cancelled).
+struct Sleeper<'a>(&'a AtomicU32);
+
+impl<'a> Sleeper<'a> {
+    fn register(sleepers: &'a AtomicU32) -> Sleeper<'a> {
+        // SeqCst: the store half of the Dekker pair with `set` (our re-check
+        // of STATE after this must not move before it).
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        Sleeper(sleepers)
+    }
+}
+
+impl Drop for Sleeper<'_> {
+    fn drop(&mut self) {
+        // Relaxed is enough: a setter that still counts us posts one token too
+        // many, which costs some waiter a spurious wake-up and nothing else.
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    region: SerFd<'a>,
+    tokens: SerFd<'a>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    region: DeFd,
+    tokens: DeFd,
+}
+
+/// An event serializes as a handle: its region and eventfd travel out of band.
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WireRef { region: SerFd(self.inner.region.fd()), tokens: SerFd(self.inner.tokens.fd()) }.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
+        Ok(Event::from_parts(region, Tokens::from_fd(wire.tokens.0)))
+    }
+}

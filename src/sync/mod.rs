@@ -1,0 +1,13 @@
+//! Cross-process synchronisation (Python's `multiprocessing` `Event`, and as
+//! they land, `Lock`, `RLock`, `Semaphore`, `Condition`, `Barrier`).
+//!
+//! Every primitive is a few words in a shared `memfd` region plus an eventfd
+//! for wake-ups (see the notes in the crate's `wake` module): an uncontended
+//! operation is atomics only, a waiter spins briefly when that pays and then
+//! sleeps without a thread of its own, so a thousand tasks can wait on one
+//! object. Primitives are handles: pass them to children and through
+//! connections.
+
+mod event;
+
+pub use event::Event;
