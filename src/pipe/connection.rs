@@ -11,10 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::unix::AsyncFd;
 
 use super::error::{RecvError, SendError};
-use super::frame::{encode_header, Frame, FrameReader, ReadOutcome, RECORD_MAX};
+use super::frame::{encode_header, Frame, FrameReader, ReadOutcome};
 use crate::codec;
 use crate::handle::{DeFd, SerFd};
-use crate::sys::{self, Interest, SocketKind};
+use crate::sys::{self, Interest};
 use crate::wake::{LazyAsyncFd, Spinner};
 
 /// The default largest message a connection accepts: 1 GiB.
@@ -52,8 +52,6 @@ pub struct Connection {
     socket: LazyAsyncFd,
     readable: bool,
     writable: bool,
-    /// Bytes per `sendmsg`: a record's size on a sequenced-packet socket.
-    record: usize,
     reader: FrameReader,
     /// Learns how long to spin before parking on a receive.
     spinner: Spinner,
@@ -81,7 +79,6 @@ impl Connection {
             socket: LazyAsyncFd::new(fd),
             readable,
             writable,
-            record: if kind == SocketKind::SeqPacket { RECORD_MAX } else { usize::MAX },
             reader: FrameReader::new(kind),
             spinner: Spinner::default(),
             unsent: Vec::new(),
@@ -207,7 +204,7 @@ impl Connection {
     /// ```
     pub fn close(mut self) -> Result<(), SendError> {
         let mut tail = std::mem::take(&mut self.unsent);
-        blocking_write(self.borrowed(), &mut Unsent(&mut tail, self.record), &[])
+        blocking_write(self.borrowed(), &mut Unsent(&mut tail, self.reader.record_size()), &[])
     }
 
     // ----- objects --------------------------------------------------------
@@ -655,23 +652,25 @@ impl Connection {
 
     async fn send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
-        let Connection { socket, unsent, record, .. } = self;
+        let record = self.reader.record_size();
+        let Connection { socket, unsent, .. } = self;
         let afd = socket.registered()?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         // First the tail of a frame a cancelled send left behind.
-        async_write(afd, &mut Unsent(unsent, *record), &[]).await?;
+        async_write(afd, &mut Unsent(unsent, record), &[]).await?;
         let (header, hlen) = encode_header(payload.len());
-        let mut partial = Partial::new(unsent, [&header[..hlen], payload], *record);
+        let mut partial = Partial::new(unsent, [&header[..hlen], payload], record);
         async_write(afd, &mut partial, &fds).await
     }
 
     pub(crate) fn blocking_send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<(), SendError> {
         self.check_send(fds)?;
         let fd = self.socket.fd();
-        blocking_write(fd, &mut Unsent(&mut self.unsent, self.record), &[])?;
+        let record = self.reader.record_size();
+        blocking_write(fd, &mut Unsent(&mut self.unsent, record), &[])?;
         let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         let (header, hlen) = encode_header(payload.len());
-        let mut partial = Partial::new(&mut self.unsent, [&header[..hlen], payload], self.record);
+        let mut partial = Partial::new(&mut self.unsent, [&header[..hlen], payload], record);
         blocking_write(fd, &mut partial, &fds)
     }
 

@@ -94,6 +94,31 @@ pub(crate) enum ReadOutcome {
     InvalidHeader(i32),
 }
 
+/// Why a read step stopped before finishing a frame (internal to the
+/// reader; [`FrameReader::read`] turns it into a [`ReadOutcome`]).
+enum Stop {
+    /// No more bytes for now.
+    WouldBlock,
+    /// The peer closed the connection.
+    Eof,
+    /// The frame announces more than the caller's limit.
+    TooLarge(u64),
+    /// Garbage: the reader is poisoned with this header value.
+    Invalid(i32),
+    /// An operating-system error.
+    Io(io::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Stop {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            Stop::WouldBlock
+        } else {
+            Stop::Io(e)
+        }
+    }
+}
+
 /// Reads frames incrementally; see the module notes.
 #[derive(Debug)]
 pub(crate) struct FrameReader {
@@ -129,6 +154,15 @@ impl FrameReader {
         self.consumed > 0
     }
 
+    /// Bytes per `sendmsg` a writer on this socket should use: a record on a
+    /// sequenced-packet socket, anything on a stream.
+    pub(crate) fn record_size(&self) -> usize {
+        match self.kind {
+            SocketKind::Stream => usize::MAX,
+            SocketKind::SeqPacket => RECORD_MAX,
+        }
+    }
+
     /// Makes as much progress as the socket allows without blocking.
     pub(crate) fn read(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<ReadOutcome> {
         if let Some(h) = self.poisoned {
@@ -139,30 +173,29 @@ impl FrameReader {
             SocketKind::SeqPacket => self.read_records(fd, max),
         };
         match step {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(self.eof()),
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                let h = self.poisoned.expect("set with InvalidInput");
-                Ok(ReadOutcome::InvalidHeader(h))
-            }
-            Err(e) => Err(e),
-            Ok(Some(too_large)) => Ok(ReadOutcome::TooLarge(too_large)),
-            Ok(None) => {
+            Ok(()) => {
                 self.len = None;
                 self.consumed = 0;
                 self.header.clear();
                 Ok(ReadOutcome::Frame(std::mem::take(&mut self.payload), std::mem::take(&mut self.fds)))
             }
+            Err(Stop::WouldBlock) => Ok(ReadOutcome::WouldBlock),
+            Err(Stop::Eof) => Ok(self.eof()),
+            Err(Stop::TooLarge(len)) => Ok(ReadOutcome::TooLarge(len)),
+            Err(Stop::Invalid(h)) => {
+                self.poisoned = Some(h);
+                Ok(ReadOutcome::InvalidHeader(h))
+            }
+            Err(Stop::Io(e)) => Err(e),
         }
     }
 
     /// Stream sockets: exact reads of the header, then of the payload.
-    /// `Ok(None)` when the frame is complete, `Ok(Some(len))` when too large.
-    fn read_stream(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<Option<u64>> {
+    fn read_stream(&mut self, fd: BorrowedFd<'_>, max: usize) -> Result<(), Stop> {
         while self.len.is_none() {
             match parse_header(&self.header) {
                 Ok(Some((_, len))) => self.len = Some(len),
-                Err(h) => return Err(self.poison(h)),
+                Err(h) => return Err(Stop::Invalid(h)),
                 Ok(None) => {
                     let want = if self.header.len() >= 4 { 12 } else { 4 };
                     let missing = want - self.header.len();
@@ -171,11 +204,7 @@ impl FrameReader {
                 }
             }
         }
-        let len = self.len.expect("header parsed");
-        if len > max as u64 {
-            return Ok(Some(len));
-        }
-        let len = len as usize;
+        let len = self.payload_len(max)?;
         while self.payload.len() < len {
             if self.payload.capacity() == self.payload.len() {
                 let have = self.payload.len();
@@ -183,35 +212,29 @@ impl FrameReader {
             }
             self.recv(fd, Into::Payload, len - self.payload.len())?;
         }
-        Ok(None)
+        Ok(())
     }
 
     /// Sequenced-packet sockets: the first record holds the header and the
     /// start of the payload; continuation records hold the rest.
-    fn read_records(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<Option<u64>> {
+    fn read_records(&mut self, fd: BorrowedFd<'_>, max: usize) -> Result<(), Stop> {
         if self.len.is_none() {
-            if self.header.capacity() < RECORD_MAX {
-                self.header.reserve_exact(RECORD_MAX);
-            }
             self.header.clear();
+            self.header.reserve_exact(RECORD_MAX);
             self.recv(fd, Into::Header, RECORD_MAX)?;
             let (hlen, len) = match parse_header(&self.header) {
                 Ok(Some(h)) => h,
-                Ok(None) => return Err(self.poison(0)),
-                Err(h) => return Err(self.poison(h)),
+                Ok(None) => return Err(Stop::Invalid(0)),
+                Err(h) => return Err(Stop::Invalid(h)),
             };
             let first = &self.header[hlen..];
             if first.len() as u64 > len {
-                return Err(self.poison(len.min(i32::MAX as u64) as i32));
+                return Err(Stop::Invalid(clamp_header(len)));
             }
             self.payload = first.to_vec();
             self.len = Some(len);
         }
-        let len = self.len.expect("header parsed");
-        if len > max as u64 {
-            return Ok(Some(len));
-        }
-        let len = len as usize;
+        let len = self.payload_len(max)?;
         while self.payload.len() < len {
             // A whole record must fit, or the kernel truncates it.
             if self.payload.capacity() - self.payload.len() < RECORD_MAX {
@@ -220,16 +243,19 @@ impl FrameReader {
             }
             self.recv(fd, Into::Payload, RECORD_MAX)?;
             if self.payload.len() > len {
-                let h = len.min(i32::MAX as usize) as i32;
-                return Err(self.poison(h));
+                return Err(Stop::Invalid(clamp_header(len as u64)));
             }
         }
-        Ok(None)
+        Ok(())
     }
 
-    fn poison(&mut self, header: i32) -> io::Error {
-        self.poisoned = Some(header);
-        io::Error::from(io::ErrorKind::InvalidInput)
+    /// The parsed payload length, if within `max`.
+    fn payload_len(&self, max: usize) -> Result<usize, Stop> {
+        let len = self.len.expect("called once the header is parsed");
+        if len > max as u64 {
+            return Err(Stop::TooLarge(len));
+        }
+        Ok(len as usize)
     }
 
     fn eof(&mut self) -> ReadOutcome {
@@ -239,9 +265,8 @@ impl FrameReader {
         ReadOutcome::Truncated { received: self.consumed }
     }
 
-    /// One `recvmsg` of at most `max` bytes into the header or payload
-    /// buffer. End of stream is `UnexpectedEof`.
-    fn recv(&mut self, fd: BorrowedFd<'_>, into: Into, max: usize) -> io::Result<usize> {
+    /// One `recvmsg` of at most `max` bytes into the header or payload buffer.
+    fn recv(&mut self, fd: BorrowedFd<'_>, into: Into, max: usize) -> Result<usize, Stop> {
         let buf = match into {
             Into::Header => &mut self.header,
             Into::Payload => &mut self.payload,
@@ -249,17 +274,20 @@ impl FrameReader {
         let n = sys::recv_append(fd, buf, max, &mut self.fds)?;
         if self.fds.len() > MAX_FDS_PER_FRAME {
             self.fds.clear();
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "peer attached too many descriptors to one message",
-            ));
+            let e = io::Error::new(io::ErrorKind::InvalidData, "peer attached too many descriptors to one message");
+            return Err(Stop::Io(e));
         }
         if n == 0 {
-            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+            return Err(Stop::Eof);
         }
         self.consumed += n as u64;
         Ok(n)
     }
+}
+
+/// A header value to report for a frame whose records overran `len`.
+fn clamp_header(len: u64) -> i32 {
+    len.min(i32::MAX as u64) as i32
 }
 
 #[derive(Clone, Copy)]
