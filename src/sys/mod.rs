@@ -125,11 +125,16 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Resu
 
 /// Whether `fd` is a socket (used to validate the bootstrap descriptor).
 pub(crate) fn is_socket(fd: BorrowedFd<'_>) -> bool {
+    fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
+}
+
+/// `fstat(2)`.
+fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` is valid writable storage for one `struct stat`.
-    let ok = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } == 0;
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
     // SAFETY: fstat succeeded, so it initialised `st`.
-    ok && (unsafe { st.assume_init() }.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+    Ok(unsafe { st.assume_init() })
 }
 
 /// Opens `/dev/null` read-write, close-on-exec.
@@ -398,12 +403,7 @@ pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     if seals & libc::F_SEAL_SHRINK == 0 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is not sealed against shrinking"));
     }
-    let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `st` is valid writable storage for one `struct stat`.
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    // SAFETY: fstat succeeded, so it initialised `st`.
-    let size = unsafe { st.assume_init() }.st_size;
-    usize::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+    usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
 
 /// A non-blocking, close-on-exec eventfd in semaphore mode: each read takes
