@@ -54,7 +54,6 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::io::unix::AsyncFd;
 
 pub use error::JoinError;
 pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
@@ -63,6 +62,7 @@ pub(crate) use bootstrap::{dispatch_main, dispatch_test, set_test_mode};
 
 use crate::error::Error;
 use crate::sys::{self, WaitStatus};
+use crate::wake::LazyAsyncFd;
 use crate::{codec, Connection};
 use bootstrap::{Bootstrap, Mode, Report};
 
@@ -274,39 +274,65 @@ struct Child {
     pid: i32,
     name: String,
     daemon: bool,
-    pidfd: OwnedFd,
+    /// Readable once the child has exited; registered with the reactor on
+    /// the first async wait.
+    pidfd: LazyAsyncFd,
     /// Set once reaped. The lock serialises reaping: a pid is waited for by
     /// exactly one caller.
     status: Mutex<Option<WaitStatus>>,
 }
 
 impl Child {
-    /// Reaps the child if it has exited; its status, or `None` while it runs.
-    fn try_reap(&self) -> std::io::Result<Option<WaitStatus>> {
+    /// Reaps the child if it has exited: its status, or `None` while it runs.
+    /// The reaping call also drops the child from the registry, so every path
+    /// (join, drop, sweep, exit) forgets it the same way.
+    fn try_reap(self: &Arc<Self>) -> std::io::Result<Option<WaitStatus>> {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         if status.is_none() {
             *status = sys::try_wait(self.pid)?;
+            if status.is_some() {
+                CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| !Arc::ptr_eq(c, self));
+            }
         }
         Ok(*status)
     }
 
-    fn signal(&self, signal: i32) -> std::io::Result<()> {
+    fn signal(self: &Arc<Self>, signal: i32) -> std::io::Result<()> {
         if self.try_reap()?.is_some() {
             return Ok(());
         }
-        match sys::pidfd_send_signal(self.pidfd.as_fd(), signal) {
+        match sys::pidfd_send_signal(self.pidfd.fd(), signal) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
             other => other,
         }
     }
 
-    /// Blocks until the child exits; reaps it.
-    fn blocking_wait(&self) -> std::io::Result<WaitStatus> {
+    /// Waits for the child to exit and reaps it.
+    ///
+    /// Cancel safe: the only await is the pidfd's readiness.
+    async fn wait(self: &Arc<Self>) -> std::io::Result<WaitStatus> {
         loop {
             if let Some(status) = self.try_reap()? {
                 return Ok(status);
             }
-            sys::poll_fd(self.pidfd.as_fd(), sys::Interest::Read, None)?;
+            // A pidfd stays readable once the process has exited, so the
+            // readiness is never cleared: the next try_reap succeeds.
+            let _ready = self.pidfd.registered()?.readable().await?;
+        }
+    }
+
+    /// Blocks until the child exits (and reaps it), or `timeout` passes
+    /// (`Ok(None)`).
+    fn blocking_wait(self: &Arc<Self>, timeout: Option<Duration>) -> std::io::Result<Option<WaitStatus>> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            if let Some(status) = self.try_reap()? {
+                return Ok(Some(status));
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if !sys::poll_fd(self.pidfd.fd(), sys::Interest::Read, left)? {
+                return Ok(None);
+            }
         }
     }
 }
@@ -316,16 +342,11 @@ static CHILDREN: Mutex<Vec<Arc<Child>>> = Mutex::new(Vec::new());
 /// Numbers children for their default names (Python's `_identity`).
 static CHILD_COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Forgets a reaped child (closing its pidfd once the handle goes too).
-fn forget_child(child: &Arc<Child>) {
-    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| !Arc::ptr_eq(c, child));
-}
-
-/// Reaps children that have exited and forgets them.
+/// Reaps children that have exited; returns the ones still running. (The
+/// registry lock is not held while reaping: `try_reap` takes it.)
 fn sweep_children() -> Vec<Arc<Child>> {
-    let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
-    children.retain(|c| matches!(c.try_reap(), Ok(None)));
-    children.clone()
+    let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    children.into_iter().filter(|c| matches!(c.try_reap(), Ok(None))).collect()
 }
 
 /// A running child, as [`active_children`] lists it.
@@ -375,9 +396,8 @@ pub(crate) fn main_exit() {
         let _ = child.signal(libc::SIGTERM);
     }
     for child in &children {
-        let _ = child.blocking_wait();
+        let _ = child.blocking_wait(None);
     }
-    sweep_children();
 }
 
 /// Spawns a (non-daemon) child from this thread; consumes the command so the
@@ -389,9 +409,9 @@ fn spawn_now(mut command: Command) -> std::io::Result<std::process::Child> {
 /// Spawns children that must die with us (daemons, a test's children) from
 /// one thread that lives as long as the process, since `PR_SET_PDEATHSIG`
 /// fires when the creating *thread* exits.
-fn spawn_daemon(mut command: Command) -> std::io::Result<std::process::Child> {
+fn spawn_daemon(command: Command) -> std::io::Result<std::process::Child> {
     type Job = (Command, mpsc::SyncSender<std::io::Result<std::process::Child>>);
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    static SPAWNER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -402,17 +422,14 @@ fn spawn_daemon(mut command: Command) -> std::io::Result<std::process::Child> {
                 }
             })
             .expect("starting the daemon spawner thread");
-        Mutex::new(tx)
+        tx
     });
     let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-    let sent = spawner.lock().unwrap_or_else(|p| p.into_inner()).send((command, reply_tx));
-    match sent {
-        Ok(()) => reply_rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("daemon spawner thread is gone"))),
-        Err(mpsc::SendError((cmd, _))) => {
-            command = cmd;
-            command.spawn()
-        }
-    }
+    // The thread runs for the life of the process (its channel's sender is a
+    // static), so these fail only if spawning itself panicked in it.
+    let gone = || std::io::Error::other("the daemon spawner thread is gone");
+    spawner.send((command, reply_tx)).map_err(|_| gone())?;
+    reply_rx.recv().map_err(|_| gone())?
 }
 
 // ----- Process -----------------------------------------------------------
@@ -442,8 +459,6 @@ pub struct Process<R> {
     report: Option<(Vec<u8>, Vec<OwnedFd>)>,
     /// The control socket reached end-of-stream without a report.
     silent: bool,
-    /// The pidfd registered with tokio, made on the first async join.
-    exit_fd: Option<AsyncFd<OwnedFd>>,
     joined: bool,
     kill_on_drop: bool,
     _result: PhantomData<fn() -> R>,
@@ -611,7 +626,7 @@ impl Builder {
         // that dies early can never leave the send below (or a join) waiting.
         let spawned = if die_with_parent { spawn_daemon(command) } else { spawn_now(command) }?;
         let pid = spawned.id() as i32;
-        let pidfd = sys::pidfd_open(pid)?;
+        let pidfd = LazyAsyncFd::new(sys::pidfd_open(pid)?);
         let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
         CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
 
@@ -625,7 +640,6 @@ impl Builder {
             control,
             report: None,
             silent: false,
-            exit_fd: None,
             joined: false,
             kill_on_drop: self.kill_on_drop,
             _result: PhantomData,
@@ -731,16 +745,7 @@ impl<R: DeserializeOwned> Process<R> {
     /// # Ok(()) }
     /// ```
     pub fn is_alive(&self) -> bool {
-        matches!(self.try_reap(), Ok(None))
-    }
-
-    /// Reaps the child if it exited, and then drops it from the registry.
-    fn try_reap(&self) -> std::io::Result<Option<WaitStatus>> {
-        let status = self.child.try_reap()?;
-        if status.is_some() {
-            forget_child(&self.child);
-        }
-        Ok(status)
+        matches!(self.child.try_reap(), Ok(None))
     }
 
     /// Python's `exitcode`: `None` while the child runs, its exit code once
@@ -756,7 +761,7 @@ impl<R: DeserializeOwned> Process<R> {
     /// # Ok(()) }
     /// ```
     pub fn exitcode(&self) -> Option<i32> {
-        match self.try_reap() {
+        match self.child.try_reap() {
             Ok(Some(WaitStatus::Exited(code))) => Some(code),
             Ok(Some(WaitStatus::Signaled(sig))) => Some(-sig),
             _ => None,
@@ -840,7 +845,7 @@ impl<R: DeserializeOwned> Process<R> {
                 Err(_) => self.silent = true,
             }
         }
-        let status = self.wait_exit().await?;
+        let status = self.child.wait().await?;
         self.outcome(status)
     }
 
@@ -923,29 +928,9 @@ impl<R: DeserializeOwned> Process<R> {
                 Err(_) => self.silent = true,
             }
         }
-        loop {
-            if let Some(status) = self.try_reap()? {
-                return self.outcome(status);
-            }
-            if !sys::poll_fd(self.child.pidfd.as_fd(), sys::Interest::Read, left())? {
-                return Err(JoinError::Timeout);
-            }
-        }
-    }
-
-    async fn wait_exit(&mut self) -> Result<WaitStatus, JoinError> {
-        loop {
-            if let Some(status) = self.try_reap()? {
-                return Ok(status);
-            }
-            if self.exit_fd.is_none() {
-                let fd = sys::dup_cloexec(self.child.pidfd.as_fd())?;
-                self.exit_fd = Some(sys::register_async(fd).map_err(|(_, e)| e)?);
-            }
-            let afd = self.exit_fd.as_ref().expect("registered above");
-            // A pidfd stays readable once the process has exited, so the
-            // readiness is never cleared: the next try_reap succeeds.
-            let _ready = afd.readable().await?;
+        match self.child.blocking_wait(left())? {
+            Some(status) => self.outcome(status),
+            None => Err(JoinError::Timeout),
         }
     }
 
@@ -971,21 +956,12 @@ impl<R> Drop for Process<R> {
         if self.kill_on_drop && !self.joined {
             let _ = self.child.signal(libc::SIGKILL);
         }
+        // Reap it when it exits, without a thread, if a runtime is at hand;
+        // otherwise the next spawn, active_children() or exit does.
         if matches!(self.child.try_reap(), Ok(None)) {
-            // Reap it when it exits, without a thread, if a runtime is at hand;
-            // otherwise the next spawn, active_children() or exit does.
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 let child = self.child.clone();
-                if let Ok(fd) = sys::dup_cloexec(child.pidfd.as_fd()) {
-                    handle.spawn(async move {
-                        if let Ok(afd) = sys::register_async(fd) {
-                            let _ = afd.readable().await;
-                        }
-                        if let Ok(Some(_)) = child.try_reap() {
-                            forget_child(&child);
-                        }
-                    });
-                }
+                handle.spawn(async move { child.wait().await });
             }
         }
     }
