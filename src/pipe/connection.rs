@@ -698,25 +698,13 @@ fn read_or_spin(
         ReadOutcome::WouldBlock => {}
         other => return Ok(Some(other)),
     }
-    let waiting = Instant::now();
-    let learned = spinner.budget();
-    let budget = limit.map_or(learned, |l| learned.min(l));
-    let spun = Spinner::spin(budget, || match reader.read(fd, max) {
+    let plan = spinner.plan(limit);
+    let spun = plan.run(|| match reader.read(fd, max) {
         Ok(ReadOutcome::WouldBlock) => None,
         other => Some(other),
     });
-    match spun {
-        Some(outcome) => {
-            spinner.caught(waiting.elapsed());
-            outcome.map(Some)
-        }
-        None => {
-            if !budget.is_zero() {
-                spinner.missed();
-            }
-            Ok(None)
-        }
-    }
+    spinner.settle(&plan, spun.is_some());
+    spun.transpose()
 }
 
 fn timed_out() -> RecvError {

@@ -186,17 +186,10 @@ impl Event {
     /// spinning.
     fn spin(&self, start: u32, limit: Option<Duration>) -> bool {
         let spinner = || self.inner.spinner.lock().unwrap_or_else(|p| p.into_inner());
-        let learned = spinner().budget();
-        let budget = limit.map_or(learned, |l| learned.min(l));
-        let began = Instant::now();
-        if Spinner::spin(budget, || self.released(start).then_some(())).is_some() {
-            spinner().caught(began.elapsed());
-            return true;
-        }
-        if !budget.is_zero() {
-            spinner().missed();
-        }
-        false
+        let plan = spinner().plan(limit);
+        let caught = plan.run(|| self.released(start).then_some(())).is_some();
+        spinner().settle(&plan, caught);
+        caught
     }
 
     /// Waits until the flag is up (returns at once if it is).

@@ -69,9 +69,40 @@ fn multi_cpu() -> bool {
     *MULTI.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
+/// One wait's spin, planned by [`Spinner::plan`] and reported back with
+/// [`Spinner::settle`].
+#[derive(Debug)]
+pub(crate) struct Plan {
+    budget: Duration,
+    began: Instant,
+}
+
+impl Plan {
+    /// Retries `attempt` (which returns `None` for "nothing yet") until it
+    /// yields something or the budget runs out.
+    pub(crate) fn run<T>(&self, attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        Spinner::spin(self.budget, attempt)
+    }
+}
+
 impl Spinner {
+    /// Plans this wait's spin: the learned budget, at most `limit`.
+    pub(crate) fn plan(&mut self, limit: Option<Duration>) -> Plan {
+        let learned = self.budget();
+        Plan { budget: limit.map_or(learned, |l| learned.min(l)), began: Instant::now() }
+    }
+
+    /// Learns from how a planned spin went.
+    pub(crate) fn settle(&mut self, plan: &Plan, caught: bool) {
+        if caught {
+            self.caught(plan.began.elapsed());
+        } else if !plan.budget.is_zero() {
+            self.missed();
+        }
+    }
+
     /// How long to spin before parking on this wait (zero: park at once).
-    pub(crate) fn budget(&mut self) -> Duration {
+    fn budget(&mut self) -> Duration {
         if !multi_cpu() {
             return Duration::ZERO;
         }
@@ -89,7 +120,7 @@ impl Spinner {
     }
 
     /// A spin caught the message after `waited`.
-    pub(crate) fn caught(&mut self, waited: Duration) {
+    fn caught(&mut self, waited: Duration) {
         let w = waited.as_nanos().min(u64::MAX as u128) as u64;
         // avg += (w - avg) / 4: quick to follow a change in the peer's pace.
         self.avg_caught_ns = self.avg_caught_ns - self.avg_caught_ns / 4 + w / 4;
@@ -99,13 +130,13 @@ impl Spinner {
     }
 
     /// A spin ran out of budget and the wait parked after all.
-    pub(crate) fn missed(&mut self) {
+    fn missed(&mut self) {
         self.score = self.score.saturating_sub(1);
     }
 
     /// Retries `attempt` until it yields something or `budget` runs out.
     /// `attempt` returns `None` for "nothing yet".
-    pub(crate) fn spin<T>(budget: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    fn spin<T>(budget: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
         if budget.is_zero() {
             return None;
         }
