@@ -252,12 +252,15 @@ async fn recv_is_cancel_safe_under_timeout() {
         });
         let mut timeouts = 0;
         let mut got = Vec::new();
-        while got.len() < expected.len() {
-            match tokio::time::timeout(Duration::from_micros(200), b.recv_bytes(usize::MAX)).await {
-                Ok(m) => got.push(m.unwrap()),
-                Err(_) => timeouts += 1,
+        bounded(async {
+            while got.len() < expected.len() {
+                match tokio::time::timeout(Duration::from_micros(200), b.recv_bytes(usize::MAX)).await {
+                    Ok(m) => got.push(m.unwrap()),
+                    Err(_) => timeouts += 1,
+                }
             }
-        }
+        })
+        .await;
         assert!(got == expected, "{kind}: messages torn or reordered");
         assert!(timeouts > 0, "{kind}: the test should have cancelled some receives");
         drop(writer.await.unwrap());
@@ -329,20 +332,23 @@ async fn try_recv_and_recv_timeout_never_lose_a_message() {
             a
         });
         let mut nones = 0;
-        let got = loop {
-            let attempt = if nones % 2 == 0 {
-                b.recv_timeout::<Vec<u16>>(Duration::from_micros(100)).await.unwrap()
-            } else {
-                b.try_recv::<Vec<u16>>().unwrap()
-            };
-            match attempt {
-                Some(v) => break v,
-                None => {
-                    nones += 1;
-                    tokio::task::yield_now().await;
+        let got = bounded(async {
+            loop {
+                let attempt = if nones % 2 == 0 {
+                    b.recv_timeout::<Vec<u16>>(Duration::from_micros(100)).await.unwrap()
+                } else {
+                    b.try_recv::<Vec<u16>>().unwrap()
+                };
+                match attempt {
+                    Some(v) => break v,
+                    None => {
+                        nones += 1;
+                        tokio::task::yield_now().await;
+                    }
                 }
             }
-        };
+        })
+        .await;
         assert!(got == expected, "{kind}: the object came out torn");
         assert!(nones > 0, "{kind}: the test should have seen partial progress");
         assert_eq!(bounded(b.recv::<u32>()).await.unwrap(), 7, "{kind}");

@@ -47,13 +47,13 @@ async fn bytes_round_trip_with_a_python_peer() {
 
     let messages: Vec<Vec<u8>> = vec![b"abc".to_vec(), vec![], (0..=255u8).collect(), vec![9u8; 1 << 20]];
     for m in &messages {
-        conn.send_bytes(m).await.unwrap();
+        bounded(conn.send_bytes(m)).await.unwrap();
         let back = bounded(conn.recv_bytes(usize::MAX)).await.unwrap();
         let mut expected = m.clone();
         expected.reverse();
         assert_eq!(back, expected);
     }
-    conn.send_bytes(b"END").await.unwrap();
+    bounded(conn.send_bytes(b"END")).await.unwrap();
 
     assert_eq!(bounded(conn.recv_bytes(16)).await.unwrap(), b"");
     assert_eq!(bounded(conn.recv_bytes(100_000)).await.unwrap(), vec![b'x'; 100_000]);
@@ -84,7 +84,7 @@ async fn python_reads_rust_frames() {
     conn.send_bytes(b"").await.unwrap();
     conn.blocking_send_bytes(b"hello").unwrap();
     let big: Vec<u8> = (0..=255u8).cycle().take(256 * 300).collect();
-    conn.send_bytes(&big).await.unwrap();
+    bounded(conn.send_bytes(&big)).await.unwrap();
     assert_eq!(bounded(conn.recv_bytes(64)).await.unwrap(), b"ok");
     assert!(bounded(python.wait()).await.unwrap().success());
 }
