@@ -108,6 +108,7 @@ extern crate self as ipc;
 mod codec;
 mod error;
 mod handle;
+mod loom;
 pub mod pipe;
 pub mod process;
 mod shm;

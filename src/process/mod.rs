@@ -48,7 +48,6 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -61,6 +60,7 @@ pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
 pub(crate) use bootstrap::{dispatch_main, dispatch_test, set_test_mode};
 
 use crate::error::Error;
+use crate::loom::{AtomicU32, Ordering};
 use crate::sys::{self, WaitStatus};
 use crate::wake::LazyAsyncFd;
 use crate::{codec, Connection};

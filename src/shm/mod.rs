@@ -10,7 +10,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::AtomicU32;
+use crate::loom::{AtomicU32, AtomicU64};
 
 use memmap2::MmapRaw;
 
@@ -65,5 +65,19 @@ impl Region {
         // has u32's layout, and every bit pattern is a valid u32; the memfd is
         // sealed against shrinking, so the page cannot disappear under us.
         unsafe { &*self.map.as_mut_ptr().cast::<AtomicU32>().add(index) }
+    }
+
+    /// The 64-bit word made of words `index` and `index + 1`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is odd or out of range (as for [`word`](Region::word)).
+    pub(crate) fn word64(&self, index: usize) -> &AtomicU64 {
+        assert!(index % 2 == 0 && index + 1 < self.words, "64-bit word {index} of a {}-word region", self.words);
+        // SAFETY: as in `word`: the mapping is page-aligned, so an even word
+        // index is 8-byte aligned, and `index + 1 < words` keeps all 8 bytes
+        // inside the mapping for as long as `self` lives. Words are only ever
+        // accessed atomically, and every bit pattern is a valid u64.
+        unsafe { &*self.map.as_mut_ptr().cast::<AtomicU32>().add(index).cast::<AtomicU64>() }
     }
 }

@@ -7,13 +7,13 @@
 //! flag; `SLEEPERS` counts waiters registered to be woken. A waiter returns
 //! when the flag is up *or the generation moved* since it began, so a
 //! `set` immediately followed by `clear` still releases everyone who was
-//! waiting, as the contract says, and a surplus token (from a cancelled
-//! waiter) can only cause a spurious wake-up that re-checks and sleeps again.
-//! The wait/wake protocol is the one in [`crate::wake`].
+//! waiting, as the contract says. Waiters sleep on a [`Doorbell`]: a `set`
+//! rings it once and every sleeper re-checks; nothing is consumed, so no
+//! waiter can take another's wake-up. The wait/wake protocol is the one in
+//! [`crate::wake`].
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,8 +21,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
+use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
-use crate::wake::{Spinner, Tokens};
+use crate::wake::{self, Doorbell, Sleeper, Spinner};
 
 const STATE: usize = 0;
 const SLEEPERS: usize = 1;
@@ -61,7 +62,7 @@ pub struct Event {
 
 struct Inner {
     region: Region,
-    tokens: Tokens,
+    bell: Doorbell,
     /// Learns whether spinning before sleeping pays, per process.
     spinner: Mutex<Spinner>,
 }
@@ -89,11 +90,11 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn new() -> io::Result<Event> {
-        Ok(Event::from_parts(Region::new(WORDS)?, Tokens::new()?))
+        Ok(Event::from_parts(Region::new(WORDS)?, Doorbell::new()?))
     }
 
-    fn from_parts(region: Region, tokens: Tokens) -> Event {
-        Event { inner: Arc::new(Inner { region, tokens, spinner: Mutex::new(Spinner::default()) }) }
+    fn from_parts(region: Region, bell: Doorbell) -> Event {
+        Event { inner: Arc::new(Inner { region, bell, spinner: Mutex::new(Spinner::default()) }) }
     }
 
     fn state(&self) -> &AtomicU32 {
@@ -150,10 +151,11 @@ impl Event {
                 Err(seen) => current = seen,
             }
         }
-        // SeqCst: the load half of the Dekker pair. Every waiter either is
-        // counted here, or registered after our update and sees it.
-        let sleepers = self.sleepers().load(Ordering::SeqCst);
-        self.inner.tokens.post(sleepers);
+        // Every waiter either is counted here, or registered after our
+        // update and sees it.
+        if Sleeper::count(self.sleepers()) > 0 {
+            self.inner.bell.ring();
+        }
     }
 
     /// Lowers the flag. Waiters that were waiting when it was last set have
@@ -176,21 +178,13 @@ impl Event {
     }
 
     /// Whether the wait that began at `start` is over.
-    fn released(&self, start: u32) -> bool {
+    fn released(&self, start: u32) -> Option<()> {
+        // SeqCst: after the sleeper registration, the re-check half of the
+        // Dekker pair with `set`.
         let now = self.state().load(Ordering::SeqCst);
-        now & FLAG != 0 || (now >> 1) != (start >> 1)
+        (now & FLAG != 0 || (now >> 1) != (start >> 1)).then_some(())
     }
 
-    /// Spins for the learned budget (at most `limit`); whether the wait ended.
-    /// The spinner's lock is held only to read and update it, never while
-    /// spinning.
-    fn spin(&self, start: u32, limit: Option<Duration>) -> bool {
-        let spinner = || self.inner.spinner.lock().unwrap_or_else(|p| p.into_inner());
-        let plan = spinner().plan(limit);
-        let caught = plan.run(|| self.released(start).then_some(())).is_some();
-        spinner().settle(&plan, caught);
-        caught
-    }
 
     /// Waits until the flag is up (returns at once if it is).
     ///
@@ -201,8 +195,8 @@ impl Event {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a dropped wait unregisters itself, and a wake-up posted
-    /// for it stays available to the other waiters.
+    /// Cancel safe: a dropped wait unregisters itself and consumed nothing,
+    /// so the other waiters are unaffected.
     ///
     /// # Examples
     ///
@@ -219,14 +213,11 @@ impl Event {
     /// ```
     pub async fn wait(&self) -> io::Result<()> {
         let start = self.state().load(Ordering::SeqCst);
-        if start & FLAG != 0 || self.spin(start, None) {
+        if start & FLAG != 0 || wake::spin(&self.inner.spinner, None, || self.released(start)).is_some() {
             return Ok(());
         }
         let _sleeper = Sleeper::register(self.sleepers());
-        while !self.released(start) {
-            self.inner.tokens.take().await?;
-        }
-        Ok(())
+        self.inner.bell.wait(|| self.released(start)).await
     }
 
     /// [`wait`](Event::wait) for at most `timeout`: `true` if the flag was
@@ -302,56 +293,30 @@ impl Event {
     fn blocking_wait_inner(&self, timeout: Option<Duration>) -> io::Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let start = self.state().load(Ordering::SeqCst);
-        if start & FLAG != 0 || self.spin(start, timeout) {
+        if start & FLAG != 0 || wake::spin(&self.inner.spinner, timeout, || self.released(start)).is_some() {
             return Ok(true);
         }
         let _sleeper = Sleeper::register(self.sleepers());
-        while !self.released(start) {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if !self.inner.tokens.blocking_take(left)? {
-                return Ok(self.released(start));
-            }
-        }
-        Ok(true)
-    }
-}
-
-/// A registered sleeper; unregisters on drop (also when a wait is cancelled).
-struct Sleeper<'a>(&'a AtomicU32);
-
-impl<'a> Sleeper<'a> {
-    fn register(sleepers: &'a AtomicU32) -> Sleeper<'a> {
-        // SeqCst: the store half of the Dekker pair with `set` (our re-check
-        // of STATE after this must not move before it).
-        sleepers.fetch_add(1, Ordering::SeqCst);
-        Sleeper(sleepers)
-    }
-}
-
-impl Drop for Sleeper<'_> {
-    fn drop(&mut self) {
-        // Relaxed is enough: a setter that still counts us posts one token too
-        // many, which costs some waiter a spurious wake-up and nothing else.
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        Ok(self.inner.bell.blocking_wait(deadline, || self.released(start))?.is_some())
     }
 }
 
 #[derive(Serialize)]
 struct WireRef<'a> {
     region: SerFd<'a>,
-    tokens: SerFd<'a>,
+    bell: SerFd<'a>,
 }
 
 #[derive(Deserialize)]
 struct Wire {
     region: DeFd,
-    tokens: DeFd,
+    bell: DeFd,
 }
 
 /// An event serializes as a handle: its region and eventfd travel out of band.
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { region: SerFd(self.inner.region.fd()), tokens: SerFd(self.inner.tokens.fd()) }.serialize(serializer)
+        WireRef { region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }.serialize(serializer)
     }
 }
 
@@ -359,6 +324,6 @@ impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = Wire::deserialize(deserializer)?;
         let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
-        Ok(Event::from_parts(region, Tokens::from_fd(wire.tokens.0)))
+        Ok(Event::from_parts(region, Doorbell::from_fd(wire.bell.0)))
     }
 }

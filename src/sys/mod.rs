@@ -269,14 +269,7 @@ pub(crate) enum Interest {
 pub(crate) fn poll_fd(fd: BorrowedFd<'_>, interest: Interest, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
-        let ms: libc::c_int = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(std::time::Instant::now());
-                // Round up so a short timeout does not become a busy loop.
-                left.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int
-            }
-        };
+        let ms = poll_millis(deadline);
         let events = match interest {
             Interest::Read => libc::POLLIN,
             Interest::Write => libc::POLLOUT,
@@ -291,6 +284,95 @@ pub(crate) fn poll_fd(fd: BorrowedFd<'_>, interest: Interest, timeout: Option<Du
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Waits until any of `fds` is readable (or hung up / in error) or `timeout`
+/// passes. Returns whether one became ready. `None` waits forever. Retries on
+/// EINTR.
+pub(crate) fn poll_any(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    loop {
+        let ms = poll_millis(deadline);
+        // SAFETY: `pfds` is a live array of `pfds.len()` pollfds.
+        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) }) {
+            Ok(0) if ms == 0 => return Ok(false),
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Milliseconds left until `deadline` for poll/epoll (-1: forever), rounded
+/// up so a short timeout does not become a busy loop.
+fn poll_millis(deadline: Option<std::time::Instant>) -> libc::c_int {
+    match deadline {
+        None => -1,
+        Some(d) => {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            left.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
+/// A private epoll instance watching `fd` for readability, edge-triggered:
+/// [`edge_wait`] on it returns once per write to `fd` after the watch began
+/// (and once at the start if `fd` is readable then).
+pub(crate) fn edge_watch(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: epoll_create1 returns a new descriptor.
+    let ep = owned(cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?);
+    let mut ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLET) as u32, u64: 0 };
+    // SAFETY: both descriptors are live; `ev` is a valid epoll_event.
+    cvt(unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) })?;
+    Ok(ep)
+}
+
+/// Waits for the next edge on an [`edge_watch`] or until `deadline`
+/// (`Ok(false)`). Retries on EINTR.
+pub(crate) fn edge_wait(ep: BorrowedFd<'_>, deadline: Option<std::time::Instant>) -> io::Result<bool> {
+    loop {
+        let ms = poll_millis(deadline);
+        let mut ev = MaybeUninit::<libc::epoll_event>::uninit();
+        // SAFETY: room for one event; `ep` is a live epoll descriptor.
+        match cvt(unsafe { libc::epoll_wait(ep.as_raw_fd(), ev.as_mut_ptr(), 1, ms) }) {
+            Ok(0) if ms == 0 => return Ok(false),
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What `/proc/<pid>/stat` says about a process: `None` if there is no such
+/// process or it has exited (a zombie), else its start time (clock ticks
+/// after boot), which tells a process from a later one given the same pid.
+pub(crate) fn process_start(pid: i32) -> io::Result<Option<u64>> {
+    let stat = match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat,
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound) || e.raw_os_error() == Some(libc::ESRCH) => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    parse_stat(&stat)
+        .map(|(state, start)| (!matches!(state, b'Z' | b'X' | b'x')).then_some(start))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("unexpected /proc/{pid}/stat")))
+}
+
+/// The state letter and start time (field 22) of a `/proc/<pid>/stat` line.
+/// The command name (field 2) may hold spaces and parentheses, so fields are
+/// counted from its last `)`.
+fn parse_stat(stat: &[u8]) -> Option<(u8, u64)> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let mut fields = stat[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    // After the state (field 3), field 22 is the 19th.
+    let start = fields.nth(18)?;
+    Some((state, std::str::from_utf8(start).ok()?.trim().parse().ok()?))
 }
 
 /// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits.

@@ -17,18 +17,36 @@
 //! spurious one). Before registering, a waiter may spin on the state word for
 //! a learned budget ([`Spinner`]): a cross-CPU wake-up through the kernel
 //! costs tens of microseconds on these machines, a spin a fraction of one.
+//!
+//! Wakers come in two kinds, like a futex's wake-one and wake-all:
+//!
+//! - [`Tokens`] (wake one): a semaphore-mode eventfd whose tokens are taken
+//!   by the sleepers they wake. For locks and semaphores, where any one
+//!   sleeper may take what was released and the others should stay asleep.
+//! - [`Doorbell`] (wake all): an eventfd that is rung (written) but never
+//!   read, watched edge-triggered, so every sleeper in every process sees
+//!   each ring and re-checks its own condition. For events, conditions and
+//!   barriers, where a wake-up is meant for particular sleepers (those of a
+//!   round, those notified) and an anonymous token could be taken by the
+//!   wrong one. A sleeper never consumes anything, so no sleeper can steal
+//!   another's wake-up.
+//!
+//! Both kinds use the same register-then-recheck protocol with a count of
+//! sleepers ([`Sleeper`]), so a waker makes no system call when nobody
+//! sleeps.
 
 mod spin;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 
 pub(crate) use spin::Spinner;
 
+use crate::loom::{AtomicU32, Ordering};
 use crate::sys;
 
 /// A descriptor that is registered with the tokio reactor on its first async
@@ -127,4 +145,120 @@ impl Tokens {
             }
         }
     }
+}
+
+/// Wake-all: an eventfd rung by wakers and never read, watched
+/// edge-triggered by every sleeper (see the module notes).
+#[derive(Debug)]
+pub(crate) struct Doorbell {
+    efd: LazyAsyncFd,
+}
+
+impl Doorbell {
+    pub(crate) fn new() -> io::Result<Doorbell> {
+        Ok(Doorbell { efd: LazyAsyncFd::new(sys::eventfd()?) })
+    }
+
+    pub(crate) fn from_fd(fd: OwnedFd) -> Doorbell {
+        Doorbell { efd: LazyAsyncFd::new(fd) }
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.efd.fd()
+    }
+
+    /// Wakes every sleeper, in every process, to re-check its condition.
+    pub(crate) fn ring(&self) {
+        // The counter is never read, so it only grows: by one per ring, it
+        // would take 2^64 rings to fill. A full counter (EAGAIN) would make
+        // this ring silent; nothing else can fail for a live eventfd.
+        let _ = sys::eventfd_post(self.efd.fd(), 1);
+    }
+
+    /// Waits until `check` yields, re-checking after every ring.
+    ///
+    /// Cancel safe: nothing is consumed, so a dropped wait takes nothing
+    /// from anyone.
+    pub(crate) async fn wait<T>(&self, mut check: impl FnMut() -> Option<T>) -> io::Result<T> {
+        // Register first: a ring after this point produces an edge that the
+        // reactor reports, so the check below cannot miss one.
+        let afd = self.efd.registered()?;
+        if let Some(v) = check() {
+            return Ok(v);
+        }
+        loop {
+            let mut guard = afd.readable().await?;
+            if let Some(v) = check() {
+                return Ok(v);
+            }
+            // Clears only the readiness this guard saw: a ring the reactor
+            // reported since keeps it set, and the next turn re-checks.
+            guard.clear_ready();
+        }
+    }
+
+    /// Blocking form of [`wait`](Doorbell::wait), until `deadline`
+    /// (`Ok(None)` when it passes first).
+    pub(crate) fn blocking_wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> io::Result<Option<T>> {
+        // A private epoll instance watching the bell edge-triggered: level
+        // triggering cannot work, as the bell stays readable once rung.
+        let watch = sys::edge_watch(self.efd.fd())?;
+        loop {
+            if let Some(v) = check() {
+                return Ok(Some(v));
+            }
+            if !sys::edge_wait(watch.as_fd(), deadline)? {
+                return Ok(check());
+            }
+        }
+    }
+}
+
+/// A registered sleeper; unregisters on drop (also when a wait is
+/// cancelled).
+pub(crate) struct Sleeper<'a>(&'a AtomicU32);
+
+impl<'a> Sleeper<'a> {
+    pub(crate) fn register(sleepers: &'a AtomicU32) -> Sleeper<'a> {
+        // SeqCst: the store half of the Dekker pair with the waker's
+        // `sleepers` load (`Sleeper::count`); the sleeper's re-check of the
+        // state after this must not move before it.
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        Sleeper(sleepers)
+    }
+
+    /// How many sleepers are registered. SeqCst: the load half of the
+    /// Dekker pair; the waker's state change before it must not move after
+    /// it, so every sleeper is either counted or sees the change.
+    pub(crate) fn count(sleepers: &AtomicU32) -> u32 {
+        sleepers.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Sleeper<'_> {
+    fn drop(&mut self) {
+        // Relaxed is enough: a waker that still counts us wakes once too
+        // often, which costs a spurious re-check and nothing else.
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Sleeper<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleeper").finish_non_exhaustive()
+    }
+}
+
+/// Spins on `check` for `spinner`'s learned budget (at most `limit`). The
+/// spinner's lock is held only to plan and to learn, never while spinning.
+pub(crate) fn spin<T>(spinner: &Mutex<Spinner>, limit: Option<Duration>, check: impl FnMut() -> Option<T>) -> Option<T> {
+    let lock = || spinner.lock().unwrap_or_else(|p| p.into_inner());
+    let plan = lock().plan(limit);
+    let caught = plan.run(check);
+    lock().settle(&plan, caught.is_some());
+    caught
 }
