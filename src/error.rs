@@ -4,6 +4,7 @@
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
 use crate::process::JoinError;
+use crate::sync::{LockError, SyncError, TryLockError};
 
 /// Any `ipc` error. Each operation returns its own small error type; they all
 /// convert into this one, so `ipc::Result<()>` works as `main`'s return type.
@@ -44,9 +45,39 @@ pub enum Error {
     /// Receiving on a connection failed.
     #[error(transparent)]
     Recv(#[from] RecvError),
+    /// Misuse of a synchronisation primitive, or a broken barrier.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// A lock was acquired after its holder died holding it, and the guard
+    /// was dropped by `?` (which released the lock, still marked
+    /// inconsistent).
+    #[error("acquired a lock whose previous holder died holding it")]
+    OwnerDied,
+    /// A lock was not acquired in time (`?` on a timed or `try_` lock).
+    #[error("the lock is held by someone else")]
+    WouldBlock,
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl<G> From<LockError<G>> for Error {
+    fn from(e: LockError<G>) -> Self {
+        match e {
+            LockError::OwnerDied(_) => Error::OwnerDied,
+            LockError::Io(e) => Error::Io(e),
+        }
+    }
+}
+
+impl<G> From<TryLockError<G>> for Error {
+    fn from(e: TryLockError<G>) -> Self {
+        match e {
+            TryLockError::WouldBlock => Error::WouldBlock,
+            TryLockError::OwnerDied(_) => Error::OwnerDied,
+            TryLockError::Io(e) => Error::Io(e),
+        }
+    }
 }
 
 /// `Result<T, ipc::Error>`.

@@ -1,5 +1,6 @@
-//! Cross-process synchronisation (Python's `multiprocessing` `Event`, and as
-//! they land, `Lock`, `RLock`, `Semaphore`, `Condition`, `Barrier`).
+//! Cross-process synchronisation (Python's `multiprocessing` `Lock`,
+//! `RLock`, `Semaphore`, `BoundedSemaphore`, `Event`, `Condition`,
+//! `Barrier`).
 //!
 //! Every primitive is a few words in a shared `memfd` region plus an eventfd
 //! for wake-ups (see the notes in the crate's `wake` module): an uncontended
@@ -8,6 +9,13 @@
 //! object. Primitives are handles: pass them to children and through
 //! connections.
 
+mod error;
 mod event;
+mod lock;
+mod owner;
+mod rlock;
 
+pub use error::{LockError, SyncError, TryLockError};
 pub use event::Event;
+pub use lock::{Lock, LockGuard};
+pub use rlock::{RLock, RLockGuard};

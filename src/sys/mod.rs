@@ -353,7 +353,7 @@ pub(crate) fn edge_wait(ep: BorrowedFd<'_>, deadline: Option<std::time::Instant>
 pub(crate) fn process_start(pid: i32) -> io::Result<Option<u64>> {
     let stat = match std::fs::read(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat,
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound) || e.raw_os_error() == Some(libc::ESRCH) => {
+        Err(e) if e.kind() == io::ErrorKind::NotFound || is_no_such_process(&e) => {
             return Ok(None)
         }
         Err(e) => return Err(e),
@@ -373,6 +373,11 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, u64)> {
     // After the state (field 3), field 22 is the 19th.
     let start = fields.nth(18)?;
     Some((state, std::str::from_utf8(start).ok()?.trim().parse().ok()?))
+}
+
+/// Whether `e` is `ESRCH` (no such process).
+pub(crate) fn is_no_such_process(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ESRCH)
 }
 
 /// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits.

@@ -130,6 +130,15 @@ impl Tokens {
         }
     }
 
+    /// Takes a token if one is there, without waiting.
+    pub(crate) fn try_take(&self) -> io::Result<bool> {
+        match sys::eventfd_take(self.efd.fd()) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Blocks until a token can be taken, or `timeout` passes (`Ok(false)`).
     pub(crate) fn blocking_take(&self, timeout: Option<Duration>) -> io::Result<bool> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);

@@ -1,0 +1,756 @@
+//! [`Lock`]: a mutual-exclusion lock shared between processes (Python's
+//! `multiprocessing.Lock`), robust against a holder's death.
+//!
+//! # Implementation notes
+//!
+//! The lock word (64 bits in a shared region) holds the holder's identity
+//! — pid and start time, see the `owner` module — or 0 when free. Taking
+//! the lock is one compare-exchange, releasing it one swap plus a load of the
+//! sleeper count: no system call unless someone sleeps. Waiters spin for the
+//! learned budget, then register as sleepers and sleep on [`Tokens`] (wake
+//! one: a release posts one token if anyone sleeps) *and* on a pidfd of the
+//! holder, opened once per holder and process. The holder's death makes the
+//! pidfd readable, so a waiter learns of it at once, swaps its own identity
+//! in for the dead one, marks the lock inconsistent, and returns
+//! [`LockError::OwnerDied`]. The mark stays until someone calls
+//! `make_consistent`.
+//!
+//! [`RawLock`] is the part [`RLock`](crate::RLock) shares.
+
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::error::{LockError, SyncError, TryLockError};
+use super::owner::{self, Watch};
+use crate::handle::{DeFd, SerFd};
+use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::shm::Region;
+use crate::sys;
+use crate::wake::{self, Sleeper, Spinner, Tokens};
+
+/// The holder's identity (u64, words 0–1), 0 when free.
+const STATE: usize = 0;
+const SLEEPERS: usize = 2;
+const FLAGS: usize = 3;
+/// For `RLock`: the owning task or thread within the holder (u64, 4–5).
+pub(super) const OWNER_LOCAL: usize = 4;
+/// For `RLock`: the recursion depth.
+pub(super) const DEPTH: usize = 6;
+const WORDS: usize = 8;
+
+/// In FLAGS: a holder died holding the lock and nobody has vouched for the
+/// state since.
+const INCONSISTENT: u32 = 1;
+
+/// How an acquisition went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Acquired {
+    Clean,
+    OwnerDied,
+}
+
+/// Who holds the lock, as a waiter sees it.
+enum Holder {
+    Free,
+    /// Another task or thread of this process.
+    Ours,
+    Alive(Arc<Watch>),
+    Dead(u64),
+}
+
+/// The lock word and its wait, shared by `Lock` and `RLock`.
+pub(crate) struct RawLock {
+    region: Region,
+    tokens: Tokens,
+    spinner: Mutex<Spinner>,
+    /// The last holder watched from this process, reused while it holds.
+    watch: Mutex<Option<Arc<Watch>>>,
+}
+
+impl RawLock {
+    pub(crate) fn new() -> io::Result<RawLock> {
+        Ok(RawLock::from_parts(Region::new(WORDS)?, Tokens::new()?))
+    }
+
+    fn from_parts(region: Region, tokens: Tokens) -> RawLock {
+        RawLock { region, tokens, spinner: Mutex::new(Spinner::default()), watch: Mutex::new(None) }
+    }
+
+    pub(crate) fn region(&self) -> &Region {
+        &self.region
+    }
+
+    fn state(&self) -> &AtomicU64 {
+        self.region.word64(STATE)
+    }
+
+    fn sleepers(&self) -> &AtomicU32 {
+        self.region.word(SLEEPERS)
+    }
+
+    fn flags(&self) -> &AtomicU32 {
+        self.region.word(FLAGS)
+    }
+
+    /// The holder's identity, 0 when free. Relaxed: a snapshot for checks
+    /// that order nothing.
+    pub(crate) fn holder(&self) -> u64 {
+        self.state().load(Ordering::Relaxed)
+    }
+
+    /// Whether this process holds the lock.
+    pub(crate) fn held_here(&self) -> bool {
+        self.holder() == owner::me()
+    }
+
+    /// One compare-exchange.
+    pub(crate) fn try_acquire(&self) -> Option<Acquired> {
+        // Acquire: pairs with the SeqCst swap in `release`, so the previous
+        // holder's writes are visible to us.
+        self.state().compare_exchange(0, owner::me(), Ordering::Acquire, Ordering::Relaxed).ok()?;
+        Some(self.outcome())
+    }
+
+    fn outcome(&self) -> Acquired {
+        // Relaxed: we hold the lock, and whoever set the flag did so while
+        // holding it, before a release our acquisition synchronised with.
+        if self.flags().load(Ordering::Relaxed) & INCONSISTENT != 0 {
+            Acquired::OwnerDied
+        } else {
+            Acquired::Clean
+        }
+    }
+
+    /// Replaces a dead holder with us.
+    fn take_over(&self, dead: u64) -> Option<Acquired> {
+        // Acquire: the dead holder's writes (as far as they got) are visible.
+        self.state().compare_exchange(dead, owner::me(), Ordering::Acquire, Ordering::Relaxed).ok()?;
+        // Relaxed: we hold the lock; our release publishes the flag.
+        self.flags().fetch_or(INCONSISTENT, Ordering::Relaxed);
+        Some(Acquired::OwnerDied)
+    }
+
+    fn holder_status(&self) -> io::Result<Holder> {
+        let holder = self.holder();
+        if holder == 0 {
+            return Ok(Holder::Free);
+        }
+        if holder == owner::me() {
+            return Ok(Holder::Ours);
+        }
+        let mut cached = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = cached.as_ref().filter(|w| w.id() == holder) {
+            return Ok(Holder::Alive(Arc::clone(w)));
+        }
+        Ok(match Watch::open(holder)? {
+            Some(w) => {
+                let w = Arc::new(w);
+                *cached = Some(Arc::clone(&w));
+                Holder::Alive(w)
+            }
+            None => Holder::Dead(holder),
+        })
+    }
+
+    /// One attempt that never waits, but does take the lock over from a
+    /// dead holder (costing a system call or two when the lock is held).
+    pub(crate) fn try_acquire_robust(&self) -> io::Result<Option<Acquired>> {
+        if let Some(a) = self.try_acquire() {
+            return Ok(Some(a));
+        }
+        Ok(match self.holder_status()? {
+            Holder::Free => self.try_acquire(),
+            Holder::Ours => None,
+            Holder::Alive(w) if sys::poll_fd(w.fd(), sys::Interest::Read, Some(Duration::ZERO))? => {
+                self.take_over(w.id())
+            }
+            Holder::Alive(_) => None,
+            Holder::Dead(h) => self.take_over(h),
+        })
+    }
+
+    /// Waits for the lock.
+    ///
+    /// Cancel safe: the lock is taken only in a step that returns, a
+    /// dropped wait unregisters itself, and a token posted for it stays in
+    /// the eventfd for the next sleeper.
+    pub(crate) async fn acquire(&self) -> io::Result<Acquired> {
+        if let Some(a) = self.try_acquire() {
+            return Ok(a);
+        }
+        if let Some(a) = wake::spin(&self.spinner, None, || self.try_acquire()) {
+            return Ok(a);
+        }
+        let _sleeper = Sleeper::register(self.sleepers());
+        loop {
+            if let Some(a) = self.try_acquire() {
+                return Ok(a);
+            }
+            match self.holder_status()? {
+                Holder::Free => {}
+                Holder::Dead(h) => {
+                    if let Some(a) = self.take_over(h) {
+                        return Ok(a);
+                    }
+                }
+                Holder::Ours => self.tokens.take().await?,
+                Holder::Alive(w) => {
+                    tokio::select! {
+                        taken = self.tokens.take() => taken?,
+                        exited = w.exited() => {
+                            exited?;
+                            if let Some(a) = self.take_over(w.id()) {
+                                return Ok(a);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Blocking form of [`acquire`](RawLock::acquire), until `deadline`
+    /// (`Ok(None)` when it passes first).
+    pub(crate) fn blocking_acquire(&self, deadline: Option<Instant>) -> io::Result<Option<Acquired>> {
+        if let Some(a) = self.try_acquire() {
+            return Ok(Some(a));
+        }
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if let Some(a) = wake::spin(&self.spinner, left(), || self.try_acquire()) {
+            return Ok(Some(a));
+        }
+        let _sleeper = Sleeper::register(self.sleepers());
+        loop {
+            if let Some(a) = self.try_acquire() {
+                return Ok(Some(a));
+            }
+            if left() == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            match self.holder_status()? {
+                Holder::Free => {}
+                Holder::Dead(h) => {
+                    if let Some(a) = self.take_over(h) {
+                        return Ok(Some(a));
+                    }
+                }
+                Holder::Ours => {
+                    self.tokens.blocking_take(left())?;
+                }
+                Holder::Alive(w) => {
+                    if sys::poll_any(&[self.tokens.fd(), w.fd()], left())? {
+                        self.tokens.try_take()?;
+                        if sys::poll_fd(w.fd(), sys::Interest::Read, Some(Duration::ZERO))? {
+                            if let Some(a) = self.take_over(w.id()) {
+                                return Ok(Some(a));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Releases the lock, whoever holds it; `false` if it was not locked.
+    pub(crate) fn release(&self) -> bool {
+        // SeqCst: a release for the next acquirer's Acquire exchange, and
+        // the store half of the Dekker pair with a sleeper's registration
+        // (the sleeper count below is the load half).
+        if self.state().swap(0, Ordering::SeqCst) == 0 {
+            return false;
+        }
+        if Sleeper::count(self.sleepers()) > 0 {
+            self.tokens.post(1);
+        }
+        true
+    }
+
+    /// Clears the inconsistent mark (the caller holds the lock).
+    pub(crate) fn make_consistent(&self) {
+        // Relaxed: the caller holds the lock; its release publishes this.
+        self.flags().fetch_and(!INCONSISTENT, Ordering::Relaxed);
+    }
+
+    pub(crate) fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WireRef { region: SerFd(self.region.fd()), tokens: SerFd(self.tokens.fd()) }.serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RawLock, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
+        Ok(RawLock::from_parts(region, Tokens::from_fd(wire.tokens.0)))
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    region: SerFd<'a>,
+    tokens: SerFd<'a>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    region: DeFd,
+    tokens: DeFd,
+}
+
+/// A lock shared by every process holding the handle (Python's
+/// `multiprocessing.Lock`), which a holder's death does not wedge.
+///
+/// [`lock`](Lock::lock) returns a guard that releases the lock when dropped.
+/// Python's unguarded [`acquire`](Lock::acquire) / [`release`](Lock::release)
+/// are here too: any process may release, and releasing an unlocked lock is
+/// [`SyncError::NotLocked`]. The lock is not re-entrant (see
+/// [`RLock`](crate::RLock)): locking it twice from one task waits forever.
+///
+/// If a process dies (even by SIGKILL) while holding the lock, the next
+/// acquirer learns of it at once and gets the lock as
+/// [`LockError::OwnerDied`]: repair what the lock protects, then call
+/// [`LockGuard::make_consistent`].
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let lock = ipc::Lock::new()?;
+/// let mut child = ipc::Process::spawn(
+///     |lock: ipc::Lock| async move {
+///         let _guard = lock.lock().await.unwrap();
+///         "the child held the lock"
+///     },
+///     lock.clone(),
+/// )?;
+/// {
+///     let _guard = lock.lock().await?;
+///     // the child waits here
+/// }
+/// assert_eq!(child.join().await?, "the child held the lock");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Lock {
+    raw: Arc<RawLock>,
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock").field("locked", &self.is_locked()).finish()
+    }
+}
+
+/// Holds a [`Lock`]; dropping it releases the lock.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+/// let lock = ipc::Lock::new()?;
+/// let guard = lock.lock().await?;
+/// assert!(lock.is_locked());
+/// drop(guard);
+/// assert!(!lock.is_locked());
+/// # Ok(()) }
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+}
+
+impl fmt::Debug for LockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard").finish_non_exhaustive()
+    }
+}
+
+/// Turns an acquisition into a guard, or the guard into an `OwnerDied`.
+fn guarded<'a, E: From<LockError<LockGuard<'a>>>>(lock: &'a Lock, how: Acquired) -> Result<LockGuard<'a>, E> {
+    let guard = LockGuard { lock };
+    match how {
+        Acquired::Clean => Ok(guard),
+        Acquired::OwnerDied => Err(LockError::OwnerDied(guard).into()),
+    }
+}
+
+impl Lock {
+    /// A new, unlocked lock.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the shared region or the eventfd cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(!lock.is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> io::Result<Lock> {
+        Ok(Lock { raw: Arc::new(RawLock::new()?) })
+    }
+
+    /// Whether anyone (in any process) holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let _g = lock.try_lock().unwrap();
+    /// assert!(lock.is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_locked(&self) -> bool {
+        self.raw.holder() != 0
+    }
+
+    /// Waits for the lock and returns a guard.
+    ///
+    /// # Errors
+    ///
+    /// [`LockError::OwnerDied`] (with the guard) if a holder died holding
+    /// it; [`LockError::Io`] outside a tokio runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the lock is taken only in the step that returns the
+    /// guard, and a wake-up meant for a dropped wait goes to another waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = match lock.lock().await {
+    ///     Ok(guard) => guard,
+    ///     Err(ipc::LockError::OwnerDied(guard)) => {
+    ///         // repair the protected state, then:
+    ///         guard.make_consistent();
+    ///         guard
+    ///     }
+    ///     Err(e) => return Err(e.into()),
+    /// };
+    /// drop(guard);
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        let how = self.raw.acquire().await.map_err(LockError::Io)?;
+        guarded(self, how)
+    }
+
+    /// Takes the lock if it is free (or its holder is dead), without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError::WouldBlock`] if someone holds it; `OwnerDied` as for
+    /// [`lock`](Lock::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = lock.try_lock().unwrap();
+    /// assert!(matches!(lock.try_lock(), Err(ipc::TryLockError::WouldBlock)));
+    /// drop(guard);
+    /// assert!(lock.try_lock().is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn try_lock(&self) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        match self.raw.try_acquire_robust().map_err(TryLockError::Io)? {
+            Some(how) => guarded(self, how),
+            None => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// [`lock`](Lock::lock) for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError::WouldBlock`] if the time ran out; otherwise as
+    /// [`lock`](Lock::lock).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`lock`](Lock::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// use std::time::Duration;
+    /// let lock = ipc::Lock::new()?;
+    /// let _held = lock.lock().await?;
+    /// let again = lock.lock_timeout(Duration::from_millis(10)).await;
+    /// assert!(matches!(again, Err(ipc::TryLockError::WouldBlock)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        match tokio::time::timeout(timeout, self.raw.acquire()).await {
+            Ok(how) => guarded(self, how.map_err(TryLockError::Io)?),
+            Err(_) => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// Blocking form of [`lock`](Lock::lock), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// As [`lock`](Lock::lock) (an i/o error only from the operating
+    /// system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = lock.blocking_lock()?;
+    /// drop(guard);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        match self.raw.blocking_acquire(None).map_err(LockError::Io)? {
+            Some(how) => guarded(self, how),
+            None => unreachable!("a wait without a deadline returns only when the lock is taken"),
+        }
+    }
+
+    /// Blocking form of [`lock_timeout`](Lock::lock_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`lock_timeout`](Lock::lock_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// use std::time::Duration;
+    /// let lock = ipc::Lock::new()?;
+    /// let _held = lock.blocking_lock()?;
+    /// assert!(lock.blocking_lock_timeout(Duration::from_millis(5)).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        match self.raw.blocking_acquire(Some(Instant::now() + timeout)).map_err(TryLockError::Io)? {
+            Some(how) => guarded(self, how),
+            None => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// Python's `acquire()`: waits for the lock and keeps it until some
+    /// process calls [`release`](Lock::release).
+    ///
+    /// # Errors
+    ///
+    /// As [`lock`](Lock::lock); `OwnerDied(())` means the lock is held.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`lock`](Lock::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// lock.acquire().await?;
+    /// lock.release()?;
+    /// assert!(matches!(lock.release(), Err(ipc::SyncError::NotLocked)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn acquire(&self) -> Result<(), LockError<()>> {
+        self.lock().await.map(LockGuard::keep).map_err(|e| e.map(LockGuard::keep))
+    }
+
+    /// Python's `acquire(timeout=…)`: `Ok(false)` if the time ran out.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Lock::acquire).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`lock`](Lock::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// use std::time::Duration;
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(lock.acquire_timeout(Duration::from_millis(5)).await?);
+    /// assert!(!lock.acquire_timeout(Duration::from_millis(5)).await?);
+    /// lock.release()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<bool, LockError<()>> {
+        unguard(self.lock_timeout(timeout).await)
+    }
+
+    /// Python's `acquire(block=False)`: `Ok(false)` if someone holds it.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Lock::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(lock.try_acquire()?);
+    /// assert!(!lock.try_acquire()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn try_acquire(&self) -> Result<bool, LockError<()>> {
+        unguard(self.try_lock())
+    }
+
+    /// Blocking form of [`acquire`](Lock::acquire).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Lock::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// lock.blocking_acquire()?;
+    /// lock.release()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_acquire(&self) -> Result<(), LockError<()>> {
+        self.blocking_lock().map(LockGuard::keep).map_err(|e| e.map(LockGuard::keep))
+    }
+
+    /// Blocking form of [`acquire_timeout`](Lock::acquire_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Lock::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// use std::time::Duration;
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(lock.blocking_acquire_timeout(Duration::ZERO)?);
+    /// assert!(!lock.blocking_acquire_timeout(Duration::from_millis(5))?);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<bool, LockError<()>> {
+        unguard(self.blocking_lock_timeout(timeout))
+    }
+
+    /// Python's `release()`: releases the lock, whichever process took it.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::NotLocked`] if the lock is not locked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(lock.release().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn release(&self) -> Result<(), SyncError> {
+        if self.raw.release() {
+            Ok(())
+        } else {
+            Err(SyncError::NotLocked)
+        }
+    }
+
+    /// After an [`OwnerDied`](LockError::OwnerDied) from an unguarded
+    /// [`acquire`](Lock::acquire): declares the protected state repaired.
+    /// (With a guard, use [`LockGuard::make_consistent`].)
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::NotLocked`] unless this process holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// assert!(lock.make_consistent().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn make_consistent(&self) -> Result<(), SyncError> {
+        if !self.raw.held_here() {
+            return Err(SyncError::NotLocked);
+        }
+        self.raw.make_consistent();
+        Ok(())
+    }
+}
+
+/// `Ok(true)` for acquired, `Ok(false)` for would-block, keeping the lock.
+fn unguard(r: Result<LockGuard<'_>, TryLockError<LockGuard<'_>>>) -> Result<bool, LockError<()>> {
+    match r {
+        Ok(g) => Ok({
+            g.keep();
+            true
+        }),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::OwnerDied(g)) => Err(LockError::OwnerDied(g.keep())),
+        Err(TryLockError::Io(e)) => Err(LockError::Io(e)),
+    }
+}
+
+impl LockGuard<'_> {
+    /// Declares the state the lock protects consistent again after an
+    /// [`OwnerDied`](LockError::OwnerDied); later acquirers get plain
+    /// guards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = lock.try_lock().unwrap();
+    /// guard.make_consistent(); // harmless when nobody died
+    /// # Ok(()) }
+    /// ```
+    pub fn make_consistent(&self) {
+        self.lock.raw.make_consistent();
+    }
+
+    /// Keeps the lock held past the guard (Python's unguarded acquire).
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.raw.release();
+    }
+}
+
+/// A lock serializes as a handle: its region and eventfd travel out of band.
+impl Serialize for Lock {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Lock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Lock { raw: Arc::new(RawLock::deserialize(deserializer)?) })
+    }
+}
