@@ -127,7 +127,9 @@ pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
     ParentProcess, Process, Target,
 };
-pub use sync::{Event, Lock, LockError, LockGuard, RLock, RLockGuard, SyncError, TryLockError};
+pub use sync::{
+    Event, Lock, LockError, LockGuard, RLock, RLockGuard, Semaphore, SemaphorePermit, SyncError, TryLockError,
+};
 
 /// Installs the dispatch without the `#[ipc::main]` attribute: call it first
 /// thing in `main` (criterion benches, hand-written runtimes). In a child it

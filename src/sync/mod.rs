@@ -14,8 +14,10 @@ mod event;
 mod lock;
 mod owner;
 mod rlock;
+mod semaphore;
 
 pub use error::{LockError, SyncError, TryLockError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{Semaphore, SemaphorePermit};
