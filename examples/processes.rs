@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo run --example processes`
 
+#![allow(clippy::disallowed_types)] // the workspace rule is for the library's shared words
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 

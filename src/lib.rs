@@ -128,7 +128,8 @@ pub use process::{
     ParentProcess, Process, Target,
 };
 pub use sync::{
-    Event, Lock, LockError, LockGuard, RLock, RLockGuard, Semaphore, SemaphorePermit, SyncError, TryLockError,
+    Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, RLock, RLockGuard, Semaphore,
+    SemaphorePermit, SyncError, TryLockError,
 };
 
 /// Installs the dispatch without the `#[ipc::main]` attribute: call it first

@@ -1,6 +1,8 @@
 //! Child processes: lifecycle, exit codes, panics, timeouts, many children,
 //! daemons, handles through spawn, descriptors.
 
+#![allow(clippy::disallowed_types)] // the workspace rule is for the library's shared words
+
 mod support;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -195,7 +195,7 @@ async fn a_cancelled_lock_wait_loses_no_wake_up() {
     bounded(b).await.unwrap();
     let _ = a.await;
     assert!(!lock.is_locked());
-    bounded(lock.lock()).await.unwrap();
+    drop(bounded(lock.lock()).await.unwrap());
 }
 
 #[tokio::test]

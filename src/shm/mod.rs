@@ -8,9 +8,9 @@
 //! receiver needs, so no peer can make us fault (SIGBUS) on a word.
 #![allow(unsafe_code)]
 
+use crate::loom::{AtomicU32, AtomicU64};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use crate::loom::{AtomicU32, AtomicU64};
 
 use memmap2::MmapRaw;
 

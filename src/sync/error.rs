@@ -66,7 +66,8 @@ impl<G> From<LockError<G>> for TryLockError<G> {
     }
 }
 
-const OWNER_DIED: &str = "acquired a lock whose previous holder died holding it; the protected state may be inconsistent";
+const OWNER_DIED: &str =
+    "acquired a lock whose previous holder died holding it; the protected state may be inconsistent";
 
 impl<G> fmt::Debug for LockError<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -185,7 +185,6 @@ impl Event {
         (now & FLAG != 0 || (now >> 1) != (start >> 1)).then_some(())
     }
 
-
     /// Waits until the flag is up (returns at once if it is).
     ///
     /// # Errors

@@ -410,6 +410,11 @@ impl Lock {
         self.raw.holder() != 0
     }
 
+    /// Whether this process holds the lock.
+    pub(crate) fn held_here(&self) -> bool {
+        self.raw.held_here()
+    }
+
     /// Waits for the lock and returns a guard.
     ///
     /// # Errors
@@ -702,12 +707,15 @@ impl Lock {
 /// `Ok(true)` for acquired, `Ok(false)` for would-block, keeping the lock.
 fn unguard(r: Result<LockGuard<'_>, TryLockError<LockGuard<'_>>>) -> Result<bool, LockError<()>> {
     match r {
-        Ok(g) => Ok({
+        Ok(g) => {
             g.keep();
-            true
-        }),
+            Ok(true)
+        }
         Err(TryLockError::WouldBlock) => Ok(false),
-        Err(TryLockError::OwnerDied(g)) => Err(LockError::OwnerDied(g.keep())),
+        Err(TryLockError::OwnerDied(g)) => {
+            g.keep();
+            Err(LockError::OwnerDied(()))
+        }
         Err(TryLockError::Io(e)) => Err(LockError::Io(e)),
     }
 }

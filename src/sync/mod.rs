@@ -9,6 +9,8 @@
 //! object. Primitives are handles: pass them to children and through
 //! connections.
 
+mod barrier;
+mod condition;
 mod error;
 mod event;
 mod lock;
@@ -16,6 +18,8 @@ mod owner;
 mod rlock;
 mod semaphore;
 
+pub use barrier::Barrier;
+pub use condition::{Condition, ConditionGuard};
 pub use error::{LockError, SyncError, TryLockError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};

@@ -353,9 +353,7 @@ pub(crate) fn edge_wait(ep: BorrowedFd<'_>, deadline: Option<std::time::Instant>
 pub(crate) fn process_start(pid: i32) -> io::Result<Option<u64>> {
     let stat = match std::fs::read(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat,
-        Err(e) if e.kind() == io::ErrorKind::NotFound || is_no_such_process(&e) => {
-            return Ok(None)
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound || is_no_such_process(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     parse_stat(&stat)

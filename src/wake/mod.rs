@@ -264,7 +264,11 @@ impl std::fmt::Debug for Sleeper<'_> {
 
 /// Spins on `check` for `spinner`'s learned budget (at most `limit`). The
 /// spinner's lock is held only to plan and to learn, never while spinning.
-pub(crate) fn spin<T>(spinner: &Mutex<Spinner>, limit: Option<Duration>, check: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn spin<T>(
+    spinner: &Mutex<Spinner>,
+    limit: Option<Duration>,
+    check: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let lock = || spinner.lock().unwrap_or_else(|p| p.into_inner());
     let plan = lock().plan(limit);
     let caught = plan.run(check);

@@ -1,0 +1,496 @@
+//! [`Barrier`]: a meeting point for a fixed number of parties across
+//! processes (Python's `multiprocessing.Barrier`).
+//!
+//! # Implementation notes
+//!
+//! One 64-bit state word holds the round's arrival count (low 32 bits), a
+//! broken flag (bit 32) and the round number (the 31 bits above). Arriving
+//! is a compare-exchange that bumps the count; the party that completes the
+//! round, and `reset`, first *claim* the transition by setting the count to
+//! `parties` (other arrivals wait the few instructions until it is done),
+//! record the round's outcome in a 64-round history word (bit `round % 64`:
+//! broken or not), then move to the next round. Waiters sleep on a
+//! [`Doorbell`] until the round number moves (then the history tells them
+//! how their round ended) or the broken flag appears. A waiter can be lapped
+//! by up to 63 rounds before its outcome is overwritten. `abort`, a timeout
+//! and a cancelled wait set the broken flag: every waiter of the round gets
+//! [`SyncError::BrokenBarrier`], as do later arrivals until `reset`.
+//!
+//! Python's `action` callable is not supported: run the action in the
+//! party whose [`wait`](Barrier::wait) returned 0.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::error::SyncError;
+use crate::handle::{DeFd, SerFd};
+use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::shm::Region;
+use crate::wake::{Doorbell, Sleeper};
+
+const STATE: usize = 0;
+const PARTIES: usize = 2;
+const SLEEPERS: usize = 3;
+const HISTORY: usize = 4;
+const WORDS: usize = 6;
+
+const COUNT_MASK: u64 = 0xffff_ffff;
+const BROKEN: u64 = 1 << 32;
+const ROUND_SHIFT: u32 = 33;
+
+fn count(s: u64) -> u32 {
+    (s & COUNT_MASK) as u32
+}
+
+fn round(s: u64) -> u64 {
+    s >> ROUND_SHIFT
+}
+
+/// The state at the start of the round after `s`'s.
+fn next_round(s: u64) -> u64 {
+    (round(s).wrapping_add(1) << ROUND_SHIFT) & !(BROKEN | COUNT_MASK)
+}
+
+/// A barrier for `parties` processes or tasks, shared by every process
+/// holding the handle (Python's `multiprocessing.Barrier`).
+///
+/// Each [`wait`](Barrier::wait) returns once `parties` waits have arrived,
+/// with an index in `0..parties` different for each (exactly one gets 0 per
+/// round). A party that times out, or whose wait is cancelled, breaks the
+/// barrier for all: the others get [`SyncError::BrokenBarrier`], as does
+/// every later wait until [`reset`](Barrier::reset).
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let barrier = ipc::Barrier::new(2)?;
+/// let mut child = ipc::Process::spawn(
+///     |b: ipc::Barrier| async move { b.wait().await.unwrap() },
+///     barrier.clone(),
+/// )?;
+/// let mine = barrier.wait().await?;
+/// let theirs = child.join().await?;
+/// assert_eq!(mine + theirs, 1); // one got 0, the other 1
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    region: Region,
+    bell: Doorbell,
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties())
+            .field("n_waiting", &self.n_waiting())
+            .field("broken", &self.is_broken())
+            .finish()
+    }
+}
+
+/// How a wait left its round.
+enum Left {
+    Passed,
+    Broken,
+}
+
+impl Barrier {
+    /// A barrier for `parties` parties.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Invalid`] for 0 parties (Python's `ValueError`), or above
+    /// `u32::MAX - 1`; an i/o error if the region or eventfd cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(3)?;
+    /// assert_eq!(b.parties(), 3);
+    /// assert!(ipc::Barrier::new(0).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn new(parties: u32) -> Result<Barrier, SyncError> {
+        if parties == 0 || parties == u32::MAX {
+            return Err(SyncError::Invalid("a barrier needs between 1 and u32::MAX - 1 parties"));
+        }
+        let region = Region::new(WORDS)?;
+        region.word(PARTIES).store(parties, Ordering::Relaxed);
+        Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::new()? }) })
+    }
+
+    fn state(&self) -> &AtomicU64 {
+        self.inner.region.word64(STATE)
+    }
+
+    fn history(&self) -> &AtomicU64 {
+        self.inner.region.word64(HISTORY)
+    }
+
+    fn sleepers(&self) -> &AtomicU32 {
+        self.inner.region.word(SLEEPERS)
+    }
+
+    /// The number of parties.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// assert_eq!(ipc::Barrier::new(4)?.parties(), 4);
+    /// # Ok(()) }
+    /// ```
+    pub fn parties(&self) -> u32 {
+        // Relaxed: written once before the handle was shared.
+        self.inner.region.word(PARTIES).load(Ordering::Relaxed)
+    }
+
+    /// How many parties are waiting in the current round.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// assert_eq!(ipc::Barrier::new(2)?.n_waiting(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn n_waiting(&self) -> u32 {
+        // Relaxed: a snapshot.
+        let c = count(self.state().load(Ordering::Relaxed));
+        if c >= self.parties() {
+            0 // a round is completing
+        } else {
+            c
+        }
+    }
+
+    /// Whether the barrier is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// b.abort();
+    /// assert!(b.is_broken());
+    /// b.reset();
+    /// assert!(!b.is_broken());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_broken(&self) -> bool {
+        self.state().load(Ordering::Relaxed) & BROKEN != 0
+    }
+
+    /// Arrives: the round state we arrived in, and our index.
+    fn arrive(&self) -> Result<(u64, u32), SyncError> {
+        let parties = self.parties();
+        let state = self.state();
+        let mut s = state.load(Ordering::SeqCst);
+        loop {
+            if s & BROKEN != 0 {
+                return Err(SyncError::BrokenBarrier);
+            }
+            if count(s) >= parties {
+                // A transition is being made: it takes a few instructions.
+                std::thread::yield_now();
+                s = state.load(Ordering::SeqCst);
+                continue;
+            }
+            // SeqCst: arrivals, transitions and sleeper counts form one
+            // order (the Dekker pair with the waiters' registration).
+            match state.compare_exchange_weak(s, s + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break,
+                Err(seen) => s = seen,
+            }
+        }
+        let index = count(s);
+        if index + 1 == parties {
+            // Our increment made the count `parties`: the transition is ours.
+            self.finish_round(s + 1, false);
+        }
+        Ok((s, index))
+    }
+
+    /// Ends the round whose claimed state is `claimed` (count = parties),
+    /// recording whether it broke, and opens the next one.
+    fn finish_round(&self, claimed: u64, broken: bool) {
+        let bit = 1u64 << (round(claimed) % 64);
+        // SeqCst: the outcome is recorded before the round moves on, so a
+        // waiter that sees the new round reads its own round's outcome.
+        if broken {
+            self.history().fetch_or(bit, Ordering::SeqCst);
+        } else {
+            self.history().fetch_and(!bit, Ordering::SeqCst);
+        }
+        self.state().store(next_round(claimed), Ordering::SeqCst);
+        if Sleeper::count(self.sleepers()) > 0 {
+            self.inner.bell.ring();
+        }
+    }
+
+    /// Whether the round `arrived` has ended, and how.
+    fn outcome(&self, arrived: u64) -> Option<Left> {
+        let s = self.state().load(Ordering::SeqCst);
+        if round(s) != round(arrived) {
+            let broken = self.history().load(Ordering::SeqCst) & (1 << (round(arrived) % 64)) != 0;
+            return Some(if broken { Left::Broken } else { Left::Passed });
+        }
+        (s & BROKEN != 0).then_some(Left::Broken)
+    }
+
+    /// Breaks the barrier: every waiter of the current round, and every later
+    /// wait until [`reset`](Barrier::reset), gets
+    /// [`SyncError::BrokenBarrier`] (Python's `abort()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// b.abort();
+    /// assert!(matches!(b.wait().await, Err(ipc::SyncError::BrokenBarrier)));
+    /// # Ok(()) }
+    /// ```
+    pub fn abort(&self) {
+        self.break_round(None);
+    }
+
+    /// Sets the broken flag, but only in round `only` if given (a party
+    /// leaving its own round must not break a later one).
+    fn break_round(&self, only: Option<u64>) {
+        let parties = self.parties();
+        let state = self.state();
+        let mut s = state.load(Ordering::SeqCst);
+        loop {
+            if only.is_some_and(|r| round(s) != r) || s & BROKEN != 0 {
+                return;
+            }
+            if count(s) >= parties {
+                std::thread::yield_now();
+                s = state.load(Ordering::SeqCst);
+                continue;
+            }
+            match state.compare_exchange_weak(s, s | BROKEN, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break,
+                Err(seen) => s = seen,
+            }
+        }
+        if Sleeper::count(self.sleepers()) > 0 {
+            self.inner.bell.ring();
+        }
+    }
+
+    /// Returns the barrier to its initial state: waiting parties get
+    /// [`SyncError::BrokenBarrier`], later waits start a fresh round
+    /// (Python's `reset()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(1)?;
+    /// b.abort();
+    /// b.reset();
+    /// assert_eq!(b.blocking_wait()?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn reset(&self) {
+        let parties = self.parties();
+        let state = self.state();
+        let mut s = state.load(Ordering::SeqCst);
+        loop {
+            if count(s) >= parties {
+                std::thread::yield_now();
+                s = state.load(Ordering::SeqCst);
+                continue;
+            }
+            // Claim the transition (count = parties), keeping the round.
+            let claimed = (s & !COUNT_MASK & !BROKEN) | u64::from(parties);
+            match state.compare_exchange_weak(s, claimed, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return self.finish_round(claimed, true),
+                Err(seen) => s = seen,
+            }
+        }
+    }
+
+    /// Waits for the other parties; returns this party's index.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::BrokenBarrier`] if the barrier is or becomes broken
+    /// (or is reset) before the round completes; [`SyncError::Io`] outside a
+    /// tokio runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping a wait before its round completes breaks the barrier for
+    /// everyone (like a timeout in Python), so the others never wait for a
+    /// party that left. A wait dropped after its round completed changes
+    /// nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// let other = tokio::spawn({
+    ///     let b = b.clone();
+    ///     async move { b.wait().await }
+    /// });
+    /// let i = b.wait().await?;
+    /// assert_eq!(i + other.await.unwrap()?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self) -> Result<u32, SyncError> {
+        let (arrived, index) = self.arrive()?;
+        let mut party = Party { barrier: self, arrived, done: false };
+        let _sleeper = Sleeper::register(self.sleepers());
+        let left = self.inner.bell.wait(|| self.outcome(arrived)).await?;
+        party.done = true;
+        match left {
+            Left::Passed => Ok(index),
+            Left::Broken => Err(SyncError::BrokenBarrier),
+        }
+    }
+
+    /// [`wait`](Barrier::wait) for at most `timeout`; running out of time
+    /// breaks the barrier for everyone, as in Python.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Barrier::wait); a timeout is
+    /// [`SyncError::BrokenBarrier`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Barrier::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// let alone = b.wait_timeout(std::time::Duration::from_millis(5)).await;
+    /// assert!(matches!(alone, Err(ipc::SyncError::BrokenBarrier)));
+    /// assert!(b.is_broken());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_timeout(&self, timeout: Duration) -> Result<u32, SyncError> {
+        tokio::time::timeout(timeout, self.wait()).await.unwrap_or(Err(SyncError::BrokenBarrier))
+    }
+
+    /// Blocking form of [`wait`](Barrier::wait).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Barrier::wait) (an i/o error only from the operating
+    /// system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// let t = std::thread::spawn({
+    ///     let b = b.clone();
+    ///     move || b.blocking_wait()
+    /// });
+    /// let i = b.blocking_wait()?;
+    /// assert_eq!(i + t.join().unwrap()?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait(&self) -> Result<u32, SyncError> {
+        self.blocking_wait_until(None)
+    }
+
+    /// Blocking form of [`wait_timeout`](Barrier::wait_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_timeout`](Barrier::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let b = ipc::Barrier::new(2)?;
+    /// assert!(b.blocking_wait_timeout(std::time::Duration::from_millis(5)).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<u32, SyncError> {
+        self.blocking_wait_until(Some(Instant::now() + timeout))
+    }
+
+    fn blocking_wait_until(&self, deadline: Option<Instant>) -> Result<u32, SyncError> {
+        let (arrived, index) = self.arrive()?;
+        let mut party = Party { barrier: self, arrived, done: false };
+        let _sleeper = Sleeper::register(self.sleepers());
+        let left = self.inner.bell.blocking_wait(deadline, || self.outcome(arrived))?;
+        match left {
+            Some(Left::Passed) => {
+                party.done = true;
+                Ok(index)
+            }
+            // Broken, or timed out (the party breaks it on drop).
+            Some(Left::Broken) | None => Err(SyncError::BrokenBarrier),
+        }
+    }
+}
+
+/// An arrived party; leaving before its round ends breaks the round.
+struct Party<'a> {
+    barrier: &'a Barrier,
+    arrived: u64,
+    done: bool,
+}
+
+impl Drop for Party<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.barrier.break_round(Some(round(self.arrived)));
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    region: SerFd<'a>,
+    bell: SerFd<'a>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    region: DeFd,
+    bell: DeFd,
+}
+
+/// A barrier serializes as a handle: its region and eventfd travel out of
+/// band.
+impl Serialize for Barrier {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WireRef { region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Barrier {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
+        let parties = region.word(PARTIES).load(Ordering::Relaxed);
+        if parties == 0 || parties == u32::MAX {
+            return Err(D::Error::custom("a barrier handle with an invalid number of parties"));
+        }
+        Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::from_fd(wire.bell.0) }) })
+    }
+}

@@ -1,0 +1,730 @@
+//! [`Condition`]: a condition variable shared between processes (Python's
+//! `multiprocessing.Condition`).
+//!
+//! # Implementation notes
+//!
+//! Beside its [`Lock`], a condition has a notify *epoch* and one 64-bit word
+//! holding two counts: waiters, and credits (notifications granted and not
+//! yet claimed). A waiter, holding the lock, notes the epoch and counts
+//! itself; then releases the lock and sleeps on a [`Doorbell`]. `notify(n)`,
+//! holding the lock, bumps the epoch and raises the credits by `n` (never
+//! above the number of waiters), then rings. A waiter may claim a credit
+//! only once the epoch has moved since it began, so a notification reaches
+//! only waiters that were waiting when it was sent — never one that started
+//! later — and every sleeper re-checks on each ring (nothing is consumed, so
+//! nobody can take another's wake-up). A waiter that times out takes a
+//! credit if one is there for it (it was notified after all); one whose wait
+//! is cancelled leaves the credit for the others and rings again, so a
+//! notification is never lost with it.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::error::{LockError, SyncError, TryLockError};
+use super::lock::{Lock, LockGuard};
+use crate::handle::{DeFd, SerFd};
+use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::shm::Region;
+use crate::wake::{Doorbell, Sleeper};
+
+/// Credits (high 32 bits) and waiters (low 32 bits).
+const COUNTS: usize = 0;
+const EPOCH: usize = 2;
+const SLEEPERS: usize = 3;
+const WORDS: usize = 4;
+const ONE_WAITER: u64 = 1;
+const ONE_CREDIT: u64 = 1 << 32;
+
+fn credits(counts: u64) -> u64 {
+    counts >> 32
+}
+
+fn waiters(counts: u64) -> u64 {
+    counts & 0xffff_ffff
+}
+
+/// A condition variable with its own [`Lock`], shared by every process
+/// holding the handle (Python's `multiprocessing.Condition`).
+///
+/// [`lock`](Condition::lock) returns a [`ConditionGuard`], on which a
+/// holder [`wait`](ConditionGuard::wait)s (releasing the lock while it
+/// sleeps, holding it again when it returns) and
+/// [`notify`](ConditionGuard::notify)s. Waiting without the lock cannot be
+/// written; notifying through [`Condition::notify`] without holding the lock
+/// in this process is [`SyncError::NotLocked`], as in Python.
+///
+/// `notify(n)` wakes at most `n` of the waiters that were waiting when it
+/// was called; `notify_all` wakes them all.
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let cond = ipc::Condition::new()?;
+/// let ready = ipc::Event::new()?; // stands in for state the lock guards
+/// let mut child = ipc::Process::spawn(
+///     |(cond, ready): (ipc::Condition, ipc::Event)| async move {
+///         let guard = cond.lock().await.unwrap();
+///         let _guard = guard.wait_for(|| ready.is_set()).await.unwrap();
+///         "woken"
+///     },
+///     (cond.clone(), ready.clone()),
+/// )?;
+/// let guard = cond.lock().await?;
+/// ready.set();
+/// guard.notify_all();
+/// drop(guard);
+/// assert_eq!(child.join().await?, "woken");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Condition {
+    lock: Lock,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    region: Region,
+    bell: Doorbell,
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts = self.counts().load(Ordering::Relaxed);
+        f.debug_struct("Condition").field("lock", &self.lock).field("waiters", &waiters(counts)).finish()
+    }
+}
+
+/// Holds a [`Condition`]'s lock; waits and notifies. Dropping it releases
+/// the lock.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+/// let cond = ipc::Condition::new()?;
+/// let guard = cond.lock().await?;
+/// let (guard, notified) = guard.wait_timeout(std::time::Duration::from_millis(5)).await?;
+/// assert!(!notified);
+/// drop(guard);
+/// # Ok(()) }
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ConditionGuard<'a> {
+    cond: &'a Condition,
+    /// `None` only inside a wait, while the lock is released.
+    guard: Option<LockGuard<'a>>,
+}
+
+impl fmt::Debug for ConditionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionGuard").finish_non_exhaustive()
+    }
+}
+
+impl Condition {
+    /// A new condition with a new lock of its own.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the shared regions or eventfds cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> io::Result<Condition> {
+        Condition::with_lock(Lock::new()?)
+    }
+
+    /// A new condition using `lock` (Python's `Condition(lock)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Condition::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let cond = ipc::Condition::with_lock(lock.clone())?;
+    /// let _g = cond.try_lock().unwrap();
+    /// assert!(lock.is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_lock(lock: Lock) -> io::Result<Condition> {
+        Ok(Condition { lock, inner: Arc::new(Inner { region: Region::new(WORDS)?, bell: Doorbell::new()? }) })
+    }
+
+    fn counts(&self) -> &AtomicU64 {
+        self.inner.region.word64(COUNTS)
+    }
+
+    fn epoch(&self) -> &AtomicU32 {
+        self.inner.region.word(EPOCH)
+    }
+
+    fn sleepers(&self) -> &AtomicU32 {
+        self.inner.region.word(SLEEPERS)
+    }
+
+    /// The condition's lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// assert!(!cond.get_lock().is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn get_lock(&self) -> &Lock {
+        &self.lock
+    }
+
+    fn wrap<'a, E: From<LockError<ConditionGuard<'a>>>>(
+        &'a self,
+        r: Result<LockGuard<'a>, LockError<LockGuard<'a>>>,
+    ) -> Result<ConditionGuard<'a>, E> {
+        match r {
+            Ok(g) => Ok(ConditionGuard { cond: self, guard: Some(g) }),
+            Err(e) => Err(e.map(|g| ConditionGuard { cond: self, guard: Some(g) }).into()),
+        }
+    }
+
+    /// Waits for the lock (Python's `with cond:`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::lock`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Lock::lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let guard = cond.lock().await?;
+    /// guard.notify(1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock(&self) -> Result<ConditionGuard<'_>, LockError<ConditionGuard<'_>>> {
+        let r = self.lock.lock().await;
+        self.wrap(r)
+    }
+
+    /// Takes the lock if it is free, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::try_lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let _g = cond.try_lock().unwrap();
+    /// assert!(cond.try_lock().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn try_lock(&self) -> Result<ConditionGuard<'_>, TryLockError<ConditionGuard<'_>>> {
+        match self.lock.try_lock() {
+            Ok(g) => Ok(ConditionGuard { cond: self, guard: Some(g) }),
+            Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+            Err(TryLockError::OwnerDied(g)) => {
+                Err(TryLockError::OwnerDied(ConditionGuard { cond: self, guard: Some(g) }))
+            }
+            Err(TryLockError::Io(e)) => Err(TryLockError::Io(e)),
+        }
+    }
+
+    /// Blocking form of [`lock`](Condition::lock).
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::blocking_lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let _g = cond.blocking_lock()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_lock(&self) -> Result<ConditionGuard<'_>, LockError<ConditionGuard<'_>>> {
+        let r = self.lock.blocking_lock();
+        self.wrap(r)
+    }
+
+    /// Python's `notify(n)` for a lock taken with the unguarded
+    /// [`Lock::acquire`]: wakes at most `n` current waiters.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::NotLocked`] unless this process holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// assert!(matches!(cond.notify(1), Err(ipc::SyncError::NotLocked)));
+    /// cond.get_lock().blocking_acquire()?;
+    /// cond.notify(1)?;
+    /// cond.get_lock().release()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn notify(&self, n: u32) -> Result<(), SyncError> {
+        if !self.lock.held_here() {
+            return Err(SyncError::NotLocked);
+        }
+        self.grant(u64::from(n));
+        Ok(())
+    }
+
+    /// Python's `notify_all()` for a lock taken with the unguarded
+    /// [`Lock::acquire`].
+    ///
+    /// # Errors
+    ///
+    /// As [`notify`](Condition::notify).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// assert!(cond.notify_all().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn notify_all(&self) -> Result<(), SyncError> {
+        if !self.lock.held_here() {
+            return Err(SyncError::NotLocked);
+        }
+        self.grant(u64::from(u32::MAX));
+        Ok(())
+    }
+
+    /// Grants up to `n` credits to the current waiters (lock held).
+    fn grant(&self, n: u64) {
+        // SeqCst: the epoch moves before the credits appear, so a waiter
+        // that sees a credit also sees that it may claim it.
+        self.epoch().fetch_add(1, Ordering::SeqCst);
+        let counts = self.counts();
+        let mut c = counts.load(Ordering::SeqCst);
+        loop {
+            let granted = (credits(c) + n).min(waiters(c));
+            if granted == credits(c) {
+                return; // nobody left to notify
+            }
+            // SeqCst: the store half of the Dekker pair with a sleeper's
+            // registration (the sleeper count below is the load half).
+            match counts.compare_exchange_weak(c, (granted << 32) | waiters(c), Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break,
+                Err(seen) => c = seen,
+            }
+        }
+        if Sleeper::count(self.sleepers()) > 0 {
+            self.inner.bell.ring();
+        }
+    }
+
+    /// Counts a new waiter (lock held); returns its ticket.
+    fn enter(&self) -> Ticket<'_> {
+        // Relaxed: the epoch only moves under the lock, which we hold.
+        let epoch = self.epoch().load(Ordering::Relaxed);
+        // SeqCst: counted before the lock is released, so a notify that
+        // takes the lock after us sees us.
+        self.counts().fetch_add(ONE_WAITER, Ordering::SeqCst);
+        Ticket { cond: self, epoch, done: false }
+    }
+}
+
+/// A counted waiter; uncounts itself if dropped before it is done.
+struct Ticket<'a> {
+    cond: &'a Condition,
+    epoch: u32,
+    done: bool,
+}
+
+impl Ticket<'_> {
+    /// Claims a credit if one is there for us.
+    fn claim(&mut self) -> Option<()> {
+        // SeqCst: the re-check half of the Dekker pair with `grant`.
+        if self.cond.epoch().load(Ordering::SeqCst) == self.epoch {
+            return None; // no notify since we began
+        }
+        let counts = self.cond.counts();
+        let mut c = counts.load(Ordering::SeqCst);
+        loop {
+            if credits(c) == 0 {
+                return None;
+            }
+            match counts.compare_exchange_weak(c, c - ONE_CREDIT - ONE_WAITER, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    self.done = true;
+                    return Some(());
+                }
+                Err(seen) => c = seen,
+            }
+        }
+    }
+
+    /// Sleeps until a credit is claimed.
+    async fn wait(&mut self) -> io::Result<()> {
+        let _sleeper = Sleeper::register(self.cond.sleepers());
+        let bell = &self.cond.inner.bell;
+        bell.wait(|| self.claim()).await
+    }
+
+    fn blocking_wait(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+        let _sleeper = Sleeper::register(self.cond.sleepers());
+        let bell = &self.cond.inner.bell;
+        Ok(bell.blocking_wait(deadline, || self.claim())?.is_some())
+    }
+
+    /// Ends a timed-out wait: notified after all if a credit is there for
+    /// us, else uncounted.
+    fn time_out(&mut self) -> bool {
+        if self.claim().is_some() {
+            return true;
+        }
+        self.leave();
+        false
+    }
+
+    /// Uncounts without claiming; credits beyond the remaining waiters go,
+    /// and the rest are left for them (with a ring, in case one was meant
+    /// for us).
+    fn leave(&mut self) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let counts = self.cond.counts();
+        let mut c = counts.load(Ordering::SeqCst);
+        loop {
+            let left = waiters(c) - 1;
+            let new = (credits(c).min(left) << 32) | left;
+            match counts.compare_exchange_weak(c, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break,
+                Err(seen) => c = seen,
+            }
+        }
+        if credits(c).min(waiters(c) - 1) > 0 && Sleeper::count(self.cond.sleepers()) > 0 {
+            self.cond.inner.bell.ring();
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl<'a> ConditionGuard<'a> {
+    /// Wakes at most `n` of the processes and tasks waiting now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// cond.blocking_lock()?.notify(2);
+    /// # Ok(()) }
+    /// ```
+    pub fn notify(&self, n: u32) {
+        self.cond.grant(u64::from(n));
+    }
+
+    /// Wakes every process and task waiting now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// cond.blocking_lock()?.notify_all();
+    /// # Ok(()) }
+    /// ```
+    pub fn notify_all(&self) {
+        self.cond.grant(u64::from(u32::MAX));
+    }
+
+    /// Releases the lock, waits for a notification, takes the lock again.
+    ///
+    /// # Errors
+    ///
+    /// [`LockError::OwnerDied`] if the lock's holder died while we waited;
+    /// [`LockError::Io`] outside a tokio runtime (the lock is then not
+    /// held).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped wait is uncounted, and a notification it was
+    /// given goes to the other waiters. The lock is not held once the wait
+    /// is dropped (the guard went with it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let waiter = tokio::spawn({
+    ///     let cond = cond.clone();
+    ///     async move {
+    ///         let guard = cond.lock().await.unwrap();
+    ///         drop(guard.wait().await.unwrap());
+    ///     }
+    /// });
+    /// while !waiter.is_finished() {
+    ///     tokio::task::yield_now().await;
+    ///     cond.lock().await?.notify(1);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(self) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
+        self.wait_inner(None).await.map(|(g, _)| g)
+    }
+
+    /// [`wait`](ConditionGuard::wait) for at most `timeout`; the flag says
+    /// whether it was notified (`false`: timed out), as Python's
+    /// `wait(timeout)` does.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let (_guard, notified) = cond.lock().await?.wait_timeout(std::time::Duration::from_millis(5)).await?;
+    /// assert!(!notified);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_timeout(
+        self,
+        timeout: Duration,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        self.wait_inner(Some(timeout)).await
+    }
+
+    async fn wait_inner(
+        mut self,
+        timeout: Option<Duration>,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        let cond = self.cond;
+        let mut ticket = cond.enter();
+        drop(self.guard.take());
+        let waited = match timeout {
+            None => ticket.wait().await.map(|()| true),
+            Some(t) => match tokio::time::timeout(t, ticket.wait()).await {
+                Ok(r) => r.map(|()| true),
+                Err(_) => Ok(ticket.time_out()),
+            },
+        };
+        drop(ticket);
+        let notified = waited.map_err(LockError::Io)?;
+        let relocked = cond.lock.lock().await;
+        cond.wrap(relocked).map(|g| (g, notified))
+    }
+
+    /// Waits until `predicate` holds (checked first, then after each
+    /// notification, always with the lock held), as Python's `wait_for`.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let _guard = cond.lock().await?.wait_for(|| true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for(
+        self,
+        mut predicate: impl FnMut() -> bool,
+    ) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
+        let mut guard = self;
+        while !predicate() {
+            guard = guard.wait().await?;
+        }
+        Ok(guard)
+    }
+
+    /// [`wait_for`](ConditionGuard::wait_for) for at most `timeout`; the flag
+    /// is the predicate's last value.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](ConditionGuard::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let guard = cond.lock().await?;
+    /// let (_guard, ok) = guard.wait_for_timeout(|| false, std::time::Duration::from_millis(5)).await?;
+    /// assert!(!ok);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_timeout(
+        self,
+        mut predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self;
+        loop {
+            if predicate() {
+                return Ok((guard, true));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok((guard, false));
+            }
+            guard = guard.wait_inner(Some(left)).await?.0;
+        }
+    }
+
+    /// Blocking form of [`wait`](ConditionGuard::wait).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](ConditionGuard::wait) (an i/o error only from the
+    /// operating system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let waiter = std::thread::spawn({
+    ///     let cond = cond.clone();
+    ///     move || drop(cond.blocking_lock().unwrap().blocking_wait().unwrap())
+    /// });
+    /// while !waiter.is_finished() {
+    ///     cond.blocking_lock()?.notify(1);
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait(self) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
+        self.blocking_wait_inner(None).map(|(g, _)| g)
+    }
+
+    /// Blocking form of [`wait_timeout`](ConditionGuard::wait_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_wait`](ConditionGuard::blocking_wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let (_g, notified) = cond.blocking_lock()?.blocking_wait_timeout(std::time::Duration::from_millis(5))?;
+    /// assert!(!notified);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait_timeout(
+        self,
+        timeout: Duration,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        self.blocking_wait_inner(Some(Instant::now() + timeout))
+    }
+
+    fn blocking_wait_inner(
+        mut self,
+        deadline: Option<Instant>,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        let cond = self.cond;
+        let mut ticket = cond.enter();
+        drop(self.guard.take());
+        let waited = ticket.blocking_wait(deadline).map(|claimed| claimed || ticket.time_out());
+        drop(ticket);
+        let notified = waited.map_err(LockError::Io)?;
+        let relocked = cond.lock.blocking_lock();
+        cond.wrap(relocked).map(|g| (g, notified))
+    }
+
+    /// As [`LockGuard::make_consistent`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// cond.blocking_lock()?.make_consistent();
+    /// # Ok(()) }
+    /// ```
+    pub fn make_consistent(&self) {
+        if let Some(g) = &self.guard {
+            g.make_consistent();
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    lock: &'a Lock,
+    region: SerFd<'a>,
+    bell: SerFd<'a>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    lock: Lock,
+    region: DeFd,
+    bell: DeFd,
+}
+
+/// A condition serializes as a handle: its lock, region and eventfd travel
+/// out of band.
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WireRef { lock: &self.lock, region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }
+            .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
+        Ok(Condition { lock: wire.lock, inner: Arc::new(Inner { region, bell: Doorbell::from_fd(wire.bell.0) }) })
+    }
+}

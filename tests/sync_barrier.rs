@@ -1,0 +1,138 @@
+//! `Barrier` across processes: CPython's barrier behaviours
+//! (`_test_multiprocessing.py`, `_TestBarrier`: rounds, one index 0 per
+//! round, abort, reset, timeouts breaking it for all) and cancellation.
+
+mod support;
+
+use std::time::Duration;
+
+use ipc::{Barrier, Process, SyncError};
+use support::bounded;
+
+const ROUNDS: usize = 5;
+
+#[ipc::test]
+async fn parties_pass_together_with_distinct_indices_every_round() {
+    let barrier = Barrier::new(4).unwrap();
+    // One child waits with the blocking form, two with the async one.
+    let mut children: Vec<Process<Vec<u32>>> = vec![Process::spawn(
+        |b: Barrier| (0..ROUNDS).map(|_| b.blocking_wait().unwrap()).collect::<Vec<u32>>(),
+        barrier.clone(),
+    )
+    .unwrap()];
+    for _ in 0..2 {
+        children.push(
+            Process::spawn(
+                |b: Barrier| async move {
+                    let mut indices = Vec::new();
+                    for _ in 0..ROUNDS {
+                        indices.push(b.wait().await.unwrap());
+                    }
+                    indices
+                },
+                barrier.clone(),
+            )
+            .unwrap(),
+        );
+    }
+    let mut rounds: Vec<Vec<u32>> = Vec::new();
+    for _ in 0..ROUNDS {
+        rounds.push(vec![bounded(barrier.wait()).await.unwrap()]);
+    }
+    for mut c in children {
+        for (r, i) in bounded(c.join()).await.unwrap().into_iter().enumerate() {
+            rounds[r].push(i);
+        }
+    }
+    for mut r in rounds {
+        r.sort();
+        assert_eq!(r, [0, 1, 2, 3], "each round: every index once, exactly one 0");
+    }
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.is_broken());
+}
+
+#[ipc::test]
+async fn abort_breaks_the_round_and_later_waits_until_reset() {
+    let barrier = Barrier::new(3).unwrap();
+    let mut child = Process::spawn(
+        |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
+        barrier.clone(),
+    )
+    .unwrap();
+    bounded(async {
+        while barrier.n_waiting() != 1 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    barrier.abort();
+    assert!(bounded(child.join()).await.unwrap());
+    assert!(barrier.is_broken());
+    assert!(matches!(barrier.wait().await, Err(SyncError::BrokenBarrier)));
+    barrier.reset();
+    assert!(!barrier.is_broken());
+    assert_eq!(barrier.n_waiting(), 0);
+    // Usable again.
+    let b2 = Barrier::new(2).unwrap();
+    let mut child = Process::spawn(|b: Barrier| b.blocking_wait().unwrap(), b2.clone()).unwrap();
+    let i = bounded(b2.wait()).await.unwrap();
+    assert_eq!(i + bounded(child.join()).await.unwrap(), 1);
+}
+
+#[ipc::test]
+async fn reset_while_parties_wait_breaks_only_their_round() {
+    let barrier = Barrier::new(2).unwrap();
+    let mut child = Process::spawn(
+        |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
+        barrier.clone(),
+    )
+    .unwrap();
+    bounded(async {
+        while barrier.n_waiting() != 1 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    barrier.reset();
+    assert!(bounded(child.join()).await.unwrap());
+    assert!(!barrier.is_broken());
+    let mut child = Process::spawn(|b: Barrier| b.blocking_wait().unwrap(), barrier.clone()).unwrap();
+    let i = bounded(barrier.wait()).await.unwrap();
+    assert_eq!(i + bounded(child.join()).await.unwrap(), 1);
+}
+
+#[ipc::test]
+async fn a_timeout_in_one_party_breaks_it_for_all() {
+    let barrier = Barrier::new(3).unwrap();
+    let mut child = Process::spawn(
+        |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
+        barrier.clone(),
+    )
+    .unwrap();
+    assert!(matches!(barrier.wait_timeout(Duration::from_millis(100)).await, Err(SyncError::BrokenBarrier)));
+    assert!(bounded(child.join()).await.unwrap());
+    assert!(barrier.is_broken());
+    barrier.reset();
+    assert!(matches!(barrier.blocking_wait_timeout(Duration::from_millis(20)), Err(SyncError::BrokenBarrier)));
+    assert!(barrier.is_broken());
+}
+
+#[tokio::test]
+async fn a_cancelled_wait_breaks_the_round_but_a_finished_one_does_not() {
+    let barrier = Barrier::new(3).unwrap();
+    let other = tokio::spawn({
+        let b = barrier.clone();
+        async move { b.wait().await }
+    });
+    // Cancel our wait before the third party arrives.
+    assert!(tokio::time::timeout(Duration::from_millis(1), barrier.wait()).await.is_err());
+    assert!(matches!(bounded(other).await.unwrap(), Err(SyncError::BrokenBarrier)));
+    barrier.reset();
+    // A single party passes at once, every time.
+    let one = Barrier::new(1).unwrap();
+    for _ in 0..3 {
+        assert_eq!(one.wait().await.unwrap(), 0);
+    }
+    assert!(Barrier::new(0).is_err());
+}
