@@ -71,7 +71,7 @@ fn waiters(counts: u64) -> u64 {
 ///     |(cond, ready): (ipc::Condition, ipc::Event)| async move {
 ///         let guard = cond.lock().await.unwrap();
 ///         let _guard = guard.wait_for(|| ready.is_set()).await.unwrap();
-///         "woken"
+///         String::from("woken")
 ///     },
 ///     (cond.clone(), ready.clone()),
 /// )?;
@@ -139,6 +139,7 @@ impl Condition {
     /// ```
     /// # fn main() -> std::io::Result<()> {
     /// let cond = ipc::Condition::new()?;
+    /// assert!(!cond.get_lock().is_locked());
     /// # Ok(()) }
     /// ```
     pub fn new() -> io::Result<Condition> {

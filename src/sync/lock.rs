@@ -321,7 +321,7 @@ struct Wire {
 /// let mut child = ipc::Process::spawn(
 ///     |lock: ipc::Lock| async move {
 ///         let _guard = lock.lock().await.unwrap();
-///         "the child held the lock"
+///         String::from("the child held the lock")
 ///     },
 ///     lock.clone(),
 /// )?;
