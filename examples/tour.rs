@@ -180,6 +180,82 @@ async fn main() -> ipc::Result<()> {
     assert_eq!(released, 3); // 0 + 1 + 2
     println!("  one set() released 3 child processes and 100 local tasks");
 
+    step("Lock: 4 processes x 250 increments of a file counter under the lock = 1000");
+    let lock = ipc::Lock::new()?;
+    let counter = std::env::temp_dir().join(format!("ipc-tour-counter-{}", std::process::id()));
+    std::fs::write(&counter, "0")?;
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        workers.push(Process::spawn(
+            |(lock, path): (ipc::Lock, std::path::PathBuf)| async move {
+                for _ in 0..250 {
+                    let _guard = lock.lock().await.unwrap();
+                    let n: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+                    std::fs::write(&path, (n + 1).to_string()).unwrap();
+                }
+            },
+            (lock.clone(), counter.clone()),
+        )?);
+    }
+    for w in &mut workers {
+        w.join().await?;
+    }
+    let total: u32 = std::fs::read_to_string(&counter)?.parse().expect("a number");
+    std::fs::remove_file(&counter)?;
+    assert_eq!(total, 1000);
+    println!("  counter = {total}: no increment lost");
+
+    step("Owner death: a holder SIGKILLed with the lock hands it on as OwnerDied");
+    let held = ipc::Event::new()?;
+    let mut holder = Process::spawn(
+        |(lock, held): (ipc::Lock, ipc::Event)| async move {
+            let _guard = lock.lock().await.unwrap();
+            held.set();
+            std::future::pending::<()>().await
+        },
+        (lock.clone(), held.clone()),
+    )?;
+    held.wait().await?;
+    let killed = Instant::now();
+    holder.kill()?;
+    match lock.lock().await {
+        Err(ipc::LockError::OwnerDied(guard)) => guard.make_consistent(),
+        other => panic!("expected OwnerDied, got {other:?}"),
+    }
+    assert!(holder.join().await.is_err());
+    println!("  the next acquirer had the lock {:.1?} after the SIGKILL", killed.elapsed());
+
+    step("Semaphore, Condition, Barrier: a room for 2, a notification, a meeting of 3");
+    let (room, barrier) = (ipc::Semaphore::new(2)?, ipc::Barrier::new(3)?);
+    let cond = ipc::Condition::new()?;
+    let mut guests = Vec::new();
+    for _ in 0..2 {
+        guests.push(Process::spawn(
+            |(room, barrier, cond): (ipc::Semaphore, ipc::Barrier, ipc::Condition)| async move {
+                let _permit = room.acquire().await.unwrap();
+                let index = barrier.wait().await.unwrap();
+                let guard = cond.lock().await.unwrap();
+                drop(guard.wait().await.unwrap());
+                index
+            },
+            (room.clone(), barrier.clone(), cond.clone()),
+        )?);
+    }
+    let mine = barrier.wait().await?;
+    assert!(room.try_acquire().is_none(), "both guests are in the room");
+    while cond.get_lock().is_locked() || guests.iter().any(|g| g.is_alive()) {
+        cond.lock().await?.notify_all();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut indices = vec![mine];
+    for g in &mut guests {
+        indices.push(g.join().await?);
+    }
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2]);
+    assert_eq!(room.get_value(), 2);
+    println!("  barrier indices {indices:?}, room empty again, both waiters notified");
+
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
     println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());
