@@ -127,32 +127,18 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
-/// Restricts this process (and the children it spawns from now on) to the
-/// given CPUs.
-fn pin_to(cpus: &[usize]) {
-    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes within it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    for &cpu in cpus {
-        // SAFETY: `cpu` is below CPU_SETSIZE (we only pass small indices).
-        unsafe { libc::CPU_SET(cpu, &mut set) };
-    }
-    // SAFETY: pid 0 is this process; `set` is a valid cpu_set_t of the size passed.
-    let ret = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    assert_eq!(ret, 0, "sched_setaffinity failed");
-}
-
 /// Both processes on one CPU: spinning cannot help (the peer cannot run
 /// while we spin), so the learned spin must back off and cost no more than
 /// parking, which is what the raw floor does.
 fn round_trip_one_cpu(c: &mut Criterion) {
     let all: Vec<usize> = (0..ipc::cpu_count()).collect();
-    pin_to(&[0]);
+    support::pin_to(&[0]);
     let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, false);
     raw_round_trip(&mut g);
     g.finish();
-    pin_to(&all);
+    support::pin_to(&all);
 }
 
 fn throughput(c: &mut Criterion) {

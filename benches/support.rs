@@ -22,3 +22,18 @@ pub(crate) fn python(script: &str, args: &[String]) -> Duration {
     let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("seconds from the script");
     Duration::from_secs_f64(secs)
 }
+
+/// Restricts this process (and the children it spawns from now on) to the
+/// given CPUs.
+#[allow(dead_code)] // not every bench pins
+pub(crate) fn pin_to(cpus: &[usize]) {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes within it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: `cpu` is below CPU_SETSIZE (we only pass small indices).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: pid 0 is this process; `set` is a valid cpu_set_t of the size passed.
+    let ret = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    assert_eq!(ret, 0, "sched_setaffinity failed");
+}

@@ -1,11 +1,21 @@
-//! `Event` ping-pong between two processes (two events), beside a raw
-//! eventfd ping-pong between two processes and Python's `Event`, in the same
-//! run.
+//! The synchronisation primitives beside their floors and Python, in the
+//! same run:
+//!
+//! - uncontended `Lock` lock + drop, beside a raw compare-exchange + store
+//!   pair on a shared page and Python's `Lock.acquire()`/`release()`;
+//! - two processes contending for one `Lock` (lock, increment, unlock),
+//!   beside Python;
+//! - `Event` ping-pong between two processes (two events), beside a raw
+//!   eventfd ping-pong between two processes and Python's `Event`.
 
+#![allow(clippy::disallowed_types)] // the floor is a raw std atomic on a shared page
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
-use ipc::{Event, Process};
+use criterion::{Criterion, Throughput};
+use ipc::{Barrier, Event, Lock, Process};
 
 #[path = "support.rs"]
 mod support;
@@ -92,11 +102,146 @@ fn event_ping_pong(c: &mut Criterion) {
         g.bench_function("python Event", |b| b.iter_custom(|iters| support::python("event.py", &[iters.to_string()])));
     }
     g.finish();
+
+    // Both processes on one CPU: spinning cannot help, so the learned spin
+    // must back off and cost no more than parking (the raw floor).
+    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
+    support::pin_to(&[0]);
+    let mut g = c.benchmark_group("event_ping_pong_same_cpu");
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    g.bench_function("ipc Event (blocking wait)", |b| b.iter_custom(ipc_ping_pong));
+    g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
+    g.finish();
+    support::pin_to(&all);
+}
+
+/// Median and 99th percentile of single `Event` round trips across CPUs
+/// (criterion reports means of batches; the tail needs single samples).
+fn event_tail() {
+    const N: usize = 20_000;
+    let (ping, pong_) = (Event::new().unwrap(), Event::new().unwrap());
+    let mut child = Process::spawn(pong, (ping.clone(), pong_.clone(), N as u64 + 100)).unwrap();
+    let mut samples = Vec::with_capacity(N);
+    for i in 0..N + 100 {
+        let start = Instant::now();
+        ping.set();
+        pong_.blocking_wait().unwrap();
+        pong_.clear();
+        if i >= 100 {
+            samples.push(start.elapsed());
+        }
+    }
+    child.blocking_join().unwrap();
+    samples.sort();
+    println!(
+        "event_ping_pong single round trips ({N}): median {:?}, p99 {:?}, max {:?}",
+        samples[N / 2],
+        samples[N * 99 / 100],
+        samples[N - 1]
+    );
+}
+
+/// A shared anonymous page, as a lock word lives in.
+struct SharedPage(*mut libc::c_void);
+
+impl SharedPage {
+    fn new() -> SharedPage {
+        // SAFETY: a fresh anonymous shared mapping of one page; checked below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        SharedPage(p)
+    }
+
+    fn word(&self) -> &AtomicU32 {
+        // SAFETY: the page is mapped, aligned, zeroed and lives as long as self.
+        unsafe { &*self.0.cast::<AtomicU32>() }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the page mapped in `new`; no reference outlives self.
+        unsafe { libc::munmap(self.0, 4096) };
+    }
+}
+
+fn lock_uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lock_uncontended");
+    g.sample_size(20).measurement_time(Duration::from_secs(2)).throughput(Throughput::Elements(1));
+    let lock = Lock::new().unwrap();
+    g.bench_function("ipc Lock lock+drop", |b| b.iter(|| drop(black_box(lock.blocking_lock().unwrap()))));
+    let page = SharedPage::new();
+    let word = page.word();
+    g.bench_function("floor: atomic CAS+store on a shared page", |b| {
+        b.iter(|| {
+            let _ = black_box(word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed));
+            word.store(0, Ordering::Release);
+        })
+    });
+    if support::have_python() {
+        g.sample_size(10);
+        g.bench_function("python Lock acquire+release", |b| {
+            b.iter_custom(|iters| support::python("lock.py", &["uncontended".into(), iters.to_string()]))
+        });
+    }
+    g.finish();
+}
+
+/// One side of the contended lock: meet at the barrier, then `n` times lock,
+/// increment, unlock.
+fn hammer((lock, barrier, n): (Lock, Barrier, u64)) -> u64 {
+    barrier.blocking_wait().unwrap();
+    let mut x = 0u64;
+    for _ in 0..n {
+        let _g = lock.blocking_lock().unwrap();
+        x = black_box(x + 1);
+    }
+    x
+}
+
+/// `iters` lock+increment+unlock pairs split over two processes.
+fn ipc_contended(iters: u64) -> Duration {
+    let (lock, barrier) = (Lock::new().unwrap(), Barrier::new(2).unwrap());
+    let half = iters.div_ceil(2);
+    let mut child = Process::spawn(hammer, (lock.clone(), barrier.clone(), half)).unwrap();
+    barrier.blocking_wait().unwrap();
+    let start = Instant::now();
+    let mut x = 0u64;
+    for _ in 0..half {
+        let _g = lock.blocking_lock().unwrap();
+        x = black_box(x + 1);
+    }
+    assert_eq!(child.blocking_join().unwrap(), half);
+    start.elapsed()
+}
+
+fn lock_contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lock_contended_2_processes");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
+    g.bench_function("ipc Lock", |b| b.iter_custom(ipc_contended));
+    if support::have_python() {
+        g.bench_function("python Lock", |b| {
+            b.iter_custom(|iters| support::python("lock.py", &["contended".into(), iters.div_ceil(2).to_string()]))
+        });
+    }
+    g.finish();
 }
 
 fn main() {
     ipc::init();
     let mut c = Criterion::default().configure_from_args();
+    lock_uncontended(&mut c);
+    lock_contended(&mut c);
     event_ping_pong(&mut c);
+    event_tail();
     c.final_summary();
 }

@@ -21,6 +21,7 @@ macro_rules! atomic {
         pub(crate) struct $name($std);
 
         impl $name {
+            #[inline]
             pub(crate) const fn new(v: $int) -> Self {
                 $name(<$std>::new(v))
             }
@@ -28,6 +29,7 @@ macro_rules! atomic {
 
         impl Deref for $name {
             type Target = $std;
+            #[inline]
             fn deref(&self) -> &$std {
                 &self.0
             }

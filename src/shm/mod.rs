@@ -56,6 +56,7 @@ impl Region {
     ///
     /// If `index` is out of range: callers index with constants of their own
     /// layout, checked against the size at creation or receipt.
+    #[inline]
     pub(crate) fn word(&self, index: usize) -> &AtomicU32 {
         assert!(index < self.words, "word {index} of a {}-word region", self.words);
         // SAFETY: the mapping is page-aligned and `index < words` keeps the
@@ -72,6 +73,7 @@ impl Region {
     /// # Panics
     ///
     /// If `index` is odd or out of range (as for [`word`](Region::word)).
+    #[inline]
     pub(crate) fn word64(&self, index: usize) -> &AtomicU64 {
         assert!(index % 2 == 0 && index + 1 < self.words, "64-bit word {index} of a {}-word region", self.words);
         // SAFETY: as in `word`: the mapping is page-aligned, so an even word

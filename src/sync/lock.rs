@@ -85,30 +85,36 @@ impl RawLock {
         &self.region
     }
 
+    #[inline]
     fn state(&self) -> &AtomicU64 {
         self.region.word64(STATE)
     }
 
+    #[inline]
     fn sleepers(&self) -> &AtomicU32 {
         self.region.word(SLEEPERS)
     }
 
+    #[inline]
     fn flags(&self) -> &AtomicU32 {
         self.region.word(FLAGS)
     }
 
     /// The holder's identity, 0 when free. Relaxed: a snapshot for checks
     /// that order nothing.
+    #[inline]
     pub(crate) fn holder(&self) -> u64 {
         self.state().load(Ordering::Relaxed)
     }
 
     /// Whether this process holds the lock.
+    #[inline]
     pub(crate) fn held_here(&self) -> bool {
         self.holder() == owner::me()
     }
 
     /// One compare-exchange.
+    #[inline]
     pub(crate) fn try_acquire(&self) -> Option<Acquired> {
         // Acquire: pairs with the SeqCst swap in `release`, so the previous
         // holder's writes are visible to us.
@@ -116,6 +122,7 @@ impl RawLock {
         Some(self.outcome())
     }
 
+    #[inline]
     fn outcome(&self) -> Acquired {
         // Relaxed: we hold the lock, and whoever set the flag did so while
         // holding it, before a release our acquisition synchronised with.
@@ -257,6 +264,7 @@ impl RawLock {
     }
 
     /// Releases the lock, whoever holds it; `false` if it was not locked.
+    #[inline]
     pub(crate) fn release(&self) -> bool {
         // SeqCst: a release for the next acquirer's Acquire exchange, and
         // the store half of the Dekker pair with a sleeper's registration
@@ -467,6 +475,7 @@ impl Lock {
     /// assert!(lock.try_lock().is_ok());
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn try_lock(&self) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
         match self.raw.try_acquire_robust().map_err(TryLockError::Io)? {
             Some(how) => guarded(self, how),
@@ -519,6 +528,7 @@ impl Lock {
     /// drop(guard);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn blocking_lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
         match self.raw.blocking_acquire(None).map_err(LockError::Io)? {
             Some(how) => guarded(self, how),
@@ -745,6 +755,7 @@ impl LockGuard<'_> {
 }
 
 impl Drop for LockGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.raw.release();
     }

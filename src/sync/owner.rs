@@ -18,6 +18,7 @@ const START_BITS: u32 = 42;
 const START_MASK: u64 = (1 << START_BITS) - 1;
 
 /// This process's identity (never 0).
+#[inline]
 pub(crate) fn me() -> u64 {
     static ME: OnceLock<u64> = OnceLock::new();
     *ME.get_or_init(|| {

@@ -161,15 +161,18 @@ impl Tokens {
 #[derive(Debug)]
 pub(crate) struct Doorbell {
     efd: LazyAsyncFd,
+    /// Edge watches (private epoll instances) for blocking waits, kept for
+    /// reuse: one per concurrent blocking waiter, made on demand.
+    watches: Mutex<Vec<OwnedFd>>,
 }
 
 impl Doorbell {
     pub(crate) fn new() -> io::Result<Doorbell> {
-        Ok(Doorbell { efd: LazyAsyncFd::new(sys::eventfd()?) })
+        Ok(Doorbell::from_fd(sys::eventfd()?))
     }
 
     pub(crate) fn from_fd(fd: OwnedFd) -> Doorbell {
-        Doorbell { efd: LazyAsyncFd::new(fd) }
+        Doorbell { efd: LazyAsyncFd::new(fd), watches: Mutex::new(Vec::new()) }
     }
 
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
@@ -214,16 +217,25 @@ impl Doorbell {
         mut check: impl FnMut() -> Option<T>,
     ) -> io::Result<Option<T>> {
         // A private epoll instance watching the bell edge-triggered: level
-        // triggering cannot work, as the bell stays readable once rung.
-        let watch = sys::edge_watch(self.efd.fd())?;
-        loop {
+        // triggering cannot work, as the bell stays readable once rung. A
+        // reused one may hold an old edge; that costs one extra check.
+        let pooled = self.watches.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let watch = match pooled {
+            Some(w) => w,
+            None => sys::edge_watch(self.efd.fd())?,
+        };
+        let result = loop {
             if let Some(v) = check() {
-                return Ok(Some(v));
+                break Ok(Some(v));
             }
-            if !sys::edge_wait(watch.as_fd(), deadline)? {
-                return Ok(check());
+            match sys::edge_wait(watch.as_fd(), deadline) {
+                Ok(true) => {}
+                Ok(false) => break Ok(check()),
+                Err(e) => break Err(e),
             }
-        }
+        };
+        self.watches.lock().unwrap_or_else(|p| p.into_inner()).push(watch);
+        result
     }
 }
 
@@ -243,6 +255,7 @@ impl<'a> Sleeper<'a> {
     /// How many sleepers are registered. SeqCst: the load half of the
     /// Dekker pair; the waker's state change before it must not move after
     /// it, so every sleeper is either counted or sees the change.
+    #[inline]
     pub(crate) fn count(sleepers: &AtomicU32) -> u32 {
         sleepers.load(Ordering::SeqCst)
     }
