@@ -1,9 +1,10 @@
 //! # ipc — Python's `multiprocessing`, async, for tokio
 //!
 //! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
-//! programs — child processes, pipes, and (as they land) locks, queues,
-//! shared memory, managers and a pool — with every cross-process wait a
-//! future you `.await` on a tokio runtime.
+//! programs — child processes, pipes, locks and the other synchronisation
+//! primitives, and (as they land) queues, shared memory, managers and a
+//! pool — with every cross-process wait a future you `.await` on a tokio
+//! runtime.
 //!
 //! ```
 //! #[ipc::main]
@@ -56,11 +57,21 @@
 //! | `e.set()`, `e.clear()`, `e.is_set()` | [`set()`](Event::set), [`clear()`](Event::clear), [`is_set()`](Event::is_set) | |
 //! | `e.wait()`, `e.wait(timeout)` | [`wait().await`](Event::wait), [`wait_timeout(d).await`](Event::wait_timeout) | `true`/`false` as in Python |
 //! | `BrokenPipeError` | [`SendError::BrokenPipe`] | never a SIGPIPE |
+//! | `Lock()`, `with lock:` | [`Lock::new()`], [`lock().await`](Lock::lock) → [`LockGuard`] | not re-entrant |
+//! | `lock.acquire()`, `acquire(False)`, `acquire(timeout=t)` | [`acquire().await`](Lock::acquire), [`try_acquire()`](Lock::try_acquire), [`acquire_timeout(d)`](Lock::acquire_timeout) | `bool` as in Python |
+//! | `lock.release()` | [`release()`](Lock::release) | any process; unlocked is [`SyncError::NotLocked`] |
+//! | — (Python hangs when a holder dies) | [`LockError::OwnerDied`] (with the guard), [`LockGuard::make_consistent`] | |
+//! | `RLock()` | [`RLock::new()`], [`lock().await`](RLock::lock), [`acquire`](RLock::acquire)/[`release`](RLock::release) | owner = task or thread; others get [`SyncError::NotOwner`] |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new(n)`](Semaphore::new), [`Semaphore::bounded(n)`](Semaphore::bounded) | `u32`: a negative count cannot be written |
+//! | `sem.acquire()`, `acquire(timeout=t)`, `release()`, `get_value()` | [`acquire().await`](Semaphore::acquire) → [`SemaphorePermit`], [`acquire_timeout`](Semaphore::acquire_timeout), [`release()`](Semaphore::release), [`get_value()`](Semaphore::get_value) | [`SemaphorePermit::forget`] for Python's release-elsewhere style |
+//! | `Condition(lock)`, `with cond:` | [`Condition::new()`], [`Condition::with_lock`], [`lock().await`](Condition::lock) → [`ConditionGuard`] | |
+//! | `cond.wait()`, `wait(t)`, `wait_for(p, t)` | [`wait()`](ConditionGuard::wait), [`wait_timeout`](ConditionGuard::wait_timeout), [`wait_for`](ConditionGuard::wait_for), [`wait_for_timeout`](ConditionGuard::wait_for_timeout) | waiting without the lock does not compile |
+//! | `cond.notify(n)`, `notify_all()` | [`ConditionGuard::notify`], [`ConditionGuard::notify_all`] ([`Condition::notify`] checks the lock) | |
+//! | `Barrier(n)`, `wait()`, `abort()`, `reset()` | [`Barrier::new(n)`](Barrier::new), [`wait().await`](Barrier::wait) → index, [`abort()`](Barrier::abort), [`reset()`](Barrier::reset) | no `action` callable |
+//! | `broken`, `n_waiting`, `parties`, `BrokenBarrierError` | [`is_broken()`](Barrier::is_broken), [`n_waiting()`](Barrier::n_waiting), [`parties()`](Barrier::parties), [`SyncError::BrokenBarrier`] | |
 //!
-//! `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore`, `Condition` and
-//! `Barrier`, the queues, shared memory, managers and the pool are not in the
-//! crate yet; they come in that order, on the same wait mechanism as
-//! [`Event`].
+//! The queues, shared memory, managers and the pool are not in the crate
+//! yet; they come in that order, on the same wait mechanism.
 //!
 //! ## Every wait, four ways
 //!
@@ -75,7 +86,11 @@
 //! [`Process::join`], [`join_timeout`](Process::join_timeout),
 //! [`blocking_join`](Process::blocking_join),
 //! [`blocking_join_timeout`](Process::blocking_join_timeout) (a join that
-//! never waits is [`Process::exitcode`]).
+//! never waits is [`Process::exitcode`]); [`Lock::lock`],
+//! [`try_lock`](Lock::try_lock), [`lock_timeout`](Lock::lock_timeout),
+//! [`blocking_lock`](Lock::blocking_lock),
+//! [`blocking_lock_timeout`](Lock::blocking_lock_timeout), and likewise for
+//! `RLock`, `Semaphore`, `Event`, `Condition` and `Barrier`.
 //!
 //! ## How it works
 //!
@@ -91,12 +106,21 @@
 //! - **Frames** are Python's: a 4-byte big-endian length (or `-1` and an
 //!   8-byte length), read incrementally so every receive is cancel safe and a
 //!   lying length never allocates more than actually arrived.
-//! - **Waiting** is one mechanism for every primitive: a state word in a
-//!   shared `memfd` region, a count of sleepers, and an eventfd carrying
-//!   wake-up tokens, awaited through the tokio reactor (no thread per
-//!   waiter). A waiter first spins on the word for a learned budget, so a
-//!   cross-process [`Event`] round trip costs well under a microsecond when
-//!   the peer is quick, and nothing extra when it is not.
+//! - **Waiting** is one mechanism for every primitive: state words in a
+//!   shared `memfd` region, a count of sleepers, and an eventfd awaited
+//!   through the tokio reactor (no thread per waiter), in two modes like a
+//!   futex's wake-one and wake-all: *tokens* taken by the sleepers they wake
+//!   (locks, semaphores) and a *doorbell* that is rung but never read, so
+//!   every sleeper re-checks its own condition and none can take another's
+//!   wake-up (events, conditions, barriers). A waker makes no system call
+//!   when nobody sleeps; a waiter first spins on the word for a learned
+//!   budget, so a cross-process [`Event`] round trip costs well under a
+//!   microsecond when the peer is quick, and nothing extra when it is not.
+//! - **Owner death**: lock words name their holder by pid and start time.
+//!   Sleepers also watch the holder's pidfd, so a holder's death (even by
+//!   SIGKILL) hands the lock to the next acquirer as
+//!   [`LockError::OwnerDied`] at once; permits of dead semaphore holders are
+//!   given back by waiters that look every 20 ms.
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
