@@ -372,7 +372,9 @@ impl Ticket<'_> {
         let counts = self.cond.counts();
         let mut c = counts.load(Ordering::SeqCst);
         loop {
-            if credits(c) == 0 {
+            // Credits never exceed waiters; checked anyway, so a corrupted
+            // region cannot make the subtraction wrap.
+            if credits(c) == 0 || waiters(c) == 0 {
                 return None;
             }
             match counts.compare_exchange_weak(c, c - ONE_CREDIT - ONE_WAITER, Ordering::SeqCst, Ordering::SeqCst) {
@@ -418,14 +420,14 @@ impl Ticket<'_> {
         let counts = self.cond.counts();
         let mut c = counts.load(Ordering::SeqCst);
         loop {
-            let left = waiters(c) - 1;
+            let left = waiters(c).saturating_sub(1);
             let new = (credits(c).min(left) << 32) | left;
             match counts.compare_exchange_weak(c, new, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => break,
                 Err(seen) => c = seen,
             }
         }
-        if credits(c).min(waiters(c) - 1) > 0 && Sleeper::count(self.cond.sleepers()) > 0 {
+        if credits(c).min(waiters(c).saturating_sub(1)) > 0 && Sleeper::count(self.cond.sleepers()) > 0 {
             self.cond.inner.bell.ring();
         }
     }

@@ -517,3 +517,24 @@ pub(crate) fn eventfd_take(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: reads 8 bytes into a live buffer, as eventfd requires.
     cvt_size(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 8) }).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_parse_past_awkward_command_names() {
+        let line = b"4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_stat(line), Some((b'S', 987654)));
+        let zombie = b"7 (x) Z 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert_eq!(parse_stat(zombie), Some((b'Z', 55)));
+        assert_eq!(parse_stat(b"garbage"), None);
+        assert_eq!(parse_stat(b"1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_start_time_and_a_missing_one_has_none() {
+        assert!(process_start(getpid()).unwrap().is_some());
+        assert_eq!(process_start(i32::MAX).unwrap(), None);
+    }
+}
