@@ -19,6 +19,41 @@ fn handles_are_send_and_sync() {
     send_sync::<ipc::JoinError>();
     send_sync::<ipc::RecvError>();
     send_sync::<ipc::SendError>();
+    send_sync::<ipc::Event>();
+    send_sync::<ipc::Lock>();
+    send_sync::<ipc::LockGuard<'static>>();
+    send_sync::<ipc::RLock>();
+    send_sync::<ipc::Semaphore>();
+    send_sync::<ipc::SemaphorePermit<'static>>();
+    send_sync::<ipc::Condition>();
+    send_sync::<ipc::ConditionGuard<'static>>();
+    send_sync::<ipc::Barrier>();
+    send_sync::<ipc::SyncError>();
+}
+
+fn sync_futures_are_send(
+    e: &ipc::Event,
+    l: &ipc::Lock,
+    r: &ipc::RLock,
+    s: &ipc::Semaphore,
+    c: &ipc::Condition,
+    b: &ipc::Barrier,
+) {
+    send(&e.wait());
+    send(&l.lock());
+    send(&l.lock_timeout(Duration::ZERO));
+    send(&l.acquire());
+    send(&r.lock());
+    send(&s.acquire());
+    send(&s.acquire_timeout(Duration::ZERO));
+    send(&c.lock());
+    send(&b.wait());
+    send(&b.wait_timeout(Duration::ZERO));
+}
+
+async fn condition_waits_are_send(c: &ipc::Condition) {
+    let g = c.lock().await.unwrap();
+    send(&g.wait());
 }
 
 fn futures_are_send(conn: &mut Connection, p: &mut Process<u8>) {
@@ -36,4 +71,6 @@ fn futures_are_send(conn: &mut Connection, p: &mut Process<u8>) {
 fn futures_compile_as_send() {
     // The function above is the check; reference it so it is type-checked.
     let _ = futures_are_send as fn(&mut Connection, &mut Process<u8>);
+    let _ = sync_futures_are_send;
+    let _ = condition_waits_are_send;
 }
