@@ -136,3 +136,42 @@ async fn a_cancelled_wait_breaks_the_round_but_a_finished_one_does_not() {
     }
     assert!(Barrier::new(0).is_err());
 }
+
+#[ipc::test]
+async fn a_thousand_rounds_in_lockstep_across_five_processes() {
+    // CPython's test_thousand: five processes pass a five-party barrier a
+    // thousand times, each sending the round number under a lock through one
+    // shared pipe; every round's five numbers arrive before the next round's.
+    const PARTIES: u32 = 5;
+    const PASSES: u32 = 1000;
+    let barrier = Barrier::new(PARTIES).unwrap();
+    let lock = ipc::Lock::new().unwrap();
+    let (mut rx, tx) = ipc::Pipe::simplex().unwrap();
+    let children: Vec<Process<()>> = (0..PARTIES)
+        .map(|_| {
+            Process::spawn(
+                |(barrier, lock, mut tx): (Barrier, ipc::Lock, ipc::Connection)| async move {
+                    for i in 0..PASSES {
+                        barrier.wait().await.unwrap();
+                        let _g = lock.lock().await.unwrap();
+                        tx.send(&i).await.unwrap();
+                    }
+                },
+                (barrier.clone(), lock.clone(), tx.try_clone().unwrap()),
+            )
+            .unwrap()
+        })
+        .collect();
+    drop(tx);
+    bounded(async {
+        for i in 0..PASSES {
+            for _ in 0..PARTIES {
+                assert_eq!(rx.recv::<u32>().await.unwrap(), i);
+            }
+        }
+    })
+    .await;
+    for mut c in children {
+        bounded(c.join()).await.unwrap();
+    }
+}
