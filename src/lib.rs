@@ -129,33 +129,50 @@
 #[allow(unused_extern_crates)] // lets `::ipc::` paths from our own macros resolve in unit tests
 extern crate self as ipc;
 
+#[cfg(not(ipc_loom))]
 mod codec;
+#[cfg(not(ipc_loom))]
 mod error;
+#[cfg(not(ipc_loom))]
 mod handle;
 mod loom;
+#[cfg(not(ipc_loom))]
 pub mod pipe;
+#[cfg(not(ipc_loom))]
 pub mod process;
+#[cfg(not(ipc_loom))]
 mod shm;
 pub mod sync;
+#[cfg(not(ipc_loom))]
 mod sys;
+#[cfg(not(ipc_loom))]
 mod wake;
 
+#[cfg(not(ipc_loom))]
 #[doc(hidden)]
+#[cfg(not(ipc_loom))]
 pub mod __private;
 
+#[cfg(not(ipc_loom))]
 pub use codec::{DecodeError, EncodeError};
+#[cfg(not(ipc_loom))]
 pub use error::{Error, Result};
+#[cfg(not(ipc_loom))]
 pub use ipc_macros::{main, test};
+#[cfg(not(ipc_loom))]
 pub use pipe::{Connection, Pipe, RecvError, SendError};
+#[cfg(not(ipc_loom))]
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
     ParentProcess, Process, Target,
 };
+#[cfg(not(ipc_loom))]
 pub use sync::{
     Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, RLock, RLockGuard, Semaphore,
     SemaphorePermit, SyncError, TryLockError,
 };
 
+#[cfg(not(ipc_loom))]
 /// Installs the dispatch without the `#[ipc::main]` attribute: call it first
 /// thing in `main` (criterion benches, hand-written runtimes). In a child it
 /// runs the child's target and exits; in the main process it returns and

@@ -27,10 +27,11 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
+use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
-use crate::wake::{Doorbell, Sleeper};
+use crate::wake::Doorbell;
 
 const STATE: usize = 0;
 const PARTIES: usize = 2;

@@ -27,26 +27,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
 use super::lock::{Lock, LockGuard};
+use super::raw::cond_word::{self, CondWord, Ticket};
+use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
-use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::loom::{AtomicU64, Ordering};
 use crate::shm::Region;
-use crate::wake::{Doorbell, Sleeper};
+use crate::wake::Doorbell;
 
 /// Credits (high 32 bits) and waiters (low 32 bits).
 const COUNTS: usize = 0;
 const EPOCH: usize = 2;
 const SLEEPERS: usize = 3;
 const WORDS: usize = 4;
-const ONE_WAITER: u64 = 1;
-const ONE_CREDIT: u64 = 1 << 32;
-
-fn credits(counts: u64) -> u64 {
-    counts >> 32
-}
-
-fn waiters(counts: u64) -> u64 {
-    counts & 0xffff_ffff
-}
 
 /// A condition variable with its own [`Lock`], shared by every process
 /// holding the handle (Python's `multiprocessing.Condition`).
@@ -96,7 +88,7 @@ struct Inner {
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let counts = self.counts().load(Ordering::Relaxed);
-        f.debug_struct("Condition").field("lock", &self.lock).field("waiters", &waiters(counts)).finish()
+        f.debug_struct("Condition").field("lock", &self.lock).field("waiters", &cond_word::waiters(counts)).finish()
     }
 }
 
@@ -170,12 +162,12 @@ impl Condition {
         self.inner.region.word64(COUNTS)
     }
 
-    fn epoch(&self) -> &AtomicU32 {
-        self.inner.region.word(EPOCH)
-    }
-
-    fn sleepers(&self) -> &AtomicU32 {
-        self.inner.region.word(SLEEPERS)
+    fn word(&self) -> CondWord<'_> {
+        CondWord {
+            counts: self.counts(),
+            epoch: self.inner.region.word(EPOCH),
+            sleepers: self.inner.region.word(SLEEPERS),
+        }
     }
 
     /// The condition's lock.
@@ -322,120 +314,55 @@ impl Condition {
 
     /// Grants up to `n` credits to the current waiters (lock held).
     fn grant(&self, n: u64) {
-        // SeqCst: the epoch moves before the credits appear, so a waiter
-        // that sees a credit also sees that it may claim it.
-        self.epoch().fetch_add(1, Ordering::SeqCst);
-        let counts = self.counts();
-        let mut c = counts.load(Ordering::SeqCst);
-        loop {
-            let granted = (credits(c) + n).min(waiters(c));
-            if granted == credits(c) {
-                return; // nobody left to notify
-            }
-            // SeqCst: the store half of the Dekker pair with a sleeper's
-            // registration (the sleeper count below is the load half).
-            match counts.compare_exchange_weak(c, (granted << 32) | waiters(c), Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => break,
-                Err(seen) => c = seen,
-            }
-        }
-        if Sleeper::count(self.sleepers()) > 0 {
+        if self.word().grant(n) {
             self.inner.bell.ring();
         }
     }
 
-    /// Counts a new waiter (lock held); returns its ticket.
-    fn enter(&self) -> Ticket<'_> {
-        // Relaxed: the epoch only moves under the lock, which we hold.
-        let epoch = self.epoch().load(Ordering::Relaxed);
-        // SeqCst: counted before the lock is released, so a notify that
-        // takes the lock after us sees us.
-        self.counts().fetch_add(ONE_WAITER, Ordering::SeqCst);
-        Ticket { cond: self, epoch, done: false }
+    /// Counts a new waiter (lock held).
+    fn enter(&self) -> Waiting<'_> {
+        Waiting { ticket: self.word().enter(), bell: &self.inner.bell }
     }
 }
 
-/// A counted waiter; uncounts itself if dropped before it is done.
-struct Ticket<'a> {
-    cond: &'a Condition,
-    epoch: u32,
-    done: bool,
+/// A counted waiter and the bell it sleeps on; uncounts itself if dropped
+/// before it is done, passing on a notification that may have been its.
+struct Waiting<'a> {
+    ticket: Ticket<'a>,
+    bell: &'a Doorbell,
 }
 
-impl Ticket<'_> {
-    /// Claims a credit if one is there for us.
-    fn claim(&mut self) -> Option<()> {
-        // SeqCst: the re-check half of the Dekker pair with `grant`.
-        if self.cond.epoch().load(Ordering::SeqCst) == self.epoch {
-            return None; // no notify since we began
-        }
-        let counts = self.cond.counts();
-        let mut c = counts.load(Ordering::SeqCst);
-        loop {
-            // Credits never exceed waiters; checked anyway, so a corrupted
-            // region cannot make the subtraction wrap.
-            if credits(c) == 0 || waiters(c) == 0 {
-                return None;
-            }
-            match counts.compare_exchange_weak(c, c - ONE_CREDIT - ONE_WAITER, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => {
-                    self.done = true;
-                    return Some(());
-                }
-                Err(seen) => c = seen,
-            }
-        }
-    }
-
+impl Waiting<'_> {
     /// Sleeps until a credit is claimed.
     async fn wait(&mut self) -> io::Result<()> {
-        let _sleeper = Sleeper::register(self.cond.sleepers());
-        let bell = &self.cond.inner.bell;
-        bell.wait(|| self.claim()).await
+        let Waiting { ticket, bell } = self;
+        let sleepers = ticket.register_count();
+        let _sleeper = Sleeper::register(sleepers);
+        bell.wait(|| ticket.claim()).await
     }
 
     fn blocking_wait(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let _sleeper = Sleeper::register(self.cond.sleepers());
-        let bell = &self.cond.inner.bell;
-        Ok(bell.blocking_wait(deadline, || self.claim())?.is_some())
+        let Waiting { ticket, bell } = self;
+        let sleepers = ticket.register_count();
+        let _sleeper = Sleeper::register(sleepers);
+        Ok(bell.blocking_wait(deadline, || ticket.claim())?.is_some())
     }
 
-    /// Ends a timed-out wait: notified after all if a credit is there for
-    /// us, else uncounted.
+    /// Ends a timed-out wait: whether it was notified after all.
     fn time_out(&mut self) -> bool {
-        if self.claim().is_some() {
-            return true;
+        let (notified, ring) = self.ticket.time_out();
+        if ring {
+            self.bell.ring();
         }
-        self.leave();
-        false
-    }
-
-    /// Uncounts without claiming; credits beyond the remaining waiters go,
-    /// and the rest are left for them (with a ring, in case one was meant
-    /// for us).
-    fn leave(&mut self) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
-        }
-        let counts = self.cond.counts();
-        let mut c = counts.load(Ordering::SeqCst);
-        loop {
-            let left = waiters(c).saturating_sub(1);
-            let new = (credits(c).min(left) << 32) | left;
-            match counts.compare_exchange_weak(c, new, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => break,
-                Err(seen) => c = seen,
-            }
-        }
-        if credits(c).min(waiters(c).saturating_sub(1)) > 0 && Sleeper::count(self.cond.sleepers()) > 0 {
-            self.cond.inner.bell.ring();
-        }
+        notified
     }
 }
 
-impl Drop for Ticket<'_> {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.leave();
+        if self.ticket.leave() {
+            self.bell.ring();
+        }
     }
 }
 

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
-use crate::wake::{self, Doorbell, Sleeper, Spinner};
+use crate::wake::{self, Doorbell, Spinner};
 
 const STATE: usize = 0;
 const SLEEPERS: usize = 1;

@@ -27,11 +27,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
 use super::owner::{self, Watch};
+pub(crate) use super::raw::lock_word::Acquired;
+use super::raw::lock_word::LockWord;
 use crate::handle::{DeFd, SerFd};
-use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::sys;
-use crate::wake::{self, Sleeper, Spinner, Tokens};
+use crate::wake::{self, Spinner, Tokens};
 
 /// The holder's identity (u64, words 0–1), 0 when free.
 const STATE: usize = 0;
@@ -42,17 +43,6 @@ pub(super) const OWNER_LOCAL: usize = 4;
 /// For `RLock`: the recursion depth.
 pub(super) const DEPTH: usize = 6;
 const WORDS: usize = 8;
-
-/// In FLAGS: a holder died holding the lock and nobody has vouched for the
-/// state since.
-const INCONSISTENT: u32 = 1;
-
-/// How an acquisition went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Acquired {
-    Clean,
-    OwnerDied,
-}
 
 /// Who holds the lock, as a waiter sees it.
 enum Holder {
@@ -85,26 +75,20 @@ impl RawLock {
         &self.region
     }
 
+    /// The lock's words.
     #[inline]
-    fn state(&self) -> &AtomicU64 {
-        self.region.word64(STATE)
+    fn word(&self) -> LockWord<'_> {
+        LockWord {
+            state: self.region.word64(STATE),
+            sleepers: self.region.word(SLEEPERS),
+            flags: self.region.word(FLAGS),
+        }
     }
 
-    #[inline]
-    fn sleepers(&self) -> &AtomicU32 {
-        self.region.word(SLEEPERS)
-    }
-
-    #[inline]
-    fn flags(&self) -> &AtomicU32 {
-        self.region.word(FLAGS)
-    }
-
-    /// The holder's identity, 0 when free. Relaxed: a snapshot for checks
-    /// that order nothing.
+    /// The holder's identity, 0 when free.
     #[inline]
     pub(crate) fn holder(&self) -> u64 {
-        self.state().load(Ordering::Relaxed)
+        self.word().holder()
     }
 
     /// Whether this process holds the lock.
@@ -116,30 +100,12 @@ impl RawLock {
     /// One compare-exchange.
     #[inline]
     pub(crate) fn try_acquire(&self) -> Option<Acquired> {
-        // Acquire: pairs with the SeqCst swap in `release`, so the previous
-        // holder's writes are visible to us.
-        self.state().compare_exchange(0, owner::me(), Ordering::Acquire, Ordering::Relaxed).ok()?;
-        Some(self.outcome())
-    }
-
-    #[inline]
-    fn outcome(&self) -> Acquired {
-        // Relaxed: we hold the lock, and whoever set the flag did so while
-        // holding it, before a release our acquisition synchronised with.
-        if self.flags().load(Ordering::Relaxed) & INCONSISTENT != 0 {
-            Acquired::OwnerDied
-        } else {
-            Acquired::Clean
-        }
+        self.word().try_acquire(owner::me())
     }
 
     /// Replaces a dead holder with us.
     fn take_over(&self, dead: u64) -> Option<Acquired> {
-        // Acquire: the dead holder's writes (as far as they got) are visible.
-        self.state().compare_exchange(dead, owner::me(), Ordering::Acquire, Ordering::Relaxed).ok()?;
-        // Relaxed: we hold the lock; our release publishes the flag.
-        self.flags().fetch_or(INCONSISTENT, Ordering::Relaxed);
-        Some(Acquired::OwnerDied)
+        self.word().take_over(dead, owner::me())
     }
 
     fn holder_status(&self) -> io::Result<Holder> {
@@ -193,7 +159,8 @@ impl RawLock {
         if let Some(a) = wake::spin(&self.spinner, None, || self.try_acquire()) {
             return Ok(a);
         }
-        let _sleeper = Sleeper::register(self.sleepers());
+        let word = self.word();
+        let _sleeper = word.register();
         loop {
             if let Some(a) = self.try_acquire() {
                 return Ok(a);
@@ -231,7 +198,8 @@ impl RawLock {
         if let Some(a) = wake::spin(&self.spinner, left(), || self.try_acquire()) {
             return Ok(Some(a));
         }
-        let _sleeper = Sleeper::register(self.sleepers());
+        let word = self.word();
+        let _sleeper = word.register();
         loop {
             if let Some(a) = self.try_acquire() {
                 return Ok(Some(a));
@@ -266,22 +234,20 @@ impl RawLock {
     /// Releases the lock, whoever holds it; `false` if it was not locked.
     #[inline]
     pub(crate) fn release(&self) -> bool {
-        // SeqCst: a release for the next acquirer's Acquire exchange, and
-        // the store half of the Dekker pair with a sleeper's registration
-        // (the sleeper count below is the load half).
-        if self.state().swap(0, Ordering::SeqCst) == 0 {
-            return false;
+        match self.word().release() {
+            None => false,
+            Some(wake) => {
+                if wake {
+                    self.tokens.post(1);
+                }
+                true
+            }
         }
-        if Sleeper::count(self.sleepers()) > 0 {
-            self.tokens.post(1);
-        }
-        true
     }
 
     /// Clears the inconsistent mark (the caller holds the lock).
     pub(crate) fn make_consistent(&self) {
-        // Relaxed: the caller holds the lock; its release publishes this.
-        self.flags().fetch_and(!INCONSISTENT, Ordering::Relaxed);
+        self.word().make_consistent();
     }
 
     pub(crate) fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -9,19 +9,35 @@
 //! object. Primitives are handles: pass them to children and through
 //! connections.
 
+#[cfg(not(ipc_loom))]
 mod barrier;
+#[cfg(not(ipc_loom))]
 mod condition;
+#[cfg(not(ipc_loom))]
 mod error;
+#[cfg(not(ipc_loom))]
 mod event;
+#[cfg(not(ipc_loom))]
 mod lock;
+#[cfg(not(ipc_loom))]
 mod owner;
+mod raw;
+#[cfg(not(ipc_loom))]
 mod rlock;
+#[cfg(not(ipc_loom))]
 mod semaphore;
 
+#[cfg(not(ipc_loom))]
 pub use barrier::Barrier;
+#[cfg(not(ipc_loom))]
 pub use condition::{Condition, ConditionGuard};
+#[cfg(not(ipc_loom))]
 pub use error::{LockError, SyncError, TryLockError};
+#[cfg(not(ipc_loom))]
 pub use event::Event;
+#[cfg(not(ipc_loom))]
 pub use lock::{Lock, LockGuard};
+#[cfg(not(ipc_loom))]
 pub use rlock::{RLock, RLockGuard};
+#[cfg(not(ipc_loom))]
 pub use semaphore::{Semaphore, SemaphorePermit};

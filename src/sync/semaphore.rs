@@ -28,10 +28,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
 use super::owner;
+use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
-use crate::wake::{self, Sleeper, Spinner, Tokens};
+use crate::wake::{self, Spinner, Tokens};
 
 const VALUE: usize = 0;
 const SLEEPERS: usize = 1;

@@ -32,8 +32,8 @@
 //!   another's wake-up.
 //!
 //! Both kinds use the same register-then-recheck protocol with a count of
-//! sleepers ([`Sleeper`]), so a waker makes no system call when nobody
-//! sleeps.
+//! sleepers (`sync::raw::Sleeper`), so a waker makes no system call when
+//! nobody sleeps.
 
 mod spin;
 
@@ -46,7 +46,6 @@ use tokio::io::unix::AsyncFd;
 
 pub(crate) use spin::Spinner;
 
-use crate::loom::{AtomicU32, Ordering};
 use crate::sys;
 
 /// A descriptor that is registered with the tokio reactor on its first async
@@ -236,42 +235,6 @@ impl Doorbell {
         };
         self.watches.lock().unwrap_or_else(|p| p.into_inner()).push(watch);
         result
-    }
-}
-
-/// A registered sleeper; unregisters on drop (also when a wait is
-/// cancelled).
-pub(crate) struct Sleeper<'a>(&'a AtomicU32);
-
-impl<'a> Sleeper<'a> {
-    pub(crate) fn register(sleepers: &'a AtomicU32) -> Sleeper<'a> {
-        // SeqCst: the store half of the Dekker pair with the waker's
-        // `sleepers` load (`Sleeper::count`); the sleeper's re-check of the
-        // state after this must not move before it.
-        sleepers.fetch_add(1, Ordering::SeqCst);
-        Sleeper(sleepers)
-    }
-
-    /// How many sleepers are registered. SeqCst: the load half of the
-    /// Dekker pair; the waker's state change before it must not move after
-    /// it, so every sleeper is either counted or sees the change.
-    #[inline]
-    pub(crate) fn count(sleepers: &AtomicU32) -> u32 {
-        sleepers.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Sleeper<'_> {
-    fn drop(&mut self) {
-        // Relaxed is enough: a waker that still counts us wakes once too
-        // often, which costs a spurious re-check and nothing else.
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl std::fmt::Debug for Sleeper<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sleeper").finish_non_exhaustive()
     }
 }
 

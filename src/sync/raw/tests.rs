@@ -1,0 +1,218 @@
+//! Loom models of the protocols: every interleaving (within loom's
+//! preemption bound) of a few threads running the real code of `raw`, with
+//! the operating system's parts modelled: the eventfd of tokens as a counter
+//! that `take` waits on, the doorbell as a ring count that a sleeper waits
+//! to see move. A lost wake-up shows as a deadlock, which loom reports.
+//!
+//! Run: `RUSTFLAGS="--cfg ipc_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --lib sync::raw`
+
+#![allow(unsafe_code)] // loom's UnsafeCell, to check the lock's exclusion
+
+use loom::cell::UnsafeCell;
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+
+use super::cond_word::CondWord;
+use super::lock_word::LockWord;
+use super::Sleeper;
+use crate::loom::{AtomicU32, AtomicU64};
+
+/// The semaphore-mode eventfd: `post` adds tokens, `take` waits for one.
+#[derive(Default)]
+struct Tokens {
+    count: Mutex<u32>,
+    cv: Condvar,
+}
+
+impl Tokens {
+    fn post(&self, n: u32) {
+        *self.count.lock().unwrap() += n;
+        self.cv.notify_all();
+    }
+
+    fn take(&self) {
+        let mut count = self.count.lock().unwrap();
+        while *count == 0 {
+            count = self.cv.wait(count).unwrap();
+        }
+        *count -= 1;
+    }
+}
+
+/// The doorbell: rings are counted and never consumed; a sleeper notes the
+/// count before its check and, if the check fails, waits for it to move
+/// (the edge a reactor would report).
+#[derive(Default)]
+struct Bell {
+    rings: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Bell {
+    fn ring(&self) {
+        *self.rings.lock().unwrap() += 1;
+        self.cv.notify_all();
+    }
+
+    fn seen(&self) -> u64 {
+        *self.rings.lock().unwrap()
+    }
+
+    fn wait_past(&self, seen: u64) {
+        let mut rings = self.rings.lock().unwrap();
+        while *rings == seen {
+            rings = self.cv.wait(rings).unwrap();
+        }
+    }
+
+    /// A doorbell wait: check, and sleep until a ring after each failed check.
+    fn wait_until(&self, mut check: impl FnMut() -> bool) {
+        loop {
+            let seen = self.seen();
+            if check() {
+                return;
+            }
+            self.wait_past(seen);
+        }
+    }
+}
+
+#[derive(Default)]
+struct LockWords {
+    state: AtomicU64,
+    sleepers: AtomicU32,
+    flags: AtomicU32,
+}
+
+impl LockWords {
+    fn word(&self) -> LockWord<'_> {
+        LockWord { state: &self.state, sleepers: &self.sleepers, flags: &self.flags }
+    }
+}
+
+/// `RawLock::acquire`'s loop: try, register, re-check, sleep on a token.
+fn lock(words: &LockWords, tokens: &Tokens, me: u64) {
+    let word = words.word();
+    if word.try_acquire(me).is_some() {
+        return;
+    }
+    let _sleeper = word.register();
+    while word.try_acquire(me).is_none() {
+        tokens.take();
+    }
+}
+
+fn unlock(words: &LockWords, tokens: &Tokens) {
+    if words.word().release().expect("held") {
+        tokens.post(1);
+    }
+}
+
+#[test]
+fn lock_excludes_and_never_loses_a_wake_up() {
+    loom::model(|| {
+        let words = Arc::new(LockWords::default());
+        let tokens = Arc::new(Tokens::default());
+        let data = Arc::new(UnsafeCell::new(0u32));
+        let other = thread::spawn({
+            let (words, tokens, data) = (words.clone(), tokens.clone(), data.clone());
+            move || {
+                for _ in 0..2 {
+                    lock(&words, &tokens, 2);
+                    // SAFETY: under the lock (loom checks that it is exclusive).
+                    data.with_mut(|d| unsafe { *d += 1 });
+                    unlock(&words, &tokens);
+                }
+            }
+        });
+        lock(&words, &tokens, 1);
+        // SAFETY: as above.
+        data.with_mut(|d| unsafe { *d += 1 });
+        unlock(&words, &tokens);
+        other.join().unwrap();
+        // SAFETY: both threads are done.
+        assert_eq!(data.with(|d| unsafe { *d }), 3);
+        assert_eq!(words.word().holder(), 0);
+    });
+}
+
+#[derive(Default)]
+struct CondWords {
+    counts: AtomicU64,
+    epoch: AtomicU32,
+    sleepers: AtomicU32,
+}
+
+impl CondWords {
+    fn word(&self) -> CondWord<'_> {
+        CondWord { counts: &self.counts, epoch: &self.epoch, sleepers: &self.sleepers }
+    }
+}
+
+/// `wait_for(|| *ready)`: under the lock, count in, unlock, sleep until a
+/// credit is claimed, lock again, re-check.
+fn wait_for_ready(lock: &Mutex<bool>, cond: &CondWords, bell: &Bell) {
+    let mut ready = lock.lock().unwrap();
+    while !*ready {
+        let mut ticket = cond.word().enter();
+        drop(ready);
+        {
+            let _sleeper = Sleeper::register(ticket.register_count());
+            bell.wait_until(|| ticket.claim().is_some());
+        }
+        ready = lock.lock().unwrap();
+    }
+}
+
+fn notify(lock: &Mutex<bool>, cond: &CondWords, bell: &Bell, n: u64) {
+    let mut ready = lock.lock().unwrap();
+    *ready = true;
+    if cond.word().grant(n) {
+        bell.ring();
+    }
+    drop(ready);
+}
+
+#[test]
+fn a_notification_reaches_a_waiter() {
+    loom::model(|| {
+        let lock = Arc::new(Mutex::new(false));
+        let cond = Arc::new(CondWords::default());
+        let bell = Arc::new(Bell::default());
+        let waiter = thread::spawn({
+            let (lock, cond, bell) = (lock.clone(), cond.clone(), bell.clone());
+            move || wait_for_ready(&lock, &cond, &bell)
+        });
+        notify(&lock, &cond, &bell, 1);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn a_waiter_that_leaves_passes_its_notification_on() {
+    loom::model(|| {
+        let lock = Arc::new(Mutex::new(false));
+        let cond = Arc::new(CondWords::default());
+        let bell = Arc::new(Bell::default());
+        // One waiter counts itself in and then leaves (a cancelled wait), at
+        // any point relative to the notify; the other must still wake.
+        let leaver = thread::spawn({
+            let (lock, cond, bell) = (lock.clone(), cond.clone(), bell.clone());
+            move || {
+                let ready = lock.lock().unwrap();
+                let mut ticket = cond.word().enter();
+                drop(ready);
+                if ticket.leave() {
+                    bell.ring();
+                }
+            }
+        });
+        let waiter = thread::spawn({
+            let (lock, cond, bell) = (lock.clone(), cond.clone(), bell.clone());
+            move || wait_for_ready(&lock, &cond, &bell)
+        });
+        notify(&lock, &cond, &bell, 1);
+        leaver.join().unwrap();
+        waiter.join().unwrap();
+    });
+}
