@@ -15,13 +15,14 @@ pub(crate) use std::sync::atomic::Ordering;
 #[cfg(ipc_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64};
 
-/// The load half of a store-then-load (Dekker) pair: a `SeqCst` load. Loom
-/// does not model `SeqCst` loads (tokio-rs/loom#180: it treats them as
-/// `Acquire`, so every Dekker pair "fails"), so under the model this is an
-/// `AcqRel` read-modify-write of nothing, which reads the latest value and
-/// is at least as strong; the model then checks everything around it.
+/// A `SeqCst` load, for the load half of a store-then-load (Dekker) pair
+/// and for a spin that waits for another party's store. Loom does not model
+/// `SeqCst` loads (tokio-rs/loom#180: they act as `Acquire`, so Dekker pairs
+/// "fail" and spins may read a stale value forever), so under the model this
+/// is an `AcqRel` read-modify-write of nothing, which reads the latest value
+/// and is at least as strong; the model then checks everything around it.
 #[inline]
-pub(crate) fn dekker_load(word: &AtomicU32) -> u32 {
+pub(crate) fn seqcst_load(word: &AtomicU32) -> u32 {
     #[cfg(not(ipc_loom))]
     {
         word.load(Ordering::SeqCst)
@@ -34,6 +35,29 @@ pub(crate) fn dekker_load(word: &AtomicU32) -> u32 {
 
 #[cfg(not(ipc_loom))]
 pub(crate) use std_atomics::{AtomicU32, AtomicU64};
+
+/// Gives the CPU away while another party finishes a few instructions
+/// (loom's version lets the model schedule that party).
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(ipc_loom))]
+    std::thread::yield_now();
+    #[cfg(ipc_loom)]
+    loom::thread::yield_now();
+}
+
+/// [`seqcst_load`] for a 64-bit word.
+#[inline]
+pub(crate) fn seqcst_load64(word: &AtomicU64) -> u64 {
+    #[cfg(not(ipc_loom))]
+    {
+        word.load(Ordering::SeqCst)
+    }
+    #[cfg(ipc_loom)]
+    {
+        word.fetch_add(0, Ordering::AcqRel)
+    }
+}
 
 #[cfg(not(ipc_loom))]
 mod std_atomics {

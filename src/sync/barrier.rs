@@ -16,6 +16,8 @@
 //! and a cancelled wait set the broken flag: every waiter of the round gets
 //! [`SyncError::BrokenBarrier`], as do later arrivals until `reset`.
 //!
+//! The protocol lives in `sync::raw::barrier_word`, where loom checks it.
+//!
 //! Python's `action` callable is not supported: run the action in the
 //! party whose [`wait`](Barrier::wait) returned 0.
 
@@ -27,9 +29,10 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
+use super::raw::barrier_word::{round, BarrierWord, Left};
 use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
-use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
 use crate::wake::Doorbell;
 
@@ -38,23 +41,6 @@ const PARTIES: usize = 2;
 const SLEEPERS: usize = 3;
 const HISTORY: usize = 4;
 const WORDS: usize = 6;
-
-const COUNT_MASK: u64 = 0xffff_ffff;
-const BROKEN: u64 = 1 << 32;
-const ROUND_SHIFT: u32 = 33;
-
-fn count(s: u64) -> u32 {
-    (s & COUNT_MASK) as u32
-}
-
-fn round(s: u64) -> u64 {
-    s >> ROUND_SHIFT
-}
-
-/// The state at the start of the round after `s`'s.
-fn next_round(s: u64) -> u64 {
-    (round(s).wrapping_add(1) << ROUND_SHIFT) & !(BROKEN | COUNT_MASK)
-}
 
 /// A barrier for `parties` processes or tasks, shared by every process
 /// holding the handle (Python's `multiprocessing.Barrier`).
@@ -99,12 +85,6 @@ impl fmt::Debug for Barrier {
     }
 }
 
-/// How a wait left its round.
-enum Left {
-    Passed,
-    Broken,
-}
-
 impl Barrier {
     /// A barrier for `parties` parties.
     ///
@@ -131,12 +111,13 @@ impl Barrier {
         Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::new()? }) })
     }
 
-    fn state(&self) -> &AtomicU64 {
-        self.inner.region.word64(STATE)
-    }
-
-    fn history(&self) -> &AtomicU64 {
-        self.inner.region.word64(HISTORY)
+    fn word(&self) -> BarrierWord<'_> {
+        BarrierWord {
+            state: self.inner.region.word64(STATE),
+            history: self.inner.region.word64(HISTORY),
+            sleepers: self.sleepers(),
+            parties: self.parties(),
+        }
     }
 
     fn sleepers(&self) -> &AtomicU32 {
@@ -167,13 +148,7 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn n_waiting(&self) -> u32 {
-        // Relaxed: a snapshot.
-        let c = count(self.state().load(Ordering::Relaxed));
-        if c >= self.parties() {
-            0 // a round is completing
-        } else {
-            c
-        }
+        self.word().n_waiting()
     }
 
     /// Whether the barrier is broken.
@@ -190,64 +165,25 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn is_broken(&self) -> bool {
-        self.state().load(Ordering::Relaxed) & BROKEN != 0
+        self.word().is_broken()
     }
 
-    /// Arrives: the round state we arrived in, and our index.
-    fn arrive(&self) -> Result<(u64, u32), SyncError> {
-        let parties = self.parties();
-        let state = self.state();
-        let mut s = state.load(Ordering::SeqCst);
-        loop {
-            if s & BROKEN != 0 {
-                return Err(SyncError::BrokenBarrier);
-            }
-            if count(s) >= parties {
-                // A transition is being made: it takes a few instructions.
-                std::thread::yield_now();
-                s = state.load(Ordering::SeqCst);
-                continue;
-            }
-            // SeqCst: arrivals, transitions and sleeper counts form one
-            // order (the Dekker pair with the waiters' registration).
-            match state.compare_exchange_weak(s, s + 1, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => break,
-                Err(seen) => s = seen,
-            }
-        }
-        let index = count(s);
-        if index + 1 == parties {
-            // Our increment made the count `parties`: the transition is ours.
-            self.finish_round(s + 1, false);
-        }
-        Ok((s, index))
-    }
-
-    /// Ends the round whose claimed state is `claimed` (count = parties),
-    /// recording whether it broke, and opens the next one.
-    fn finish_round(&self, claimed: u64, broken: bool) {
-        let bit = 1u64 << (round(claimed) % 64);
-        // SeqCst: the outcome is recorded before the round moves on, so a
-        // waiter that sees the new round reads its own round's outcome.
-        if broken {
-            self.history().fetch_or(bit, Ordering::SeqCst);
-        } else {
-            self.history().fetch_and(!bit, Ordering::SeqCst);
-        }
-        self.state().store(next_round(claimed), Ordering::SeqCst);
-        if Sleeper::count(self.sleepers()) > 0 {
+    fn ring_if(&self, ring: bool) {
+        if ring {
             self.inner.bell.ring();
         }
     }
 
+    /// Arrives: the round state we arrived in, and our index.
+    fn arrive(&self) -> Result<(u64, u32), SyncError> {
+        let arrival = self.word().arrive().ok_or(SyncError::BrokenBarrier)?;
+        self.ring_if(arrival.ring);
+        Ok((arrival.arrived, arrival.index))
+    }
+
     /// Whether the round `arrived` has ended, and how.
     fn outcome(&self, arrived: u64) -> Option<Left> {
-        let s = self.state().load(Ordering::SeqCst);
-        if round(s) != round(arrived) {
-            let broken = self.history().load(Ordering::SeqCst) & (1 << (round(arrived) % 64)) != 0;
-            return Some(if broken { Left::Broken } else { Left::Passed });
-        }
-        (s & BROKEN != 0).then_some(Left::Broken)
+        self.word().outcome(arrived)
     }
 
     /// Breaks the barrier: every waiter of the current round, and every later
@@ -270,26 +206,7 @@ impl Barrier {
     /// Sets the broken flag, but only in round `only` if given (a party
     /// leaving its own round must not break a later one).
     fn break_round(&self, only: Option<u64>) {
-        let parties = self.parties();
-        let state = self.state();
-        let mut s = state.load(Ordering::SeqCst);
-        loop {
-            if only.is_some_and(|r| round(s) != r) || s & BROKEN != 0 {
-                return;
-            }
-            if count(s) >= parties {
-                std::thread::yield_now();
-                s = state.load(Ordering::SeqCst);
-                continue;
-            }
-            match state.compare_exchange_weak(s, s | BROKEN, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => break,
-                Err(seen) => s = seen,
-            }
-        }
-        if Sleeper::count(self.sleepers()) > 0 {
-            self.inner.bell.ring();
-        }
+        self.ring_if(self.word().break_round(only));
     }
 
     /// Returns the barrier to its initial state: waiting parties get
@@ -307,22 +224,7 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn reset(&self) {
-        let parties = self.parties();
-        let state = self.state();
-        let mut s = state.load(Ordering::SeqCst);
-        loop {
-            if count(s) >= parties {
-                std::thread::yield_now();
-                s = state.load(Ordering::SeqCst);
-                continue;
-            }
-            // Claim the transition (count = parties), keeping the round.
-            let claimed = (s & !COUNT_MASK & !BROKEN) | u64::from(parties);
-            match state.compare_exchange_weak(s, claimed, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return self.finish_round(claimed, true),
-                Err(seen) => s = seen,
-            }
-        }
+        self.ring_if(self.word().reset());
     }
 
     /// Waits for the other parties; returns this party's index.

@@ -80,7 +80,7 @@ impl<'a> Ticket<'a> {
             return None;
         }
         // SeqCst: the re-check half of the Dekker pair with `grant`.
-        if crate::loom::dekker_load(self.word.epoch) == self.epoch {
+        if crate::loom::seqcst_load(self.word.epoch) == self.epoch {
             return None; // no notify since we began
         }
         let mut c = self.word.counts.load(Ordering::SeqCst);

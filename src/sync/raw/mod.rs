@@ -7,6 +7,7 @@
 // Under the model checker only the models use these, and not every method.
 #![cfg_attr(ipc_loom, allow(dead_code))]
 
+pub(crate) mod barrier_word;
 pub(crate) mod cond_word;
 pub(crate) mod lock_word;
 #[cfg(all(test, ipc_loom))]
@@ -32,7 +33,7 @@ impl<'a> Sleeper<'a> {
     /// it, so every sleeper is either counted or sees the change.
     #[inline]
     pub(crate) fn count(sleepers: &AtomicU32) -> u32 {
-        crate::loom::dekker_load(sleepers)
+        crate::loom::seqcst_load(sleepers)
     }
 }
 

@@ -12,6 +12,7 @@ use loom::cell::UnsafeCell;
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
+use super::barrier_word::{BarrierWord, Left};
 use super::cond_word::CondWord;
 use super::lock_word::LockWord;
 use super::Sleeper;
@@ -214,5 +215,98 @@ fn a_waiter_that_leaves_passes_its_notification_on() {
         notify(&lock, &cond, &bell, 1);
         leaver.join().unwrap();
         waiter.join().unwrap();
+    });
+}
+
+#[derive(Default)]
+struct BarrierWords {
+    state: AtomicU64,
+    history: AtomicU64,
+    sleepers: AtomicU32,
+}
+
+impl BarrierWords {
+    fn word(&self) -> BarrierWord<'_> {
+        BarrierWord { state: &self.state, history: &self.history, sleepers: &self.sleepers, parties: 2 }
+    }
+}
+
+/// `Barrier::wait`: arrive, ring if ours completed the round, sleep until
+/// the round ends; how it ended.
+fn barrier_wait(words: &BarrierWords, bell: &Bell) -> Left {
+    let word = words.word();
+    let Some(arrival) = word.arrive() else { return Left::Broken };
+    if arrival.ring {
+        bell.ring();
+    }
+    let _sleeper = Sleeper::register(&words.sleepers);
+    let mut left = None;
+    bell.wait_until(|| {
+        left = word.outcome(arrival.arrived);
+        left.is_some()
+    });
+    left.expect("the wait ended")
+}
+
+#[test]
+fn barrier_parties_leave_together() {
+    loom::model(|| {
+        let words = Arc::new(BarrierWords::default());
+        let bell = Arc::new(Bell::default());
+        let party = thread::spawn({
+            let (words, bell) = (words.clone(), bell.clone());
+            move || barrier_wait(&words, &bell)
+        });
+        assert_eq!(barrier_wait(&words, &bell), Left::Passed);
+        assert_eq!(party.join().unwrap(), Left::Passed);
+        assert_eq!(words.word().n_waiting(), 0);
+    });
+}
+
+#[test]
+fn an_abort_racing_the_last_arrival_gives_both_parties_one_outcome() {
+    loom::model(|| {
+        let words = Arc::new(BarrierWords::default());
+        let bell = Arc::new(Bell::default());
+        let party = thread::spawn({
+            let (words, bell) = (words.clone(), bell.clone());
+            move || barrier_wait(&words, &bell)
+        });
+        let aborter = thread::spawn({
+            let (words, bell) = (words.clone(), bell.clone());
+            move || {
+                if words.word().break_round(None) {
+                    bell.ring();
+                }
+            }
+        });
+        let mine = barrier_wait(&words, &bell);
+        let theirs = party.join().unwrap();
+        aborter.join().unwrap();
+        assert_eq!(mine, theirs, "a round passed for one party and broke for the other");
+    });
+}
+
+#[test]
+fn reset_and_abort_release_a_lone_party_as_broken() {
+    loom::model(|| {
+        let words = Arc::new(BarrierWords::default());
+        let bell = Arc::new(Bell::default());
+        let party = thread::spawn({
+            let (words, bell) = (words.clone(), bell.clone());
+            move || barrier_wait(&words, &bell)
+        });
+        // The lone party's round is reset, or (if it arrives later) aborted,
+        // or it arrives at a broken barrier: it leaves Broken every time.
+        if words.word().reset() {
+            bell.ring();
+        }
+        if words.word().break_round(None) {
+            bell.ring();
+        }
+        assert_eq!(party.join().unwrap(), Left::Broken);
+        words.word().reset();
+        assert!(!words.word().is_broken());
+        assert_eq!(words.word().n_waiting(), 0);
     });
 }
