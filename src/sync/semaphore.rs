@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
 use super::owner;
+use super::raw::sem_word::SemWord;
 use super::raw::Sleeper;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
@@ -227,52 +228,25 @@ impl Semaphore {
         self.value().load(Ordering::Relaxed)
     }
 
+    fn word(&self) -> SemWord<'_> {
+        SemWord { value: self.value(), sleepers: self.sleepers(), bound: self.bound() }
+    }
+
     /// Takes a permit if one is free.
     fn take(&self) -> Option<()> {
-        let value = self.value();
-        let mut v = value.load(Ordering::Relaxed);
-        loop {
-            if v == 0 {
-                return None;
-            }
-            // Acquire: pairs with the SeqCst increment in `give`, so what the
-            // releaser wrote before releasing is visible to the taker.
-            match value.compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Some(()),
-                Err(seen) => v = seen,
-            }
-        }
+        self.word().take()
     }
 
     /// Adds `n` permits (up to the bound if `clamp`), waking sleepers;
     /// `false` if a bound forbade it (and nothing changed).
     fn give(&self, n: u32, clamp: bool) -> bool {
-        let value = self.value();
-        match self.bound() {
-            None => {
-                // SeqCst: a release for the taker's Acquire, and the store
-                // half of the Dekker pair with a sleeper's registration.
-                value.fetch_add(n, Ordering::SeqCst);
-            }
-            Some(bound) => {
-                let mut v = value.load(Ordering::Relaxed);
-                loop {
-                    let new = match v.checked_add(n).filter(|&new| new <= bound) {
-                        Some(new) => new,
-                        None if clamp => bound,
-                        None => return false,
-                    };
-                    // SeqCst: as above.
-                    match value.compare_exchange_weak(v, new, Ordering::SeqCst, Ordering::Relaxed) {
-                        Ok(_) => break,
-                        Err(seen) => v = seen,
-                    }
-                }
+        match self.word().give(n, clamp) {
+            None => false,
+            Some(wake) => {
+                self.inner.tokens.post(wake);
+                true
             }
         }
-        let sleepers = Sleeper::count(self.sleepers());
-        self.inner.tokens.post(n.min(sleepers));
-        true
     }
 
     /// This process's holder-table slot, claimed on first use.

@@ -10,6 +10,7 @@
 pub(crate) mod barrier_word;
 pub(crate) mod cond_word;
 pub(crate) mod lock_word;
+pub(crate) mod sem_word;
 #[cfg(all(test, ipc_loom))]
 mod tests;
 

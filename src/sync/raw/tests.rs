@@ -15,6 +15,7 @@ use loom::thread;
 use super::barrier_word::{BarrierWord, Left};
 use super::cond_word::CondWord;
 use super::lock_word::LockWord;
+use super::sem_word::SemWord;
 use super::Sleeper;
 use crate::loom::{AtomicU32, AtomicU64};
 
@@ -308,5 +309,53 @@ fn reset_and_abort_release_a_lone_party_as_broken() {
         words.word().reset();
         assert!(!words.word().is_broken());
         assert_eq!(words.word().n_waiting(), 0);
+    });
+}
+
+#[derive(Default)]
+struct SemWords {
+    value: AtomicU32,
+    sleepers: AtomicU32,
+}
+
+impl SemWords {
+    fn word(&self) -> SemWord<'_> {
+        SemWord { value: &self.value, sleepers: &self.sleepers, bound: None }
+    }
+}
+
+/// `Semaphore::acquire`'s loop: try, register, re-check, sleep on a token.
+fn sem_acquire(words: &SemWords, tokens: &Tokens) {
+    let word = words.word();
+    if word.take().is_some() {
+        return;
+    }
+    let _sleeper = Sleeper::register(&words.sleepers);
+    while word.take().is_none() {
+        tokens.take();
+    }
+}
+
+fn sem_release(words: &SemWords, tokens: &Tokens, n: u32) {
+    tokens.post(words.word().give(n, false).expect("unbounded"));
+}
+
+#[test]
+fn semaphore_permits_are_neither_lost_nor_duplicated() {
+    loom::model(|| {
+        let words = Arc::new(SemWords::default());
+        let tokens = Arc::new(Tokens::default());
+        // Two takers, and one release of two permits: both get one.
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let (words, tokens) = (words.clone(), tokens.clone());
+                thread::spawn(move || sem_acquire(&words, &tokens))
+            })
+            .collect();
+        sem_release(&words, &tokens, 2);
+        for t in takers {
+            t.join().unwrap();
+        }
+        assert_eq!(words.word().take(), None, "exactly two permits were taken");
     });
 }
