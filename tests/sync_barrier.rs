@@ -52,10 +52,10 @@ async fn parties_pass_together_with_distinct_indices_every_round() {
     assert!(!barrier.is_broken());
 }
 
-#[ipc::test]
-async fn abort_breaks_the_round_and_later_waits_until_reset() {
-    let barrier = Barrier::new(3).unwrap();
-    let mut child = Process::spawn(
+/// A child that waits on `barrier` alone and reports whether it got
+/// `BrokenBarrier`; returns once it is waiting.
+async fn spawn_waiter_expecting_broken(barrier: &Barrier) -> Process<bool> {
+    let child = Process::spawn(
         |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
         barrier.clone(),
     )
@@ -66,6 +66,20 @@ async fn abort_breaks_the_round_and_later_waits_until_reset() {
         }
     })
     .await;
+    child
+}
+
+/// A two-party round with a child (blocking form there): indices 0 and 1.
+async fn meet_a_child_at(barrier: &Barrier) {
+    let mut child = Process::spawn(|b: Barrier| b.blocking_wait().unwrap(), barrier.clone()).unwrap();
+    let i = bounded(barrier.wait()).await.unwrap();
+    assert_eq!(i + bounded(child.join()).await.unwrap(), 1);
+}
+
+#[ipc::test]
+async fn abort_breaks_the_round_and_later_waits_until_reset() {
+    let barrier = Barrier::new(3).unwrap();
+    let mut child = spawn_waiter_expecting_broken(&barrier).await;
     barrier.abort();
     assert!(bounded(child.join()).await.unwrap());
     assert!(barrier.is_broken());
@@ -74,42 +88,23 @@ async fn abort_breaks_the_round_and_later_waits_until_reset() {
     assert!(!barrier.is_broken());
     assert_eq!(barrier.n_waiting(), 0);
     // Usable again.
-    let b2 = Barrier::new(2).unwrap();
-    let mut child = Process::spawn(|b: Barrier| b.blocking_wait().unwrap(), b2.clone()).unwrap();
-    let i = bounded(b2.wait()).await.unwrap();
-    assert_eq!(i + bounded(child.join()).await.unwrap(), 1);
+    meet_a_child_at(&Barrier::new(2).unwrap()).await;
 }
 
 #[ipc::test]
 async fn reset_while_parties_wait_breaks_only_their_round() {
     let barrier = Barrier::new(2).unwrap();
-    let mut child = Process::spawn(
-        |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
-        barrier.clone(),
-    )
-    .unwrap();
-    bounded(async {
-        while barrier.n_waiting() != 1 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    })
-    .await;
+    let mut child = spawn_waiter_expecting_broken(&barrier).await;
     barrier.reset();
     assert!(bounded(child.join()).await.unwrap());
     assert!(!barrier.is_broken());
-    let mut child = Process::spawn(|b: Barrier| b.blocking_wait().unwrap(), barrier.clone()).unwrap();
-    let i = bounded(barrier.wait()).await.unwrap();
-    assert_eq!(i + bounded(child.join()).await.unwrap(), 1);
+    meet_a_child_at(&barrier).await;
 }
 
 #[ipc::test]
 async fn a_timeout_in_one_party_breaks_it_for_all() {
     let barrier = Barrier::new(3).unwrap();
-    let mut child = Process::spawn(
-        |b: Barrier| async move { matches!(b.wait().await, Err(SyncError::BrokenBarrier)) },
-        barrier.clone(),
-    )
-    .unwrap();
+    let mut child = spawn_waiter_expecting_broken(&barrier).await;
     assert!(matches!(barrier.wait_timeout(Duration::from_millis(100)).await, Err(SyncError::BrokenBarrier)));
     assert!(bounded(child.join()).await.unwrap());
     assert!(barrier.is_broken());

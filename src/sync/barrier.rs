@@ -31,7 +31,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::error::SyncError;
 use super::raw::barrier_word::{round, BarrierWord, Left};
 use super::raw::Sleeper;
-use crate::handle::{DeFd, SerFd};
+use super::wire;
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
 use crate::wake::Doorbell;
@@ -366,34 +366,21 @@ impl Drop for Party<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct WireRef<'a> {
-    region: SerFd<'a>,
-    bell: SerFd<'a>,
-}
-
-#[derive(Deserialize)]
-struct Wire {
-    region: DeFd,
-    bell: DeFd,
-}
-
 /// A barrier serializes as a handle: its region and eventfd travel out of
 /// band.
 impl Serialize for Barrier {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }.serialize(serializer)
+        wire::serialize(&self.inner.region, self.inner.bell.fd(), serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Barrier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
+        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
         let parties = region.word(PARTIES).load(Ordering::Relaxed);
         if parties == 0 || parties == u32::MAX {
             return Err(D::Error::custom("a barrier handle with an invalid number of parties"));
         }
-        Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::from_fd(wire.bell.0) }) })
+        Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::from_fd(bell) }) })
     }
 }

@@ -19,17 +19,17 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
 use super::lock::{Lock, LockGuard};
 use super::raw::cond_word::{self, CondWord, Ticket};
 use super::raw::Sleeper;
-use crate::handle::{DeFd, SerFd};
+use super::wire;
 use crate::loom::{AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::wake::Doorbell;
@@ -628,33 +628,35 @@ impl<'a> ConditionGuard<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct WireRef<'a> {
-    lock: &'a Lock,
-    region: SerFd<'a>,
-    bell: SerFd<'a>,
+/// The condition's own region and eventfd (its lock travels beside them).
+struct Own<'a>(&'a Inner);
+
+impl Serialize for Own<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        wire::serialize(&self.0.region, self.0.bell.fd(), serializer)
+    }
 }
 
-#[derive(Deserialize)]
-struct Wire {
-    lock: Lock,
-    region: DeFd,
-    bell: DeFd,
+struct OwnDe(Region, OwnedFd);
+
+impl<'de> Deserialize<'de> for OwnDe {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
+        Ok(OwnDe(region, bell))
+    }
 }
 
 /// A condition serializes as a handle: its lock, region and eventfd travel
 /// out of band.
 impl Serialize for Condition {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { lock: &self.lock, region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }
-            .serialize(serializer)
+        (&self.lock, Own(&self.inner)).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
-        Ok(Condition { lock: wire.lock, inner: Arc::new(Inner { region, bell: Doorbell::from_fd(wire.bell.0) }) })
+        let (lock, OwnDe(region, bell)) = <(Lock, OwnDe)>::deserialize(deserializer)?;
+        Ok(Condition { lock, inner: Arc::new(Inner { region, bell: Doorbell::from_fd(bell) }) })
     }
 }

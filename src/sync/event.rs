@@ -17,11 +17,10 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::raw::Sleeper;
-use crate::handle::{DeFd, SerFd};
+use super::wire;
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
 use crate::wake::{self, Doorbell, Spinner};
@@ -301,29 +300,16 @@ impl Event {
     }
 }
 
-#[derive(Serialize)]
-struct WireRef<'a> {
-    region: SerFd<'a>,
-    bell: SerFd<'a>,
-}
-
-#[derive(Deserialize)]
-struct Wire {
-    region: DeFd,
-    bell: DeFd,
-}
-
 /// An event serializes as a handle: its region and eventfd travel out of band.
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { region: SerFd(self.inner.region.fd()), bell: SerFd(self.inner.bell.fd()) }.serialize(serializer)
+        wire::serialize(&self.inner.region, self.inner.bell.fd(), serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
-        Ok(Event::from_parts(region, Doorbell::from_fd(wire.bell.0)))
+        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
+        Ok(Event::from_parts(region, Doorbell::from_fd(bell)))
     }
 }

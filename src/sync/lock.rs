@@ -22,14 +22,13 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
 use super::owner::{self, Watch};
 pub(crate) use super::raw::lock_word::Acquired;
 use super::raw::lock_word::LockWord;
-use crate::handle::{DeFd, SerFd};
+use super::wire;
 use crate::shm::Region;
 use crate::sys;
 use crate::wake::{self, Spinner, Tokens};
@@ -251,26 +250,13 @@ impl RawLock {
     }
 
     pub(crate) fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { region: SerFd(self.region.fd()), tokens: SerFd(self.tokens.fd()) }.serialize(serializer)
+        wire::serialize(&self.region, self.tokens.fd(), serializer)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RawLock, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
-        Ok(RawLock::from_parts(region, Tokens::from_fd(wire.tokens.0)))
+        let (region, tokens) = wire::deserialize(deserializer, WORDS)?;
+        Ok(RawLock::from_parts(region, Tokens::from_fd(tokens)))
     }
-}
-
-#[derive(Serialize)]
-struct WireRef<'a> {
-    region: SerFd<'a>,
-    tokens: SerFd<'a>,
-}
-
-#[derive(Deserialize)]
-struct Wire {
-    region: DeFd,
-    tokens: DeFd,
 }
 
 /// A lock shared by every process holding the handle (Python's

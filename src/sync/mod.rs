@@ -26,6 +26,8 @@ mod raw;
 mod rlock;
 #[cfg(not(ipc_loom))]
 mod semaphore;
+#[cfg(not(ipc_loom))]
+mod wire;
 
 #[cfg(not(ipc_loom))]
 pub use barrier::Barrier;

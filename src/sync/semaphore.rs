@@ -23,14 +23,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
 use super::owner;
 use super::raw::sem_word::SemWord;
 use super::raw::Sleeper;
-use crate::handle::{DeFd, SerFd};
+use super::wire;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::wake::{self, Spinner, Tokens};
@@ -543,31 +542,18 @@ impl Drop for SemaphorePermit<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct WireRef<'a> {
-    region: SerFd<'a>,
-    tokens: SerFd<'a>,
-}
-
-#[derive(Deserialize)]
-struct Wire {
-    region: DeFd,
-    tokens: DeFd,
-}
-
 /// A semaphore serializes as a handle: its region and eventfd travel out of
 /// band.
 impl Serialize for Semaphore {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        WireRef { region: SerFd(self.inner.region.fd()), tokens: SerFd(self.inner.tokens.fd()) }.serialize(serializer)
+        wire::serialize(&self.inner.region, self.inner.tokens.fd(), serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Semaphore {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let region = Region::from_fd(wire.region.0, WORDS).map_err(D::Error::custom)?;
-        Ok(Semaphore::from_parts(region, Tokens::from_fd(wire.tokens.0)))
+        let (region, tokens) = wire::deserialize(deserializer, WORDS)?;
+        Ok(Semaphore::from_parts(region, Tokens::from_fd(tokens)))
     }
 }
 
