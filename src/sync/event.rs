@@ -10,7 +10,8 @@
 //! waiting, as the contract says. Waiters sleep on a [`Doorbell`]: a `set`
 //! rings it once and every sleeper re-checks; nothing is consumed, so no
 //! waiter can take another's wake-up. The wait/wake protocol is the one in
-//! [`crate::wake`].
+//! [`crate::wake`]; the words' protocol is `sync::raw::event_word`, where
+//! loom checks it.
 
 use std::fmt;
 use std::io;
@@ -19,16 +20,15 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::raw::event_word::EventWord;
 use super::raw::Sleeper;
 use super::wire;
-use crate::loom::{AtomicU32, Ordering};
 use crate::shm::Region;
 use crate::wake::{self, Doorbell, Spinner};
 
 const STATE: usize = 0;
 const SLEEPERS: usize = 1;
 const WORDS: usize = 2;
-const FLAG: u32 = 1;
 
 /// A flag shared by every process holding the handle: [`set`](Event::set)
 /// raises it and wakes every waiter in every process,
@@ -97,12 +97,8 @@ impl Event {
         Event { inner: Arc::new(Inner { region, bell, spinner: Mutex::new(Spinner::default()) }) }
     }
 
-    fn state(&self) -> &AtomicU32 {
-        self.inner.region.word(STATE)
-    }
-
-    fn sleepers(&self) -> &AtomicU32 {
-        self.inner.region.word(SLEEPERS)
+    fn word(&self) -> EventWord<'_> {
+        EventWord { state: self.inner.region.word(STATE), sleepers: self.inner.region.word(SLEEPERS) }
     }
 
     /// Whether the flag is up.
@@ -117,9 +113,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn is_set(&self) -> bool {
-        // Acquire: pairs with the SeqCst (so also release) update in `set`,
-        // so what the setter wrote before `set` is visible after we see it.
-        self.state().load(Ordering::Acquire) & FLAG != 0
+        self.word().is_set()
     }
 
     /// Raises the flag and wakes every process and task waiting for it.
@@ -136,24 +130,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn set(&self) {
-        let state = self.state();
-        let mut current = state.load(Ordering::Relaxed);
-        loop {
-            if current & FLAG != 0 {
-                return;
-            }
-            // Raise the flag and bump the generation in one step. SeqCst: the
-            // store half of the Dekker pair with `wait`'s sleeper registration
-            // (the load of SLEEPERS below must not move before it).
-            let raised = current.wrapping_add(2) | FLAG;
-            match state.compare_exchange_weak(current, raised, Ordering::SeqCst, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(seen) => current = seen,
-            }
-        }
-        // Every waiter either is counted here, or registered after our
-        // update and sees it.
-        if Sleeper::count(self.sleepers()) > 0 {
+        if self.word().set() {
             self.inner.bell.ring();
         }
     }
@@ -172,17 +149,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn clear(&self) {
-        // Release: orders the clearer's earlier writes before the flag drops;
-        // nobody waits for a clear, so nothing stronger is needed.
-        self.state().fetch_and(!FLAG, Ordering::Release);
-    }
-
-    /// Whether the wait that began at `start` is over.
-    fn released(&self, start: u32) -> Option<()> {
-        // SeqCst: after the sleeper registration, the re-check half of the
-        // Dekker pair with `set`.
-        let now = self.state().load(Ordering::SeqCst);
-        (now & FLAG != 0 || (now >> 1) != (start >> 1)).then_some(())
+        self.word().clear();
     }
 
     /// Waits until the flag is up (returns at once if it is).
@@ -211,12 +178,13 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub async fn wait(&self) -> io::Result<()> {
-        let start = self.state().load(Ordering::SeqCst);
-        if start & FLAG != 0 || wake::spin(&self.inner.spinner, None, || self.released(start)).is_some() {
+        let word = self.word();
+        let start = word.begin();
+        if word.released(start).or_else(|| wake::spin(&self.inner.spinner, None, || word.released(start))).is_some() {
             return Ok(());
         }
-        let _sleeper = Sleeper::register(self.sleepers());
-        self.inner.bell.wait(|| self.released(start)).await
+        let _sleeper = Sleeper::register(word.sleepers);
+        self.inner.bell.wait(|| word.released(start)).await
     }
 
     /// [`wait`](Event::wait) for at most `timeout`: `true` if the flag was
@@ -291,12 +259,14 @@ impl Event {
 
     fn blocking_wait_inner(&self, timeout: Option<Duration>) -> io::Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let start = self.state().load(Ordering::SeqCst);
-        if start & FLAG != 0 || wake::spin(&self.inner.spinner, timeout, || self.released(start)).is_some() {
+        let word = self.word();
+        let start = word.begin();
+        if word.released(start).or_else(|| wake::spin(&self.inner.spinner, timeout, || word.released(start))).is_some()
+        {
             return Ok(true);
         }
-        let _sleeper = Sleeper::register(self.sleepers());
-        Ok(self.inner.bell.blocking_wait(deadline, || self.released(start))?.is_some())
+        let _sleeper = Sleeper::register(word.sleepers);
+        Ok(self.inner.bell.blocking_wait(deadline, || word.released(start))?.is_some())
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub(crate) mod barrier_word;
 pub(crate) mod cond_word;
+pub(crate) mod event_word;
 pub(crate) mod lock_word;
 pub(crate) mod sem_word;
 #[cfg(all(test, ipc_loom))]

@@ -14,6 +14,7 @@ use loom::thread;
 
 use super::barrier_word::{BarrierWord, Left};
 use super::cond_word::CondWord;
+use super::event_word::EventWord;
 use super::lock_word::LockWord;
 use super::sem_word::SemWord;
 use super::Sleeper;
@@ -357,5 +358,54 @@ fn semaphore_permits_are_neither_lost_nor_duplicated() {
             t.join().unwrap();
         }
         assert_eq!(words.word().take(), None, "exactly two permits were taken");
+    });
+}
+
+#[derive(Default)]
+struct EventWords {
+    state: AtomicU32,
+    sleepers: AtomicU32,
+}
+
+impl EventWords {
+    fn word(&self) -> EventWord<'_> {
+        EventWord { state: &self.state, sleepers: &self.sleepers }
+    }
+}
+
+#[test]
+fn set_then_clear_still_releases_every_waiter() {
+    loom::model(|| {
+        let words = Arc::new(EventWords::default());
+        let bell = Arc::new(Bell::default());
+        // Counts waits that have begun: the contract is about waiters that
+        // were waiting when `set` came (a later one waits for a later set).
+        let began = Arc::new(Bell::default());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (words, bell, began) = (words.clone(), bell.clone(), began.clone());
+                thread::spawn(move || {
+                    // `Event::wait`: note where the wait began, register,
+                    // sleep until released.
+                    let word = words.word();
+                    let start = word.begin();
+                    began.ring();
+                    if word.released(start).is_some() {
+                        return;
+                    }
+                    let _sleeper = Sleeper::register(&words.sleepers);
+                    bell.wait_until(|| word.released(start).is_some());
+                })
+            })
+            .collect();
+        began.wait_until(|| began.seen() == 2);
+        if words.word().set() {
+            bell.ring();
+        }
+        words.word().clear();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert!(!words.word().is_set());
     });
 }
