@@ -57,13 +57,13 @@
 //! | `e.set()`, `e.clear()`, `e.is_set()` | [`set()`](Event::set), [`clear()`](Event::clear), [`is_set()`](Event::is_set) | |
 //! | `e.wait()`, `e.wait(timeout)` | [`wait().await`](Event::wait), [`wait_timeout(d).await`](Event::wait_timeout) | `true`/`false` as in Python |
 //! | `BrokenPipeError` | [`SendError::BrokenPipe`] | never a SIGPIPE |
-//! | `Lock()`, `with lock:` | [`Lock::new()`], [`lock().await`](Lock::lock) → [`LockGuard`] | not re-entrant |
+//! | `Lock()`, `with lock:` | [`Lock::new()`], [`lock().await`](Lock::lock) → [`LockGuard`] ([`lock_owned`](Lock::lock_owned) → [`OwnedLockGuard`], `'static`) | not re-entrant |
 //! | `lock.acquire()`, `acquire(False)`, `acquire(timeout=t)` | [`acquire().await`](Lock::acquire), [`try_acquire()`](Lock::try_acquire), [`acquire_timeout(d)`](Lock::acquire_timeout) | `bool` as in Python |
 //! | `lock.release()` | [`release()`](Lock::release) | any process; unlocked is [`SyncError::NotLocked`] |
 //! | — (Python hangs when a holder dies) | [`LockError::OwnerDied`] (with the guard), [`LockGuard::make_consistent`] | |
 //! | `RLock()` | [`RLock::new()`], [`lock().await`](RLock::lock), [`acquire`](RLock::acquire)/[`release`](RLock::release) | owner = task or thread; others get [`SyncError::NotOwner`] |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new(n)`](Semaphore::new), [`Semaphore::bounded(n)`](Semaphore::bounded) | `u32`: a negative count cannot be written |
-//! | `sem.acquire()`, `acquire(timeout=t)`, `release()`, `get_value()` | [`acquire().await`](Semaphore::acquire) → [`SemaphorePermit`], [`acquire_timeout`](Semaphore::acquire_timeout), [`release()`](Semaphore::release), [`get_value()`](Semaphore::get_value) | [`SemaphorePermit::forget`] for Python's release-elsewhere style |
+//! | `sem.acquire()`, `acquire(timeout=t)`, `release()`, `get_value()` | [`acquire().await`](Semaphore::acquire) → [`SemaphorePermit`] ([`acquire_owned`](Semaphore::acquire_owned) → [`OwnedSemaphorePermit`]), [`acquire_timeout`](Semaphore::acquire_timeout), [`release()`](Semaphore::release), [`get_value()`](Semaphore::get_value) | [`SemaphorePermit::forget`] for Python's release-elsewhere style |
 //! | `Condition(lock)`, `with cond:` | [`Condition::new()`], [`Condition::with_lock`], [`lock().await`](Condition::lock) → [`ConditionGuard`] | |
 //! | `cond.wait()`, `wait(t)`, `wait_for(p, t)` | [`wait()`](ConditionGuard::wait), [`wait_timeout`](ConditionGuard::wait_timeout), [`wait_for`](ConditionGuard::wait_for), [`wait_for_timeout`](ConditionGuard::wait_for_timeout) | waiting without the lock does not compile |
 //! | `cond.notify(n)`, `notify_all()` | [`ConditionGuard::notify`], [`ConditionGuard::notify_all`] ([`Condition::notify`] checks the lock) | |
@@ -168,8 +168,8 @@ pub use process::{
 };
 #[cfg(not(ipc_loom))]
 pub use sync::{
-    Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, RLock, RLockGuard, Semaphore,
-    SemaphorePermit, SyncError, TryLockError,
+    Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, OwnedLockGuard, OwnedSemaphorePermit, RLock,
+    RLockGuard, Semaphore, SemaphorePermit, SyncError, TryLockError,
 };
 
 #[cfg(not(ipc_loom))]

@@ -25,6 +25,8 @@ fn handles_are_send_and_sync() {
     send_sync::<ipc::RLock>();
     send_sync::<ipc::Semaphore>();
     send_sync::<ipc::SemaphorePermit<'static>>();
+    send_sync::<ipc::OwnedSemaphorePermit>();
+    send_sync::<ipc::OwnedLockGuard>();
     send_sync::<ipc::Condition>();
     send_sync::<ipc::ConditionGuard<'static>>();
     send_sync::<ipc::Barrier>();
@@ -45,6 +47,8 @@ fn sync_futures_are_send(
     send(&l.acquire());
     send(&r.lock());
     send(&s.acquire());
+    send(&s.acquire_owned());
+    send(&l.lock_owned());
     send(&s.acquire_timeout(Duration::ZERO));
     send(&c.lock());
     send(&b.wait());

@@ -310,3 +310,17 @@ async fn an_rlock_holder_killed_while_holding_is_survived_too() {
     assert_eq!(lock.depth(), 0);
     bounded(child.join()).await.unwrap_err();
 }
+
+#[tokio::test]
+async fn an_owned_guard_moves_into_a_task_and_releases_there() {
+    let lock = Lock::new().unwrap();
+    let guard = lock.lock_owned().await.unwrap();
+    let task = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(guard);
+    });
+    assert!(matches!(lock.try_lock(), Err(TryLockError::WouldBlock)));
+    drop(bounded(lock.lock()).await.unwrap());
+    task.await.unwrap();
+    assert!(!lock.is_locked());
+}

@@ -149,3 +149,26 @@ async fn permits_of_a_killed_holder_are_given_back() {
     assert_eq!(sem.get_value(), 1, "two given back, one taken by the waiter");
     bounded(child.join()).await.unwrap_err();
 }
+
+#[ipc::test]
+async fn owned_permits_move_into_tasks_and_are_recovered_like_the_others() {
+    async fn hold((sem, held): (Semaphore, Event)) {
+        let permit = sem.acquire_owned().await.unwrap();
+        held.set();
+        tokio::spawn(async move {
+            let _permit = permit;
+            std::future::pending::<()>().await
+        });
+        std::future::pending::<()>().await
+    }
+    let sem = Semaphore::new(1).unwrap();
+    let held = Event::new().unwrap();
+    let mut child = Process::spawn(hold, (sem.clone(), held.clone())).unwrap();
+    bounded(held.wait()).await.unwrap();
+    assert!(sem.try_acquire().is_none());
+    child.kill().unwrap();
+    bounded(child.join()).await.unwrap_err();
+    let permit = bounded(sem.acquire_owned()).await.unwrap();
+    drop(permit);
+    assert_eq!(sem.get_value(), 1);
+}

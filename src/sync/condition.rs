@@ -107,6 +107,7 @@ impl fmt::Debug for Condition {
 /// # Ok(()) }
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
+#[clippy::has_significant_drop]
 pub struct ConditionGuard<'a> {
     cond: &'a Condition,
     /// `None` only inside a wait, while the lock is released.

@@ -317,6 +317,7 @@ impl fmt::Debug for Lock {
 /// # Ok(()) }
 /// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
+#[clippy::has_significant_drop]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
 }
@@ -407,6 +408,37 @@ impl Lock {
     pub async fn lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
         let how = self.raw.acquire().await.map_err(LockError::Io)?;
         guarded(self, how)
+    }
+
+    /// [`lock`](Lock::lock), returning a guard that owns a handle to the
+    /// lock (so it is `'static`: move it into a spawned task).
+    ///
+    /// # Errors
+    ///
+    /// As [`lock`](Lock::lock).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`lock`](Lock::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = lock.lock_owned().await?;
+    /// let holder = tokio::spawn(async move { drop(guard) });
+    /// holder.await.unwrap();
+    /// assert!(!lock.is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock_owned(&self) -> Result<OwnedLockGuard, LockError<OwnedLockGuard>> {
+        let how = self.raw.acquire().await.map_err(LockError::Io)?;
+        let guard = OwnedLockGuard { lock: self.clone() };
+        match how {
+            Acquired::Clean => Ok(guard),
+            Acquired::OwnerDied => Err(LockError::OwnerDied(guard)),
+        }
     }
 
     /// Takes the lock if it is free (or its holder is dead), without waiting.
@@ -708,6 +740,52 @@ impl LockGuard<'_> {
 
 impl Drop for LockGuard<'_> {
     #[inline]
+    fn drop(&mut self) {
+        self.lock.raw.release();
+    }
+}
+
+/// A [`LockGuard`] that owns a handle to its lock, from
+/// [`Lock::lock_owned`]; dropping it releases the lock.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+/// let lock = ipc::Lock::new()?;
+/// let guard: ipc::OwnedLockGuard = lock.lock_owned().await?;
+/// guard.make_consistent();
+/// # Ok(()) }
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+#[clippy::has_significant_drop]
+pub struct OwnedLockGuard {
+    lock: Lock,
+}
+
+impl fmt::Debug for OwnedLockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedLockGuard").finish_non_exhaustive()
+    }
+}
+
+impl OwnedLockGuard {
+    /// As [`LockGuard::make_consistent`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// lock.lock_owned().await?.make_consistent();
+    /// # Ok(()) }
+    /// ```
+    pub fn make_consistent(&self) {
+        self.lock.raw.make_consistent();
+    }
+}
+
+impl Drop for OwnedLockGuard {
     fn drop(&mut self) {
         self.lock.raw.release();
     }

@@ -38,8 +38,8 @@ pub use error::{LockError, SyncError, TryLockError};
 #[cfg(not(ipc_loom))]
 pub use event::Event;
 #[cfg(not(ipc_loom))]
-pub use lock::{Lock, LockGuard};
+pub use lock::{Lock, LockGuard, OwnedLockGuard};
 #[cfg(not(ipc_loom))]
 pub use rlock::{RLock, RLockGuard};
 #[cfg(not(ipc_loom))]
-pub use semaphore::{Semaphore, SemaphorePermit};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};

@@ -66,6 +66,7 @@ impl fmt::Debug for RLock {
 /// # Ok(()) }
 /// ```
 #[must_use = "the level is released as soon as the guard is dropped"]
+#[clippy::has_significant_drop]
 pub struct RLockGuard<'a> {
     lock: &'a RLock,
 }

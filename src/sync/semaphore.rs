@@ -107,6 +107,7 @@ impl fmt::Debug for Semaphore {
 /// # Ok(()) }
 /// ```
 #[must_use = "the permit is given back as soon as it is dropped"]
+#[clippy::has_significant_drop]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     /// The holder-table slot counting this permit.
@@ -331,6 +332,51 @@ impl Semaphore {
         }
     }
 
+    /// [`acquire`](Semaphore::acquire), returning a permit that owns a
+    /// handle to the semaphore (so it is `'static`: move it into a spawned
+    /// task).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Semaphore::acquire).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`acquire`](Semaphore::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let sem = ipc::Semaphore::new(1)?;
+    /// let permit = sem.acquire_owned().await?;
+    /// tokio::spawn(async move { drop(permit) }).await.unwrap();
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn acquire_owned(&self) -> Result<OwnedSemaphorePermit, SyncError> {
+        let mut permit = self.acquire().await?;
+        let slot = permit.slot.take();
+        std::mem::forget(permit);
+        Ok(OwnedSemaphorePermit { sem: self.clone(), slot })
+    }
+
+    /// Gives back a guarded permit: uncounts it from its holder-table slot
+    /// and adds it to the value.
+    fn give_back(&self, slot: Option<usize>) {
+        self.uncount(slot);
+        // Clamped: if someone released "our" permit by hand already, a
+        // bounded semaphore stays at its bound instead of exceeding it.
+        self.give(1, true);
+    }
+
+    fn uncount(&self, slot: Option<usize>) {
+        if let Some(s) = slot {
+            // Relaxed: see `Semaphore::permit`.
+            self.slot_count(s).fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// [`acquire`](Semaphore::acquire) for at most `timeout`: `None` if the
     /// time ran out (Python's `acquire(timeout=…)` returning `False`).
     ///
@@ -521,24 +567,65 @@ impl SemaphorePermit<'_> {
     /// # Ok(()) }
     /// ```
     pub fn forget(mut self) {
-        self.uncount();
+        self.sem.uncount(self.slot.take());
         std::mem::forget(self);
-    }
-
-    fn uncount(&mut self) {
-        if let Some(s) = self.slot.take() {
-            // Relaxed: see `Semaphore::permit`.
-            self.sem.slot_count(s).fetch_sub(1, Ordering::Relaxed);
-        }
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.uncount();
-        // Clamped: if someone released "our" permit by hand already, a
-        // bounded semaphore stays at its bound instead of exceeding it.
-        self.sem.give(1, true);
+        self.sem.give_back(self.slot.take());
+    }
+}
+
+/// A [`SemaphorePermit`] that owns a handle to its semaphore, from
+/// [`Semaphore::acquire_owned`]; dropping it gives the permit back.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+/// let sem = ipc::Semaphore::new(1)?;
+/// let permit: ipc::OwnedSemaphorePermit = sem.acquire_owned().await?;
+/// permit.forget();
+/// assert_eq!(sem.get_value(), 0);
+/// # Ok(()) }
+/// ```
+#[must_use = "the permit is given back as soon as it is dropped"]
+#[clippy::has_significant_drop]
+pub struct OwnedSemaphorePermit {
+    sem: Semaphore,
+    slot: Option<usize>,
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit").finish_non_exhaustive()
+    }
+}
+
+impl OwnedSemaphorePermit {
+    /// As [`SemaphorePermit::forget`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let sem = ipc::Semaphore::new(1)?;
+    /// sem.acquire_owned().await?.forget();
+    /// sem.release()?;
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn forget(mut self) {
+        self.sem.uncount(self.slot.take());
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        self.sem.give_back(self.slot.take());
     }
 }
 
