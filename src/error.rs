@@ -4,6 +4,7 @@
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
 use crate::process::JoinError;
+use crate::queue::{GetError, PutRefused};
 use crate::sync::{LockError, SyncError, TryLockError};
 
 /// Any `ipc` error. Each operation returns its own small error type; they all
@@ -56,6 +57,12 @@ pub enum Error {
     /// A lock was not acquired in time (`?` on a timed or `try_` lock).
     #[error("the lock is held by someone else")]
     WouldBlock,
+    /// A queue refused a put (the item was dropped on the way to `?`).
+    #[error(transparent)]
+    Put(PutRefused),
+    /// A queue get returned no item.
+    #[error(transparent)]
+    Get(#[from] GetError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

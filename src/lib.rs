@@ -141,6 +141,8 @@ pub mod pipe;
 #[cfg(not(ipc_loom))]
 pub mod process;
 #[cfg(not(ipc_loom))]
+pub mod queue;
+#[cfg(not(ipc_loom))]
 mod shm;
 pub mod sync;
 #[cfg(not(ipc_loom))]
@@ -166,6 +168,8 @@ pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
     ParentProcess, Process, Target,
 };
+#[cfg(not(ipc_loom))]
+pub use queue::{GetError, PutError, PutRefused, Queue};
 #[cfg(not(ipc_loom))]
 pub use sync::{
     Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, OwnedLockGuard, OwnedSemaphorePermit, RLock,

@@ -82,4 +82,46 @@ impl Region {
         // accessed atomically, and every bit pattern is a valid u64.
         unsafe { &*self.map.as_mut_ptr().cast::<AtomicU32>().add(index).cast::<AtomicU64>() }
     }
+
+    /// The region's size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.words * 4
+    }
+
+    /// Copies `src` into the region at byte `offset`; `false` (and nothing
+    /// copied) if that would reach past the end.
+    ///
+    /// The bytes are plain memory shared with other processes: callers write
+    /// only ranges their protocol gives them (a queue's free space, under
+    /// its producer lock) and publish them with a release store.
+    pub(crate) fn copy_in(&self, offset: usize, src: &[u8]) -> bool {
+        if !matches!(offset.checked_add(src.len()), Some(end) if end <= self.len()) {
+            return false;
+        }
+        // SAFETY: the range was checked to lie inside the mapping, which
+        // lives as long as `self` and cannot shrink (sealed). We copy through
+        // raw pointers and never make a Rust reference to shared bytes, so a
+        // peer writing the same bytes at the same time (which only a broken
+        // or hostile peer does) garbles data but breaks no aliasing rule of
+        // ours; `src` is our own memory and cannot overlap the mapping.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.map.as_mut_ptr().add(offset), src.len()) };
+        true
+    }
+
+    /// Copies bytes of the region from byte `offset` into `dst`; `false`
+    /// (and nothing copied) if that would reach past the end.
+    ///
+    /// As for [`copy_in`](Region::copy_in), the protocol decides which
+    /// ranges are stable (committed with a release store the caller
+    /// acquired); a copy of a range a peer is changing is garbage, which the
+    /// caller's checks and decoder reject.
+    pub(crate) fn copy_out(&self, offset: usize, dst: &mut [u8]) -> bool {
+        if !matches!(offset.checked_add(dst.len()), Some(end) if end <= self.len()) {
+            return false;
+        }
+        // SAFETY: as in `copy_in`: in bounds of a live, sealed mapping;
+        // raw-pointer copy into our own buffer, which cannot overlap it.
+        unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(offset), dst.as_mut_ptr(), dst.len()) };
+        true
+    }
 }

@@ -21,7 +21,7 @@ mod event;
 mod lock;
 #[cfg(not(ipc_loom))]
 mod owner;
-mod raw;
+pub(crate) mod raw;
 #[cfg(not(ipc_loom))]
 mod rlock;
 #[cfg(not(ipc_loom))]

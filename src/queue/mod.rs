@@ -1,0 +1,820 @@
+//! Queues between processes (Python's `multiprocessing.Queue`), over shared
+//! memory.
+//!
+//! # Implementation notes
+//!
+//! An item is encoded (serde + bincode) and copied into a byte ring in a
+//! shared `memfd` region (see `ring`): one producer at a time writes under
+//! the *put* [`Lock`], one consumer at a time reads under the *get* `Lock`,
+//! so producers and consumers never wait for each other's critical
+//! sections. When `put` returns, the item is in shared memory: no feeder
+//! thread, nothing left to flush, and the producer may exit at once. Both
+//! locks are robust: a producer or consumer killed inside its critical
+//! section has published nothing, and the next one takes the lock over
+//! (`OwnerDied`) and carries on. Sleepers wait on two wake-one
+//! [`Tokens`] — items arrived, room freed — with the same register-then-
+//! recheck protocol as every other wait in the crate.
+//!
+//! Not yet: items larger than the ring (they are refused with
+//! [`PutError::TooLarge`]; [`Queue::with_ring`] sizes the ring),
+//! `JoinableQueue` and `SimpleQueue`.
+
+mod error;
+mod ring;
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use error::{GetError, PutError, PutRefused};
+
+use crate::codec;
+use crate::handle::{DeFd, SerFd};
+use crate::loom::Ordering;
+use crate::shm::Region;
+use crate::sync::raw::Sleeper;
+use crate::sync::{Lock, LockError, LockGuard};
+use crate::wake::{self, Spinner, Tokens};
+use ring::{Pop, Push, Ring};
+
+/// The ring's size unless [`Queue::with_ring`] says otherwise.
+const DEFAULT_RING: usize = 1 << 20;
+
+/// A FIFO queue of `T`s shared by every process holding the handle
+/// (Python's `multiprocessing.Queue`).
+///
+/// `put` and `get` wait (for room, for an item); `try_put` / `try_get`
+/// never wait; the `_timeout` forms wait at most so long; the `blocking_`
+/// forms are for synchronous code. A refused put hands the item back
+/// ([`PutError::into_inner`]). [`close`](Queue::close) ends the queue:
+/// later puts fail with `Closed`, consumers drain what is left and then get
+/// [`GetError::Closed`] — so consumers can stop without sentinels, for
+/// example by reading the queue as a [`Stream`] ([`Queue::stream`]).
+///
+/// Items are serde types; handles (an [`Event`](crate::Event), a
+/// [`Connection`](crate::Connection)) cannot travel inside queue items (put
+/// them in the spawn argument or send them through a `Connection`).
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let q = ipc::Queue::bounded(5)?;
+/// let mut producer = ipc::Process::spawn(
+///     |q: ipc::Queue<u32>| async move {
+///         for i in 0..10 {
+///             q.put(i).await.unwrap();
+///         }
+///         q.close();
+///     },
+///     q.clone(),
+/// )?;
+/// let mut sum = 0;
+/// while let Ok(i) = q.get().await {
+///     sum += i;
+/// }
+/// assert_eq!(sum, 45);
+/// producer.join().await?;
+/// # Ok(()) }
+/// ```
+pub struct Queue<T> {
+    inner: Arc<Inner>,
+    _item: PhantomData<fn(T) -> T>,
+}
+
+struct Inner {
+    region: Region,
+    capacity: usize,
+    put_lock: Lock,
+    get_lock: Lock,
+    /// Items arrived (consumers sleep here).
+    not_empty: Tokens,
+    /// Room freed (producers sleep here).
+    not_full: Tokens,
+    spinner: Mutex<Spinner>,
+}
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Self {
+        Queue { inner: Arc::clone(&self.inner), _item: PhantomData }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue").field("qsize", &self.qsize()).field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// Why the ring refused an item (the caller adds the item back).
+enum Refused {
+    Full,
+    Closed,
+    TooLarge,
+    Io(io::Error),
+}
+
+impl Refused {
+    fn with<T>(self, item: T) -> PutError<T> {
+        match self {
+            Refused::Full => PutError::Full(item),
+            Refused::Closed => PutError::Closed(item),
+            Refused::TooLarge => PutError::TooLarge(item),
+            Refused::Io(e) => PutError::Io(item, e),
+        }
+    }
+}
+
+/// Holds a put or get lock. A holder that died inside its critical section
+/// published nothing (see `ring`), so the state is consistent as it is.
+fn held<'a>(r: Result<LockGuard<'a>, LockError<LockGuard<'a>>>) -> io::Result<LockGuard<'a>> {
+    match r {
+        Ok(g) => Ok(g),
+        Err(LockError::OwnerDied(g)) => {
+            g.make_consistent();
+            Ok(g)
+        }
+        Err(LockError::Io(e)) => Err(e),
+    }
+}
+
+impl<T> Queue<T> {
+    /// A queue holding at most `maxsize` items (Python's `Queue(maxsize)`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a `maxsize` of 0 or above 2^23; an i/o error if
+    /// the shared region, locks or eventfds cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<u8>::bounded(2)?;
+    /// assert!(q.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn bounded(maxsize: usize) -> io::Result<Queue<T>> {
+        Queue::with_ring(Some(maxsize), DEFAULT_RING)
+    }
+
+    /// A queue without a bound on items (Python's `Queue()`); its ring (1 MiB)
+    /// still bounds the bytes in flight, so a producer far ahead of its
+    /// consumers waits for room.
+    ///
+    /// # Errors
+    ///
+    /// An i/o error if the shared region, locks or eventfds cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<String>::unbounded()?;
+    /// assert!(!q.is_full());
+    /// # Ok(()) }
+    /// ```
+    pub fn unbounded() -> io::Result<Queue<T>> {
+        Queue::with_ring(None, DEFAULT_RING)
+    }
+
+    /// A queue with at most `maxsize` items (`None`: no bound) and a ring of
+    /// `ring_bytes` bytes (rounded up to 8; at least 64, at most 1 GiB).
+    /// An encoded item must fit in the ring with 8 bytes to spare.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a `maxsize` of 0 or above 2^23, or a ring size out
+    /// of range; an i/o error if the region, locks or eventfds cannot be
+    /// made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<Vec<u8>>::with_ring(None, 16 << 20)?; // room for 15 MiB items
+    /// # Ok(()) }
+    /// ```
+    pub fn with_ring(maxsize: Option<usize>, ring_bytes: usize) -> io::Result<Queue<T>> {
+        let invalid = |what| io::Error::new(io::ErrorKind::InvalidInput, what);
+        let maxsize = match maxsize {
+            None => 0,
+            Some(n) if n == 0 || n > ring::MAX_ITEMS as usize => {
+                return Err(invalid("a bounded queue's maxsize must be between 1 and 2^23"))
+            }
+            Some(n) => n as u32,
+        };
+        let capacity = ring_bytes.div_ceil(8) * 8;
+        if !(64..=ring::MAX_CAPACITY).contains(&capacity) {
+            return Err(invalid("a queue's ring must hold between 64 bytes and 1 GiB"));
+        }
+        let region = Region::new(Ring::words_for(capacity))?;
+        // Relaxed: written before the handle exists anywhere else.
+        region.word(ring::MAXSIZE).store(maxsize, Ordering::Relaxed);
+        region.word(ring::CAPACITY).store(capacity as u32, Ordering::Relaxed);
+        Queue::from_parts(region, capacity, Lock::new()?, Lock::new()?, Tokens::new()?, Tokens::new()?)
+    }
+
+    fn from_parts(
+        region: Region,
+        capacity: usize,
+        put_lock: Lock,
+        get_lock: Lock,
+        not_empty: Tokens,
+        not_full: Tokens,
+    ) -> io::Result<Queue<T>> {
+        let spinner = Mutex::new(Spinner::default());
+        let inner = Inner { region, capacity, put_lock, get_lock, not_empty, not_full, spinner };
+        Ok(Queue { inner: Arc::new(inner), _item: PhantomData })
+    }
+
+    fn ring(&self) -> Ring<'_> {
+        Ring { region: &self.inner.region, capacity: self.inner.capacity }
+    }
+
+    /// The number of items in the queue now (exact, unlike Python's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::unbounded()?;
+    /// q.try_put("a").unwrap();
+    /// assert_eq!(q.qsize(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn qsize(&self) -> usize {
+        self.ring().len() as usize
+    }
+
+    /// Whether the queue holds no items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(ipc::Queue::<u8>::unbounded()?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.qsize() == 0
+    }
+
+    /// Whether the queue holds `maxsize` items (never, for an unbounded one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::bounded(1)?;
+    /// q.try_put(1u8).unwrap();
+    /// assert!(q.is_full());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_full(&self) -> bool {
+        let maxsize = self.ring().maxsize();
+        maxsize != 0 && self.ring().len() >= maxsize
+    }
+
+    /// Whether [`close`](Queue::close) was called (by any process).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<u8>::unbounded()?;
+    /// q.close();
+    /// assert!(q.is_closed());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.ring().is_closed()
+    }
+
+    /// Closes the queue for every process: later puts fail with
+    /// [`PutError::Closed`] (waiting ones too), consumers take what is left
+    /// and then get [`GetError::Closed`]. Closing twice does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::unbounded()?;
+    /// q.try_put(1u8).unwrap();
+    /// q.close();
+    /// assert!(q.try_put(2).unwrap_err().is_closed());
+    /// assert_eq!(q.try_get().unwrap(), 1);
+    /// assert!(matches!(q.try_get(), Err(ipc::GetError::Closed)));
+    /// # Ok(()) }
+    /// ```
+    pub fn close(&self) {
+        // Under the put lock, so every put that succeeded did so before the
+        // close, and a consumer that sees the close sees those items. The
+        // lock is held only for a copy, so the wait is short; if it cannot
+        // be taken at all (an i/o error), closing goes ahead regardless.
+        let _guard = held(self.inner.put_lock.blocking_lock());
+        if self.ring().close() {
+            let ring = self.ring();
+            self.inner.not_empty.post(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)));
+            self.inner.not_full.post(Sleeper::count(ring.region.word(ring::PUT_SLEEPERS)));
+        }
+    }
+
+    /// Pushes encoded bytes under a held put lock.
+    fn push_locked(&self, bytes: &[u8]) -> Result<(), Refused> {
+        if self.ring().is_closed() {
+            return Err(Refused::Closed);
+        }
+        match self.ring().push(bytes) {
+            Push::Done { wake } => {
+                if wake {
+                    self.inner.not_empty.post(1);
+                }
+                Ok(())
+            }
+            Push::Full => Err(Refused::Full),
+            Push::TooLarge => Err(Refused::TooLarge),
+        }
+    }
+
+    /// Pops under a held get lock: `Ok(None)` when empty.
+    fn pop_locked(&self) -> Result<Option<Vec<u8>>, GetError> {
+        match self.ring().pop() {
+            Pop::Item { payload, wake } => {
+                if wake {
+                    self.inner.not_full.post(1);
+                }
+                Ok(Some(payload))
+            }
+            Pop::Empty => Ok(None),
+            Pop::Corrupt => Err(GetError::Corrupt),
+        }
+    }
+
+    /// Whether a waiting producer of `len` bytes should look again.
+    fn room_or_closed(&self, len: usize) -> Option<()> {
+        (self.ring().is_closed() || self.ring().fits(len)).then_some(())
+    }
+
+    /// Whether a waiting consumer should look again.
+    fn items_or_closed(&self) -> Option<()> {
+        (self.ring().len() > 0 || self.ring().is_closed()).then_some(())
+    }
+
+    async fn put_bytes(&self, bytes: &[u8]) -> Result<(), Refused> {
+        loop {
+            {
+                let _guard = held(self.inner.put_lock.lock().await).map_err(Refused::Io)?;
+                match self.push_locked(bytes) {
+                    Err(Refused::Full) => {}
+                    done => return done,
+                }
+            }
+            if wake::spin(&self.inner.spinner, None, || self.room_or_closed(bytes.len())).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
+            if self.room_or_closed(bytes.len()).is_none() {
+                self.inner.not_full.take().await.map_err(Refused::Io)?;
+            }
+        }
+    }
+
+    fn blocking_put_bytes(&self, bytes: &[u8], deadline: Option<Instant>) -> Result<(), Refused> {
+        loop {
+            {
+                let _guard = held(self.inner.put_lock.blocking_lock()).map_err(Refused::Io)?;
+                match self.push_locked(bytes) {
+                    Err(Refused::Full) => {}
+                    done => return done,
+                }
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Err(Refused::Full);
+            }
+            if wake::spin(&self.inner.spinner, left, || self.room_or_closed(bytes.len())).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
+            if self.room_or_closed(bytes.len()).is_none() {
+                self.inner.not_full.blocking_take(left).map_err(Refused::Io)?;
+            }
+        }
+    }
+
+    async fn get_bytes(&self) -> Result<Vec<u8>, GetError> {
+        let mut saw_closed = false;
+        loop {
+            {
+                let _guard = held(self.inner.get_lock.lock().await)?;
+                if let Some(payload) = self.pop_locked()? {
+                    return Ok(payload);
+                }
+            }
+            // Empty. After a close, one more look (puts before the close
+            // are visible once we see it), then the end.
+            if saw_closed {
+                return Err(GetError::Closed);
+            }
+            if self.ring().is_closed() {
+                saw_closed = true;
+                continue;
+            }
+            if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
+            if self.items_or_closed().is_none() {
+                self.inner.not_empty.take().await?;
+            }
+        }
+    }
+
+    fn blocking_get_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
+        let mut saw_closed = false;
+        loop {
+            {
+                let _guard = held(self.inner.get_lock.blocking_lock())?;
+                if let Some(payload) = self.pop_locked()? {
+                    return Ok(payload);
+                }
+            }
+            if saw_closed {
+                return Err(GetError::Closed);
+            }
+            if self.ring().is_closed() {
+                saw_closed = true;
+                continue;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Err(GetError::Empty);
+            }
+            if wake::spin(&self.inner.spinner, left, || self.items_or_closed()).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
+            if self.items_or_closed().is_none() {
+                self.inner.not_empty.blocking_take(left)?;
+            }
+        }
+    }
+}
+
+impl<T: Serialize> Queue<T> {
+    fn encode(item: &T) -> Result<Vec<u8>, codec::EncodeError> {
+        let (bytes, fds) = codec::encode(item)?;
+        if !fds.is_empty() {
+            return Err(codec::EncodeError("handles cannot travel inside queue items".into()));
+        }
+        Ok(bytes)
+    }
+
+    /// Puts `item` at the back, waiting for room if the queue is full.
+    /// When it returns, the item is in shared memory: this process may exit
+    /// at once and the item is still delivered.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back inside every error: [`PutError::Closed`],
+    /// [`PutError::TooLarge`], [`PutError::Encode`], [`PutError::Io`]
+    /// (outside a tokio runtime).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the item is published only in the step that returns, so
+    /// a dropped put published nothing (and the item is dropped with it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let q = ipc::Queue::bounded(3)?;
+    /// q.put(String::from("hello")).await?;
+    /// assert_eq!(q.get().await?, "hello");
+    /// # Ok(()) }
+    /// ```
+    pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
+        let bytes = match Queue::encode(&item) {
+            Ok(b) => b,
+            Err(e) => return Err(PutError::Encode(item, e)),
+        };
+        self.put_bytes(&bytes).await.map_err(|r| r.with(item))
+    }
+
+    /// Puts `item` if there is room now (Python's `put_nowait`).
+    ///
+    /// # Errors
+    ///
+    /// [`PutError::Full`] with the item if there is no room; otherwise as
+    /// [`put`](Queue::put).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::bounded(1)?;
+    /// q.try_put('a').unwrap();
+    /// assert!(q.try_put('b').unwrap_err().is_full());
+    /// # Ok(()) }
+    /// ```
+    pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+        self.blocking_put_until(item, Some(Instant::now()))
+    }
+
+    /// [`put`](Queue::put) waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`PutError::Full`] with the item if the time ran out; otherwise as
+    /// [`put`](Queue::put).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`put`](Queue::put).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// use std::time::Duration;
+    /// let q = ipc::Queue::bounded(1)?;
+    /// q.put(1u8).await?;
+    /// let refused = q.put_timeout(2, Duration::from_millis(5)).await.unwrap_err();
+    /// assert_eq!(refused.into_inner(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
+        let bytes = match Queue::encode(&item) {
+            Ok(b) => b,
+            Err(e) => return Err(PutError::Encode(item, e)),
+        };
+        match tokio::time::timeout(timeout, self.put_bytes(&bytes)).await {
+            Ok(done) => done.map_err(|r| r.with(item)),
+            Err(_) => Err(PutError::Full(item)),
+        }
+    }
+
+    /// Blocking form of [`put`](Queue::put), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Queue::put) (an i/o error only from the operating system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = ipc::Queue::bounded(1)?;
+    /// q.blocking_put(7u64)?;
+    /// assert_eq!(q.blocking_get()?, 7);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_put(&self, item: T) -> Result<(), PutError<T>> {
+        self.blocking_put_until(item, None)
+    }
+
+    /// Blocking form of [`put_timeout`](Queue::put_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_timeout`](Queue::put_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::bounded(1)?;
+    /// q.try_put(1u8).unwrap();
+    /// assert!(q.blocking_put_timeout(2, std::time::Duration::from_millis(5)).unwrap_err().is_full());
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
+        self.blocking_put_until(item, Some(Instant::now() + timeout))
+    }
+
+    fn blocking_put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+        let bytes = match Queue::encode(&item) {
+            Ok(b) => b,
+            Err(e) => return Err(PutError::Encode(item, e)),
+        };
+        self.blocking_put_bytes(&bytes, deadline).map_err(|r| r.with(item))
+    }
+}
+
+impl<T: DeserializeOwned> Queue<T> {
+    fn decode(bytes: Vec<u8>) -> Result<T, GetError> {
+        Ok(codec::decode(&bytes, Vec::new())?)
+    }
+
+    /// Takes the item at the front, waiting for one if the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Closed`] once the queue is closed and drained;
+    /// [`GetError::Decode`], [`GetError::Corrupt`], [`GetError::Io`]
+    /// (outside a tokio runtime).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an item is taken only in the step that returns it, so a
+    /// dropped get took nothing, and a wake-up meant for it goes to another
+    /// consumer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let q = ipc::Queue::unbounded()?;
+    /// q.put((1, 'x')).await?;
+    /// assert_eq!(q.get().await?, (1, 'x'));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self) -> Result<T, GetError> {
+        Queue::decode(self.get_bytes().await?)
+    }
+
+    /// Takes an item if there is one now (Python's `get_nowait`).
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Empty`] if there is none; otherwise as
+    /// [`get`](Queue::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<u8>::unbounded()?;
+    /// assert!(matches!(q.try_get(), Err(ipc::GetError::Empty)));
+    /// # Ok(()) }
+    /// ```
+    pub fn try_get(&self) -> Result<T, GetError> {
+        Queue::decode(self.blocking_get_bytes(Some(Instant::now()))?)
+    }
+
+    /// [`get`](Queue::get) waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Empty`] if the time ran out; otherwise as
+    /// [`get`](Queue::get).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get`](Queue::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let q = ipc::Queue::<u8>::unbounded()?;
+    /// let none = q.get_timeout(std::time::Duration::from_millis(5)).await;
+    /// assert!(matches!(none, Err(ipc::GetError::Empty)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        match tokio::time::timeout(timeout, self.get_bytes()).await {
+            Ok(bytes) => Queue::decode(bytes?),
+            Err(_) => Err(GetError::Empty),
+        }
+    }
+
+    /// Blocking form of [`get`](Queue::get).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Queue::get) (an i/o error only from the operating system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = ipc::Queue::unbounded()?;
+    /// q.try_put(vec![1, 2]).unwrap();
+    /// assert_eq!(q.blocking_get()?, vec![1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_get(&self) -> Result<T, GetError> {
+        Queue::decode(self.blocking_get_bytes(None)?)
+    }
+
+    /// Blocking form of [`get_timeout`](Queue::get_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`get_timeout`](Queue::get_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = ipc::Queue::<u8>::unbounded()?;
+    /// assert!(q.blocking_get_timeout(std::time::Duration::from_millis(5)).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        Queue::decode(self.blocking_get_bytes(Some(Instant::now() + timeout))?)
+    }
+
+    /// The queue as a [`Stream`] of items that ends when the queue is
+    /// closed and drained (an error other than `Closed` is an item of the
+    /// stream).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// use futures::StreamExt;
+    /// let q = ipc::Queue::unbounded()?;
+    /// for i in 0..3u8 {
+    ///     q.put(i).await?;
+    /// }
+    /// q.close();
+    /// let items: Vec<u8> = q.stream().map(|r| r.unwrap()).collect().await;
+    /// assert_eq!(items, [0, 1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(&self) -> impl Stream<Item = Result<T, GetError>> + Send + Unpin + 'static
+    where
+        T: Send + 'static,
+    {
+        // Boxed, so the stream is `Unpin` and `next()` needs no pinning.
+        Box::pin(futures::stream::unfold(self.clone(), |q| async move {
+            match q.get().await {
+                Err(GetError::Closed) => None,
+                item => Some((item, q)),
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    put_lock: &'a Lock,
+    get_lock: &'a Lock,
+    capacity: u32,
+    region: SerFd<'a>,
+    not_empty: SerFd<'a>,
+    not_full: SerFd<'a>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    put_lock: Lock,
+    get_lock: Lock,
+    capacity: u32,
+    region: DeFd,
+    not_empty: DeFd,
+    not_full: DeFd,
+}
+
+/// A queue serializes as a handle: its region, locks and eventfds travel
+/// out of band.
+impl<T> Serialize for Queue<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let inner = &*self.inner;
+        WireRef {
+            put_lock: &inner.put_lock,
+            get_lock: &inner.get_lock,
+            capacity: inner.capacity as u32,
+            region: SerFd(inner.region.fd()),
+            not_empty: SerFd(inner.not_empty.fd()),
+            not_full: SerFd(inner.not_full.fd()),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Queue<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let capacity = wire.capacity as usize;
+        if capacity % 8 != 0 || !(64..=ring::MAX_CAPACITY).contains(&capacity) {
+            return Err(D::Error::custom("a queue handle with an invalid ring size"));
+        }
+        let region = Region::from_fd(wire.region.0, Ring::words_for(capacity)).map_err(D::Error::custom)?;
+        // Relaxed: written before the handle was shared.
+        if region.word(ring::CAPACITY).load(Ordering::Relaxed) != wire.capacity {
+            return Err(D::Error::custom("a queue handle whose ring size disagrees with its region"));
+        }
+        let tokens = |fd: OwnedFd| Tokens::from_fd(fd);
+        Queue::from_parts(
+            region,
+            capacity,
+            wire.put_lock,
+            wire.get_lock,
+            tokens(wire.not_empty.0),
+            tokens(wire.not_full.0),
+        )
+        .map_err(D::Error::custom)
+    }
+}

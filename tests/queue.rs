@@ -1,0 +1,292 @@
+//! `Queue` across processes: CPython's queue behaviours
+//! (`_test_multiprocessing.py`, `_TestQueue`), close instead of sentinels,
+//! exact accounting under load, cancel safety, and producers killed right
+//! after and in the middle of puts.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use ipc::{Event, GetError, Pipe, Process, PutError, Queue};
+use support::bounded;
+
+#[test]
+fn sizes_full_and_empty_as_in_python() {
+    let q = Queue::bounded(6).unwrap();
+    assert!(q.is_empty() && !q.is_full());
+    for i in 0..6u32 {
+        assert_eq!(q.qsize(), i as usize);
+        q.try_put(i).unwrap();
+    }
+    assert!(q.is_full());
+    // put_nowait on a full queue: Full, with the item handed back.
+    match q.try_put(99) {
+        Err(PutError::Full(99)) => {}
+        other => panic!("expected Full(99), got {other:?}"),
+    }
+    let start = Instant::now();
+    assert!(q.blocking_put_timeout(99, Duration::from_millis(30)).unwrap_err().is_full());
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    for i in 0..6u32 {
+        assert_eq!(q.try_get().unwrap(), i);
+    }
+    assert!(matches!(q.try_get(), Err(GetError::Empty)));
+    let start = Instant::now();
+    assert!(matches!(q.blocking_get_timeout(Duration::from_millis(30)), Err(GetError::Empty)));
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    assert!(Queue::<u8>::bounded(0).is_err());
+    assert!(!Queue::<u8>::unbounded().unwrap().is_full());
+}
+
+#[tokio::test]
+async fn async_timeouts_hand_the_item_back() {
+    let q = Queue::bounded(1).unwrap();
+    q.put(String::from("first")).await.unwrap();
+    let start = Instant::now();
+    let refused = q.put_timeout(String::from("second"), Duration::from_millis(30)).await.unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    assert_eq!(refused.into_inner(), "second");
+    assert_eq!(q.get_timeout(Duration::from_millis(30)).await.unwrap(), "first");
+    assert!(matches!(q.get_timeout(Duration::from_millis(10)).await, Err(GetError::Empty)));
+}
+
+#[ipc::test]
+async fn fifo_across_processes_including_items_put_before_the_child_started() {
+    let q = Queue::unbounded().unwrap();
+    for i in 0..100u32 {
+        q.put(i).await.unwrap();
+    }
+    let mut child = Process::spawn(
+        |q: Queue<u32>| async move {
+            for i in 100..1000u32 {
+                q.put(i).await.unwrap();
+            }
+        },
+        q.clone(),
+    )
+    .unwrap();
+    for i in 0..1000u32 {
+        assert_eq!(bounded(q.get()).await.unwrap(), i);
+    }
+    bounded(child.join()).await.unwrap();
+}
+
+#[ipc::test]
+async fn close_wakes_waiting_consumers_and_producers() {
+    let q = Queue::<u8>::bounded(1).unwrap();
+    let consumer = Process::spawn(|q: Queue<u8>| matches!(q.blocking_get(), Err(GetError::Closed)), q.clone());
+    let mut consumer = consumer.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    q.close();
+    assert!(bounded(consumer.join()).await.unwrap());
+    // A producer waiting for room is refused with its item.
+    let q = Queue::<u8>::bounded(1).unwrap();
+    q.put(1).await.unwrap();
+    let mut producer = Process::spawn(
+        |q: Queue<u8>| async move {
+            match q.put(2).await {
+                Err(PutError::Closed(2)) => true,
+                other => panic!("expected Closed(2), got {other:?}"),
+            }
+        },
+        q.clone(),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    q.close();
+    assert!(bounded(producer.join()).await.unwrap());
+    // What was put before the close is still delivered, then Closed.
+    assert_eq!(q.get().await.unwrap(), 1);
+    assert!(matches!(q.get().await, Err(GetError::Closed)));
+}
+
+#[ipc::test]
+async fn producers_times_consumers_times_items_each_exactly_once() {
+    const PRODUCERS: u64 = 3;
+    const CONSUMERS: usize = 2;
+    const ITEMS: u64 = 2000;
+    let q = Queue::<(u64, u64)>::bounded(64).unwrap();
+    let producers: Vec<Process<()>> = (0..PRODUCERS)
+        .map(|p| {
+            Process::spawn(
+                |(q, p): (Queue<(u64, u64)>, u64)| async move {
+                    for i in 0..ITEMS {
+                        q.put((p, i)).await.unwrap();
+                    }
+                },
+                (q.clone(), p),
+            )
+            .unwrap()
+        })
+        .collect();
+    // Consumers read the queue as a stream until it is closed: no sentinels.
+    let consumers: Vec<Process<(u64, u64, bool)>> = (0..CONSUMERS)
+        .map(|_| {
+            Process::spawn(
+                |q: Queue<(u64, u64)>| async move {
+                    let (mut n, mut sum) = (0, 0);
+                    let mut last = vec![None; PRODUCERS as usize];
+                    let mut in_order = true;
+                    let mut items = q.stream();
+                    while let Some(item) = items.next().await {
+                        let (p, i) = item.unwrap();
+                        // FIFO per producer, as each consumer sees it.
+                        in_order &= last[p as usize].is_none_or(|l| l < i);
+                        last[p as usize] = Some(i);
+                        n += 1;
+                        sum += p * ITEMS + i;
+                    }
+                    (n, sum, in_order)
+                },
+                q.clone(),
+            )
+            .unwrap()
+        })
+        .collect();
+    for mut p in producers {
+        bounded(p.join()).await.unwrap();
+    }
+    q.close();
+    let (mut n, mut sum) = (0, 0);
+    for mut c in consumers {
+        let (cn, csum, in_order) = bounded(c.join()).await.unwrap();
+        assert!(in_order, "a consumer saw a producer's items out of order");
+        n += cn;
+        sum += csum;
+    }
+    let all = PRODUCERS * ITEMS;
+    assert_eq!(n, all);
+    assert_eq!(sum, all * (all - 1) / 2, "every item exactly once");
+}
+
+#[tokio::test]
+async fn cancelled_gets_and_puts_lose_and_duplicate_nothing() {
+    let q = Queue::<u32>::bounded(4).unwrap();
+    let producer = tokio::spawn({
+        let q = q.clone();
+        async move {
+            for i in 0..500u32 {
+                q.put(i).await.unwrap();
+            }
+        }
+    });
+    let mut next = 0;
+    while next < 500 {
+        // Very short timeouts: many gets are cancelled mid-wait.
+        if let Ok(i) = q.get_timeout(Duration::from_micros(50)).await {
+            assert_eq!(i, next);
+            next += 1;
+        }
+    }
+    bounded(producer).await.unwrap();
+    // A cancelled put enqueued nothing.
+    q.put(1).await.unwrap();
+    for _ in 0..3 {
+        q.put(2).await.unwrap();
+    }
+    assert!(tokio::time::timeout(Duration::from_millis(10), q.put(3)).await.is_err());
+    assert_eq!(q.qsize(), 4);
+    assert_eq!(q.get().await.unwrap(), 1);
+}
+
+#[ipc::test]
+async fn a_producer_killed_right_after_put_still_delivers() {
+    let q = Queue::unbounded().unwrap();
+    let done = Event::new().unwrap();
+    let mut child = Process::spawn(
+        |(q, done): (Queue<String>, Event)| async move {
+            q.put(String::from("made it")).await.unwrap();
+            done.set();
+            std::future::pending::<()>().await
+        },
+        (q.clone(), done.clone()),
+    )
+    .unwrap();
+    bounded(done.wait()).await.unwrap();
+    child.kill().unwrap();
+    bounded(child.join()).await.unwrap_err();
+    assert_eq!(bounded(q.get()).await.unwrap(), "made it");
+}
+
+#[ipc::test]
+async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
+    // A producer puts 4 KiB items as fast as a consumer here takes them, so
+    // it is almost always inside a put; it is killed at an arbitrary moment.
+    fn item(n: u64) -> Vec<u64> {
+        (0..512).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()
+    }
+    let q = Queue::<Vec<u64>>::with_ring(None, 64 << 10).unwrap();
+    for round in 0..4 {
+        let mut child: Process<()> = Process::spawn(
+            |q: Queue<Vec<u64>>| async move {
+                let mut n: u64 = 0;
+                loop {
+                    q.put((0..512).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()).await.unwrap();
+                    n += 1;
+                }
+            },
+            q.clone(),
+        )
+        .unwrap();
+        let killed = Event::new().unwrap();
+        let consumer = tokio::spawn({
+            let (q, killed) = (q.clone(), killed.clone());
+            async move {
+                // Everything delivered is whole, and in order.
+                let mut n = 0;
+                loop {
+                    match q.get_timeout(Duration::from_millis(20)).await {
+                        Ok(v) => {
+                            assert_eq!(v, item(n), "a torn or misplaced item");
+                            n += 1;
+                        }
+                        Err(GetError::Empty) if killed.is_set() => return n,
+                        Err(GetError::Empty) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20 + round * 7)).await;
+        child.kill().unwrap();
+        bounded(child.join()).await.unwrap_err();
+        killed.set();
+        let taken = bounded(consumer).await.unwrap();
+        assert!(taken > 0, "the producer never got going");
+        eprintln!("round {round}: {taken} items taken before the kill");
+        // The queue still works for others.
+        q.put(item(7)).await.unwrap();
+        assert_eq!(bounded(q.get()).await.unwrap(), item(7));
+    }
+}
+
+#[ipc::test]
+async fn queues_travel_through_connections() {
+    let (mut here, there) = Pipe::duplex().unwrap();
+    let mut child = Process::spawn(
+        |mut conn: ipc::Connection| async move {
+            let q: Queue<String> = conn.recv().await.unwrap();
+            q.put(q.get().await.unwrap().to_uppercase()).await.unwrap();
+        },
+        there,
+    )
+    .unwrap();
+    let q = Queue::unbounded().unwrap();
+    here.send(&q).await.unwrap();
+    q.put(String::from("shout")).await.unwrap();
+    bounded(child.join()).await.unwrap();
+    assert_eq!(q.get().await.unwrap(), "SHOUT");
+}
+
+#[ipc::test]
+async fn oversized_items_and_handles_are_refused_with_the_item() {
+    let q = Queue::<Vec<u8>>::with_ring(None, 1024).unwrap();
+    match q.put(vec![7; 2000]).await {
+        Err(PutError::TooLarge(v)) => assert_eq!(v.len(), 2000),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let q = Queue::<Event>::unbounded().unwrap();
+    assert!(matches!(q.put(Event::new().unwrap()).await, Err(PutError::Encode(..))));
+    assert!(q.is_empty());
+}
