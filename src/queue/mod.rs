@@ -200,6 +200,8 @@ impl<T> Queue<T> {
     /// ```
     /// # fn main() -> std::io::Result<()> {
     /// let q = ipc::Queue::<Vec<u8>>::with_ring(None, 16 << 20)?; // room for 15 MiB items
+    /// q.try_put(vec![0; 15 << 20]).unwrap();
+    /// assert_eq!(q.try_get().unwrap().len(), 15 << 20);
     /// # Ok(()) }
     /// ```
     pub fn with_ring(maxsize: Option<usize>, ring_bytes: usize) -> io::Result<Queue<T>> {

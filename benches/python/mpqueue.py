@@ -1,0 +1,48 @@
+"""Times multiprocessing queues between processes. (Not named queue.py:
+that would shadow the standard library module the queues import.)
+
+Usage: python3 mpqueue.py queue N        -- 1 producer -> 1 consumer, N ints (Queue)
+       python3 mpqueue.py simple N       -- the same with SimpleQueue
+       python3 mpqueue.py two N          -- 2 producers -> 2 consumers, N ints each producer
+       python3 mpqueue.py big SIZE N     -- 1 -> 1, N bytes objects of SIZE bytes (Queue)
+Prints seconds from when every process is ready to when the last item is taken.
+"""
+import multiprocessing as mp
+import sys
+import time
+
+
+def produce(q, ready, n, item):
+    ready.wait()
+    for _ in range(n):
+        q.put(item)
+
+
+def consume(q, ready, n, done):
+    ready.wait()
+    for _ in range(n):
+        q.get()
+    done.put(time.perf_counter())
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "big":
+        size, n = int(sys.argv[2]), int(sys.argv[3])
+        item, producers = bytes(size), 1
+    else:
+        n = int(sys.argv[2])
+        item, producers = 12345, (2 if mode == "two" else 1)
+    q = mp.SimpleQueue() if mode == "simple" else mp.Queue()
+    done = mp.SimpleQueue()
+    ready = mp.Barrier(2 * producers + 1)
+    procs = [mp.Process(target=produce, args=(q, ready, n, item)) for _ in range(producers)]
+    procs += [mp.Process(target=consume, args=(q, ready, n, done)) for _ in range(producers)]
+    for p in procs:
+        p.start()
+    ready.wait()
+    start = time.perf_counter()
+    end = max(done.get() for _ in range(producers))
+    for p in procs:
+        p.join()
+    print(end - start)

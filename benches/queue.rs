@@ -1,0 +1,160 @@
+//! `Queue` between processes beside the floor and Python, in the same run:
+//!
+//! - 1 producer → 1 consumer, small items (a `u64`, a ~100-byte struct):
+//!   items/s, beside raw 8-byte socketpair messages between two processes
+//!   and Python's `Queue` and `SimpleQueue`;
+//! - 2 producers → 2 consumers, beside Python's `Queue`;
+//! - 1 MiB items: bytes/s, beside `memcpy` and Python's `Queue`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use ipc::{Barrier, Process, Queue};
+use serde::{Deserialize, Serialize};
+
+#[path = "support.rs"]
+mod support;
+
+/// A ~100-byte record.
+#[derive(Serialize, Deserialize, Clone)]
+struct Record {
+    id: u64,
+    name: String,
+    values: [u32; 8],
+}
+
+fn record() -> Record {
+    Record { id: 7, name: "a record of about one hundred bytes, once encoded".into(), values: [1, 2, 3, 4, 5, 6, 7, 8] }
+}
+
+/// A producer: meet at the barrier, put `n` copies of `item`.
+fn produce<T: Serialize + serde::de::DeserializeOwned + Clone>((q, ready, n, item): (Queue<T>, Barrier, u64, T)) {
+    ready.blocking_wait().unwrap();
+    for _ in 0..n {
+        q.blocking_put(item.clone()).unwrap();
+    }
+}
+
+/// A consumer: meet at the barrier, take `n` items.
+fn consume<T: Serialize + serde::de::DeserializeOwned>((q, ready, n): (Queue<T>, Barrier, u64)) {
+    ready.blocking_wait().unwrap();
+    for _ in 0..n {
+        black_box(q.blocking_get().unwrap());
+    }
+}
+
+/// `producers` producers and as many consumers (children), `per` items
+/// each; the time from the barrier to the last consumer's exit.
+fn run<T>(q: Queue<T>, producers: u64, per: u64, item: T) -> Duration
+where
+    T: Serialize + serde::de::DeserializeOwned + Clone + Send + 'static,
+{
+    let ready = Barrier::new(2 * producers as u32 + 1).unwrap();
+    let mut children = Vec::new();
+    for _ in 0..producers {
+        children.push(Process::spawn(produce::<T>, (q.clone(), ready.clone(), per, item.clone())).unwrap());
+        children.push(Process::spawn(consume::<T>, (q.clone(), ready.clone(), per)).unwrap());
+    }
+    ready.blocking_wait().unwrap();
+    let start = Instant::now();
+    for mut c in children {
+        c.blocking_join().unwrap();
+    }
+    start.elapsed()
+}
+
+/// The floor: 8-byte messages over a blocking SOCK_SEQPACKET socketpair,
+/// written by a forked child (which only calls write/_exit) and read here.
+fn raw_messages(iters: u64) -> Duration {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills `fds` with two new descriptors; checked below.
+    let ret =
+        unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    assert_eq!(ret, 0);
+    let msg = 12345u64.to_ne_bytes();
+    // SAFETY: the child only makes async-signal-safe calls (write, _exit).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        for _ in 0..iters {
+            // SAFETY: an 8-byte write from a live buffer on a live socket.
+            unsafe { libc::write(fds[0], msg.as_ptr().cast(), 8) };
+        }
+        // SAFETY: ends the forked child at once.
+        unsafe { libc::_exit(0) };
+    }
+    let mut buf = [0u8; 8];
+    let start = Instant::now();
+    for _ in 0..iters {
+        // SAFETY: an 8-byte read into a live buffer on a live socket.
+        unsafe { libc::read(fds[1], buf.as_mut_ptr().cast(), 8) };
+    }
+    let elapsed = start.elapsed();
+    // SAFETY: reap the child, close our descriptors.
+    unsafe {
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    elapsed
+}
+
+fn one_to_one(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_1_to_1");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
+    g.bench_function("ipc Queue<u64>", |b| b.iter_custom(|n| run(Queue::unbounded().unwrap(), 1, n, 12345u64)));
+    g.bench_function("ipc Queue<~100-byte struct>", |b| {
+        b.iter_custom(|n| run(Queue::unbounded().unwrap(), 1, n, record()))
+    });
+    g.bench_function("floor: raw 8-byte socketpair messages", |b| b.iter_custom(raw_messages));
+    if support::have_python() {
+        g.bench_function("python Queue", |b| {
+            b.iter_custom(|n| support::python("mpqueue.py", &["queue".into(), n.to_string()]))
+        });
+        g.bench_function("python SimpleQueue", |b| {
+            b.iter_custom(|n| support::python("mpqueue.py", &["simple".into(), n.to_string()]))
+        });
+    }
+    g.finish();
+}
+
+fn two_to_two(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_2_to_2");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
+    g.bench_function("ipc Queue<u64>", |b| {
+        b.iter_custom(|n| run(Queue::unbounded().unwrap(), 2, n.div_ceil(2), 12345u64))
+    });
+    if support::have_python() {
+        g.bench_function("python Queue", |b| {
+            b.iter_custom(|n| support::python("mpqueue.py", &["two".into(), n.div_ceil(2).to_string()]))
+        });
+    }
+    g.finish();
+}
+
+fn big_items(c: &mut Criterion) {
+    const SIZE: usize = 1 << 20;
+    let mut g = c.benchmark_group("queue_1MiB_items");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Bytes(SIZE as u64));
+    g.bench_function("ipc Queue<Vec<u8>>", |b| {
+        b.iter_custom(|n| run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, vec![0xabu8; SIZE]))
+    });
+    let (src, mut dst) = (vec![0xabu8; SIZE], vec![0u8; SIZE]);
+    g.bench_function("floor: memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
+    if support::have_python() {
+        g.bench_function("python Queue", |b| {
+            b.iter_custom(|n| support::python("mpqueue.py", &["big".into(), SIZE.to_string(), n.to_string()]))
+        });
+    }
+    g.finish();
+}
+
+fn main() {
+    ipc::init();
+    let mut c = Criterion::default().configure_from_args();
+    one_to_one(&mut c);
+    two_to_two(&mut c);
+    big_items(&mut c);
+    c.final_summary();
+}
