@@ -4,7 +4,7 @@
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
 use crate::process::JoinError;
-use crate::queue::{GetError, PutRefused};
+use crate::queue::{GetError, PutRefused, TaskDoneError};
 use crate::sync::{LockError, SyncError, TryLockError};
 
 /// Any `ipc` error. Each operation returns its own small error type; they all
@@ -63,6 +63,9 @@ pub enum Error {
     /// A queue get returned no item.
     #[error(transparent)]
     Get(#[from] GetError),
+    /// `JoinableQueue::task_done` was called once too often.
+    #[error(transparent)]
+    TaskDone(#[from] TaskDoneError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

@@ -169,7 +169,7 @@ pub use process::{
     ParentProcess, Process, Target,
 };
 #[cfg(not(ipc_loom))]
-pub use queue::{GetError, PutError, PutRefused, Queue};
+pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};
 #[cfg(not(ipc_loom))]
 pub use sync::{
     Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, OwnedLockGuard, OwnedSemaphorePermit, RLock,

@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use ipc::{Event, GetError, Pipe, Process, PutError, Queue};
+use ipc::{Event, GetError, JoinableQueue, Pipe, Process, PutError, Queue, SimpleQueue};
 use support::bounded;
 
 #[test]
@@ -211,10 +211,10 @@ async fn a_producer_killed_right_after_put_still_delivers() {
 
 #[ipc::test]
 async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
-    // A producer puts 4 KiB items as fast as a consumer here takes them, so
+    // A producer puts 512-byte items as fast as a consumer here takes them, so
     // it is almost always inside a put; it is killed at an arbitrary moment.
     fn item(n: u64) -> Vec<u64> {
-        (0..512).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()
+        (0..64).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()
     }
     let q = Queue::<Vec<u64>>::with_ring(None, 64 << 10).unwrap();
     for round in 0..4 {
@@ -222,7 +222,7 @@ async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
             |q: Queue<Vec<u64>>| async move {
                 let mut n: u64 = 0;
                 loop {
-                    q.put((0..512).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()).await.unwrap();
+                    q.put((0..64).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()).await.unwrap();
                     n += 1;
                 }
             },
@@ -288,5 +288,83 @@ async fn oversized_items_and_handles_are_refused_with_the_item() {
     }
     let q = Queue::<Event>::unbounded().unwrap();
     assert!(matches!(q.put(Event::new().unwrap()).await, Err(PutError::Encode(..))));
+    assert!(q.is_empty());
+}
+
+#[test]
+fn joinable_counts_as_in_python() {
+    let q = JoinableQueue::unbounded().unwrap();
+    assert!(q.task_done().is_err(), "task_done with nothing put");
+    for i in 0..3u8 {
+        q.try_put(i).unwrap();
+    }
+    assert_eq!(q.unfinished(), 3);
+    assert!(!q.blocking_join_timeout(Duration::from_millis(10)).unwrap());
+    for _ in 0..3 {
+        q.try_get().unwrap();
+        q.task_done().unwrap();
+    }
+    assert_eq!(q.unfinished(), 0);
+    assert!(q.task_done().is_err(), "one call too many");
+    assert_eq!(q.unfinished(), 0, "a refused task_done changes nothing");
+    q.blocking_join().unwrap();
+}
+
+#[ipc::test]
+async fn producers_join_until_daemon_consumers_are_done() {
+    // Tutorial 000's JoinableQueue program: two producers put and join, two
+    // daemon consumers take and mark done forever.
+    let q = JoinableQueue::<String>::unbounded().unwrap();
+    for _ in 0..2 {
+        Process::builder()
+            .daemon(true)
+            .spawn(
+                |q: JoinableQueue<String>| async move {
+                    while let Ok(item) = q.get().await {
+                        assert!(item.starts_with("包子"));
+                        q.task_done().unwrap();
+                    }
+                },
+                q.clone(),
+            )
+            .unwrap();
+    }
+    let producers: Vec<Process<usize>> = (0..2)
+        .map(|p| {
+            Process::spawn(
+                |(q, p): (JoinableQueue<String>, u32)| async move {
+                    for i in 0..10 {
+                        q.put(format!("包子{p}-{i}")).await.unwrap();
+                    }
+                    q.join().await.unwrap();
+                    q.unfinished()
+                },
+                (q.clone(), p),
+            )
+            .unwrap()
+        })
+        .collect();
+    for mut p in producers {
+        assert_eq!(bounded(p.join()).await.unwrap(), 0, "join returned with work unfinished");
+    }
+    assert!(q.join_timeout(Duration::ZERO).await.unwrap());
+    q.close();
+}
+
+#[ipc::test]
+async fn a_simple_queue_between_processes() {
+    let q = SimpleQueue::new().unwrap();
+    let mut child = Process::spawn(
+        |q: SimpleQueue<u32>| async move {
+            for i in 0..5 {
+                q.put(i).await.unwrap();
+            }
+        },
+        q.clone(),
+    )
+    .unwrap();
+    bounded(child.join()).await.unwrap();
+    let got: Vec<u32> = (0..5).map(|_| q.try_get().unwrap()).collect();
+    assert_eq!(got, [0, 1, 2, 3, 4]);
     assert!(q.is_empty());
 }

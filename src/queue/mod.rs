@@ -16,10 +16,10 @@
 //! recheck protocol as every other wait in the crate.
 //!
 //! Not yet: items larger than the ring (they are refused with
-//! [`PutError::TooLarge`]; [`Queue::with_ring`] sizes the ring),
-//! `JoinableQueue` and `SimpleQueue`.
+//! [`PutError::TooLarge`]; [`Queue::with_ring`] sizes the ring).
 
 mod error;
+mod joinable;
 mod ring;
 
 use std::fmt;
@@ -34,6 +34,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use error::{GetError, PutError, PutRefused};
+pub use joinable::{JoinableQueue, SimpleQueue, TaskDoneError};
 
 use crate::codec;
 use crate::handle::{DeFd, SerFd};

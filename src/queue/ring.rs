@@ -31,6 +31,10 @@ pub(super) const CLOSED: usize = 5;
 pub(super) const GET_SLEEPERS: usize = 6;
 pub(super) const PUT_SLEEPERS: usize = 7;
 pub(super) const CAPACITY: usize = 8;
+/// `JoinableQueue`: items marked done (wrapping, compared with TAIL's count).
+pub(super) const DONE: usize = 10;
+/// `JoinableQueue`: joiners sleeping until every item is done.
+pub(super) const JOIN_SLEEPERS: usize = 11;
 /// Header words; the ring's bytes start after them.
 pub(super) const HEADER_WORDS: usize = 16;
 const RING_OFFSET: usize = HEADER_WORDS * 4;
@@ -231,6 +235,36 @@ impl Ring<'_> {
         // producer's registration.
         self.head().swap(pack(count(h) + 1, p + rec as u64), Ordering::SeqCst);
         Pop::Item { payload, wake: Sleeper::count(self.word(PUT_SLEEPERS)) > 0 }
+    }
+
+    /// Items put and not yet marked done (`JoinableQueue`): the puts are
+    /// TAIL's count, published with the item itself, so a producer killed
+    /// around its put leaves the count right.
+    pub(super) fn unfinished(&self) -> u32 {
+        let t = loom::seqcst_load64(self.tail());
+        let done = u64::from(loom::seqcst_load(self.word(DONE)));
+        (count(t).wrapping_sub(done) & COUNT_MASK) as u32
+    }
+
+    /// Marks one item done: `None` if none is unfinished, else whether
+    /// joiners must be woken (the last one was done and some sleep).
+    pub(super) fn task_done(&self) -> Option<bool> {
+        let done = self.word(DONE);
+        let mut d = done.load(Ordering::Relaxed);
+        loop {
+            let t = loom::seqcst_load64(self.tail());
+            let unfinished = count(t).wrapping_sub(u64::from(d)) & COUNT_MASK;
+            if unfinished == 0 {
+                return None;
+            }
+            let next = ((u64::from(d) + 1) & COUNT_MASK) as u32;
+            // SeqCst: the store half of the Dekker pair with a joiner's
+            // registration (the sleeper count below is the load half).
+            match done.compare_exchange_weak(d, next, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return Some(unfinished == 1 && Sleeper::count(self.word(JOIN_SLEEPERS)) > 0),
+                Err(seen) => d = seen,
+            }
+        }
     }
 
     pub(super) fn is_closed(&self) -> bool {
