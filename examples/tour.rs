@@ -256,6 +256,55 @@ async fn main() -> ipc::Result<()> {
     assert_eq!(room.get_value(), 2);
     println!("  barrier indices {indices:?}, room empty again, both waiters notified");
 
+    step("Queues: 2 producers x 2 consumers, close() instead of sentinels, exact accounting");
+    let q = ipc::Queue::<u64>::bounded(16)?;
+    let mut producers = Vec::new();
+    for p in 0..2u64 {
+        producers.push(Process::spawn(
+            |(q, p): (ipc::Queue<u64>, u64)| async move {
+                for i in 0..1000 {
+                    q.put(p * 1000 + i).await.unwrap();
+                }
+            },
+            (q.clone(), p),
+        )?);
+    }
+    let mut consumers = Vec::new();
+    for _ in 0..2 {
+        consumers.push(Process::spawn(
+            |q: ipc::Queue<u64>| async move {
+                use futures::StreamExt;
+                q.stream().fold((0u64, 0u64), |(n, sum), v| async move { (n + 1, sum + v.unwrap()) }).await
+            },
+            q.clone(),
+        )?);
+    }
+    for p in &mut producers {
+        p.join().await?;
+    }
+    q.close(); // consumers drain the rest, then their streams end: no sentinels
+    let (mut n, mut sum) = (0, 0);
+    for c in &mut consumers {
+        let (cn, csum) = c.join().await?;
+        n += cn;
+        sum += csum;
+    }
+    assert_eq!((n, sum), (2000, 1999 * 2000 / 2));
+    let jobs = ipc::JoinableQueue::<u32>::unbounded()?;
+    let _worker = Process::builder().daemon(true).spawn(
+        |jobs: ipc::JoinableQueue<u32>| async move {
+            while jobs.get().await.is_ok() {
+                jobs.task_done().unwrap();
+            }
+        },
+        jobs.clone(),
+    )?;
+    for j in 0..100 {
+        jobs.put(j).await?;
+    }
+    jobs.join().await?;
+    println!("  2000 items, each received exactly once; a JoinableQueue joined after 100 tasks were done");
+
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
     println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());

@@ -2,7 +2,7 @@
 //!
 //! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
 //! programs — child processes, pipes, locks and the other synchronisation
-//! primitives, and (as they land) queues, shared memory, managers and a
+//! primitives, queues, and (as they land) shared memory, managers and a
 //! pool — with every cross-process wait a future you `.await` on a tokio
 //! runtime.
 //!
@@ -69,9 +69,18 @@
 //! | `cond.notify(n)`, `notify_all()` | [`ConditionGuard::notify`], [`ConditionGuard::notify_all`] ([`Condition::notify`] checks the lock) | |
 //! | `Barrier(n)`, `wait()`, `abort()`, `reset()` | [`Barrier::new(n)`](Barrier::new), [`wait().await`](Barrier::wait) → index, [`abort()`](Barrier::abort), [`reset()`](Barrier::reset) | no `action` callable |
 //! | `broken`, `n_waiting`, `parties`, `BrokenBarrierError` | [`is_broken()`](Barrier::is_broken), [`n_waiting()`](Barrier::n_waiting), [`parties()`](Barrier::parties), [`SyncError::BrokenBarrier`] | |
+//! | `Queue(maxsize)`, `Queue()` | [`Queue::bounded(n)`](Queue::bounded), [`Queue::unbounded()`](Queue::unbounded) | [`Queue::with_ring`] sizes the shared ring |
+//! | `q.put(x)`, `q.get()` | [`put(x).await`](Queue::put), [`get().await`](Queue::get) | a refused put hands `x` back in [`PutError`] |
+//! | `put(x, timeout=t)`, `get(timeout=t)` | [`put_timeout`](Queue::put_timeout), [`get_timeout`](Queue::get_timeout) | |
+//! | `put_nowait(x)`, `get_nowait()`; `Full`, `Empty` | [`try_put`](Queue::try_put), [`try_get`](Queue::try_get); [`PutError::Full`], [`GetError::Empty`] | |
+//! | `qsize()`, `empty()`, `full()` | [`qsize()`](Queue::qsize), [`is_empty()`](Queue::is_empty), [`is_full()`](Queue::is_full) | exact, in every process |
+//! | `close()`, `join_thread()`, `cancel_join_thread()` | [`close()`](Queue::close) | no feeder thread: `put` returns with the item in shared memory, so the other two have nothing to do; `close` here ends the queue for consumers too |
+//! | one `None` sentinel per consumer | [`close()`](Queue::close), then [`GetError::Closed`] / the end of [`stream()`](Queue::stream) | |
+//! | `JoinableQueue()`; `task_done()`; `join()` | [`JoinableQueue`]; [`task_done()`](JoinableQueue::task_done) ([`TaskDoneError`] once too often); [`join().await`](JoinableQueue::join) | |
+//! | `SimpleQueue()` | [`SimpleQueue::new()`] | |
 //!
-//! The queues, shared memory, managers and the pool are not in the crate
-//! yet; they come in that order, on the same wait mechanism.
+//! Shared memory, managers and the pool are not in the crate yet; they come
+//! in that order, on the same wait mechanism.
 //!
 //! ## Every wait, four ways
 //!

@@ -31,6 +31,10 @@ fn handles_are_send_and_sync() {
     send_sync::<ipc::ConditionGuard<'static>>();
     send_sync::<ipc::Barrier>();
     send_sync::<ipc::SyncError>();
+    send_sync::<ipc::Queue<String>>();
+    send_sync::<ipc::JoinableQueue<String>>();
+    send_sync::<ipc::SimpleQueue<String>>();
+    send_sync::<ipc::GetError>();
 }
 
 fn sync_futures_are_send(
@@ -55,6 +59,15 @@ fn sync_futures_are_send(
     send(&b.wait_timeout(Duration::ZERO));
 }
 
+fn queue_futures_are_send(q: &ipc::Queue<String>, j: &ipc::JoinableQueue<String>) {
+    send(&q.put(String::new()));
+    send(&q.get());
+    send(&q.put_timeout(String::new(), Duration::ZERO));
+    send(&q.get_timeout(Duration::ZERO));
+    send(&q.stream());
+    send(&j.join());
+}
+
 async fn condition_waits_are_send(c: &ipc::Condition) {
     let g = c.lock().await.unwrap();
     send(&g.wait());
@@ -77,4 +90,5 @@ fn futures_compile_as_send() {
     let _ = futures_are_send as fn(&mut Connection, &mut Process<u8>);
     let _ = sync_futures_are_send;
     let _ = condition_waits_are_send;
+    let _ = queue_futures_are_send;
 }

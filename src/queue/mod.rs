@@ -11,8 +11,8 @@
 //! thread, nothing left to flush, and the producer may exit at once. Both
 //! locks are robust: a producer or consumer killed inside its critical
 //! section has published nothing, and the next one takes the lock over
-//! (`OwnerDied`) and carries on. Sleepers wait on two wake-one
-//! [`Tokens`] — items arrived, room freed — with the same register-then-
+//! (`OwnerDied`) and carries on. Sleepers wait for wake-one tokens on two
+//! eventfds — items arrived, room freed — with the same register-then-
 //! recheck protocol as every other wait in the crate.
 //!
 //! Not yet: items larger than the ring (they are refused with
