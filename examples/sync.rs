@@ -37,8 +37,13 @@ fn db_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ipc-example-{name}-{}.json", std::process::id()))
 }
 
+/// Writes the database whole: into a file of this process's own, then
+/// renamed over the old one, so a reader never sees a half-written file
+/// (without the lock it may still read a stale one: that is the race).
 fn write_db(path: &Path, count: u32) {
-    std::fs::write(path, serde_json::to_string(&Db { count }).unwrap()).unwrap();
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_string(&Db { count }).unwrap()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// 001's `search()`: read and show the tickets left.
