@@ -229,9 +229,9 @@ async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
             q.clone(),
         )
         .unwrap();
-        let killed = Event::new().unwrap();
+        let (killed, flowing) = (Event::new().unwrap(), Event::new().unwrap());
         let consumer = tokio::spawn({
-            let (q, killed) = (q.clone(), killed.clone());
+            let (q, killed, flowing) = (q.clone(), killed.clone(), flowing.clone());
             async move {
                 // Everything delivered is whole, and in order.
                 let mut n = 0;
@@ -240,6 +240,7 @@ async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
                         Ok(v) => {
                             assert_eq!(v, item(n), "a torn or misplaced item");
                             n += 1;
+                            flowing.set();
                         }
                         Err(GetError::Empty) if killed.is_set() => return n,
                         Err(GetError::Empty) => {}
@@ -248,7 +249,9 @@ async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
                 }
             }
         });
-        tokio::time::sleep(Duration::from_millis(20 + round * 7)).await;
+        // Kill it an arbitrary few milliseconds after items start flowing.
+        bounded(flowing.wait()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2 + round * 5)).await;
         child.kill().unwrap();
         bounded(child.join()).await.unwrap_err();
         killed.set();
