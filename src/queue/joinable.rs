@@ -309,7 +309,7 @@ impl<'de, T> Deserialize<'de> for JoinableQueue<T> {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
 /// let q = ipc::SimpleQueue::new()?;
-/// q.put("hi").await?;
+/// q.put(String::from("hi")).await?;
 /// assert_eq!(q.get().await?, "hi");
 /// assert!(q.is_empty());
 /// # Ok(()) }
