@@ -140,6 +140,12 @@ fn big_items(c: &mut Criterion) {
     g.bench_function("ipc Queue<Vec<u8>>", |b| {
         b.iter_custom(|n| run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, vec![0xabu8; SIZE]))
     });
+    // serde encodes a Vec<u8> element by element; serde_bytes as one block.
+    g.bench_function("ipc Queue<serde_bytes::ByteBuf>", |b| {
+        b.iter_custom(|n| {
+            run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, serde_bytes::ByteBuf::from(vec![0xabu8; SIZE]))
+        })
+    });
     let (src, mut dst) = (vec![0xabu8; SIZE], vec![0u8; SIZE]);
     g.bench_function("floor: memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
     if support::have_python() {
