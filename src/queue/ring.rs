@@ -24,19 +24,24 @@ use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::sync::raw::Sleeper;
 
+// The header: three cache lines of 16 words, so producers and consumers do
+// not write the same line on every item. Consumers' line: HEAD, and the
+// consumers sleeping (written by consumers, read by producers after a put).
 pub(super) const HEAD: usize = 0;
-pub(super) const TAIL: usize = 2;
-pub(super) const MAXSIZE: usize = 4;
-pub(super) const CLOSED: usize = 5;
-pub(super) const GET_SLEEPERS: usize = 6;
-pub(super) const PUT_SLEEPERS: usize = 7;
-pub(super) const CAPACITY: usize = 8;
+pub(super) const GET_SLEEPERS: usize = 2;
 /// `JoinableQueue`: items marked done (wrapping, compared with TAIL's count).
-pub(super) const DONE: usize = 10;
+pub(super) const DONE: usize = 3;
+// Producers' line: TAIL, and the producers sleeping.
+pub(super) const TAIL: usize = 16;
+pub(super) const PUT_SLEEPERS: usize = 18;
+// Read-mostly line.
+pub(super) const MAXSIZE: usize = 32;
+pub(super) const CLOSED: usize = 33;
+pub(super) const CAPACITY: usize = 34;
 /// `JoinableQueue`: joiners sleeping until every item is done.
-pub(super) const JOIN_SLEEPERS: usize = 11;
+pub(super) const JOIN_SLEEPERS: usize = 35;
 /// Header words; the ring's bytes start after them.
-pub(super) const HEADER_WORDS: usize = 16;
+pub(super) const HEADER_WORDS: usize = 48;
 const RING_OFFSET: usize = HEADER_WORDS * 4;
 
 const POS_BITS: u32 = 40;
