@@ -37,6 +37,14 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<O
     Ok((bytes, fds))
 }
 
+/// Encodes `value` onto the end of `out` (for callers that reuse a buffer),
+/// returning the descriptors of any handles inside it.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<Vec<OwnedFd>, EncodeError> {
+    let (written, fds) = handle::with_encoding(|| bincode::serde::encode_into_std_write(value, out, config()));
+    written.map_err(|e| EncodeError(e.to_string()))?;
+    Ok(fds)
+}
+
 /// Decodes a whole message; handles inside it take their descriptors from `fds`.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T, DecodeError> {
     handle::with_decoding(fds, || {

@@ -171,14 +171,17 @@ async fn cancelled_gets_and_puts_lose_and_duplicate_nothing() {
             }
         }
     });
-    let mut next = 0;
-    while next < 500 {
-        // Very short timeouts: many gets are cancelled mid-wait.
-        if let Ok(i) = q.get_timeout(Duration::from_micros(50)).await {
-            assert_eq!(i, next);
-            next += 1;
+    bounded(async {
+        let mut next = 0;
+        while next < 500 {
+            // Very short timeouts: many gets are cancelled mid-wait.
+            if let Ok(i) = q.get_timeout(Duration::from_micros(50)).await {
+                assert_eq!(i, next);
+                next += 1;
+            }
         }
-    }
+    })
+    .await;
     bounded(producer).await.unwrap();
     // A cancelled put enqueued nothing.
     q.put(1).await.unwrap();

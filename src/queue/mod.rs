@@ -22,6 +22,7 @@ mod error;
 mod joinable;
 mod ring;
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
@@ -144,6 +145,37 @@ fn held<'a>(r: Result<LockGuard<'a>, LockError<LockGuard<'a>>>) -> io::Result<Lo
         }
         Err(LockError::Io(e)) => Err(e),
     }
+}
+
+thread_local! {
+    /// A buffer for encoding puts and copying gets out of the ring, reused
+    /// so that items cost no allocation of their own once it has grown.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Takes this thread's scratch buffer (empty if another wait holds it).
+/// Owned, so it may be held across an await and given back elsewhere.
+fn take_scratch() -> Vec<u8> {
+    SCRATCH.with(Cell::take)
+}
+
+/// Gives a scratch buffer back, unless it grew past what is worth keeping
+/// per thread (4 MiB: room for 1 MiB items and more).
+fn give_scratch(mut buf: Vec<u8>) {
+    if buf.capacity() <= 4 << 20 {
+        buf.clear();
+        SCRATCH.with(|s| s.set(buf));
+    }
+}
+
+/// After a pop found the queue empty: what the get loop does next.
+enum Empty {
+    /// Look again at once.
+    Retry,
+    /// Wait for an item (or a close).
+    Wait,
+    /// Closed and drained: the end.
+    Closed,
 }
 
 impl<T> Queue<T> {
@@ -347,14 +379,15 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Pops under a held get lock: `Ok(None)` when empty.
-    fn pop_locked(&self) -> Result<Option<Vec<u8>>, GetError> {
-        match self.ring().pop() {
-            Pop::Item { payload, wake } => {
+    /// Pops into `buf` under a held get lock: the payload's length, or
+    /// `Ok(None)` when empty.
+    fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<usize>, GetError> {
+        match self.ring().pop(buf) {
+            Pop::Item { len, wake } => {
                 if wake {
                     self.inner.not_full.post(1);
                 }
-                Ok(Some(payload))
+                Ok(Some(len))
             }
             Pop::Empty => Ok(None),
             Pop::Corrupt => Err(GetError::Corrupt),
@@ -413,23 +446,34 @@ impl<T> Queue<T> {
         }
     }
 
-    async fn get_bytes(&self) -> Result<Vec<u8>, GetError> {
+    /// What a get does after finding the queue empty. After a close, one
+    /// more look (puts before the close are visible once it is seen), then
+    /// the end.
+    fn after_empty(&self, saw_closed: &mut bool) -> Empty {
+        if *saw_closed {
+            Empty::Closed
+        } else if self.ring().is_closed() {
+            *saw_closed = true;
+            Empty::Retry
+        } else {
+            Empty::Wait
+        }
+    }
+
+    /// Takes an item's bytes into `buf`; their length.
+    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<usize, GetError> {
         let mut saw_closed = false;
         loop {
             {
                 let _guard = held(self.inner.get_lock.lock().await)?;
-                if let Some(payload) = self.pop_locked()? {
-                    return Ok(payload);
+                if let Some(len) = self.pop_locked(buf)? {
+                    return Ok(len);
                 }
             }
-            // Empty. After a close, one more look (puts before the close
-            // are visible once we see it), then the end.
-            if saw_closed {
-                return Err(GetError::Closed);
-            }
-            if self.ring().is_closed() {
-                saw_closed = true;
-                continue;
+            match self.after_empty(&mut saw_closed) {
+                Empty::Retry => continue,
+                Empty::Closed => return Err(GetError::Closed),
+                Empty::Wait => {}
             }
             if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
                 continue;
@@ -441,21 +485,20 @@ impl<T> Queue<T> {
         }
     }
 
-    fn blocking_get_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
+    /// Blocking form of `get_bytes`, until `deadline`.
+    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<usize, GetError> {
         let mut saw_closed = false;
         loop {
             {
                 let _guard = held(self.inner.get_lock.blocking_lock())?;
-                if let Some(payload) = self.pop_locked()? {
-                    return Ok(payload);
+                if let Some(len) = self.pop_locked(buf)? {
+                    return Ok(len);
                 }
             }
-            if saw_closed {
-                return Err(GetError::Closed);
-            }
-            if self.ring().is_closed() {
-                saw_closed = true;
-                continue;
+            match self.after_empty(&mut saw_closed) {
+                Empty::Retry => continue,
+                Empty::Closed => return Err(GetError::Closed),
+                Empty::Wait => {}
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left == Some(Duration::ZERO) {
@@ -473,9 +516,18 @@ impl<T> Queue<T> {
 }
 
 impl<T: Serialize> Queue<T> {
+    /// Encodes `item` into a scratch buffer (the caller gives it back).
     fn encode(item: &T) -> Result<Vec<u8>, codec::EncodeError> {
-        let (bytes, fds) = codec::encode(item)?;
+        let mut bytes = take_scratch();
+        let fds = match codec::encode_into(item, &mut bytes) {
+            Ok(fds) => fds,
+            Err(e) => {
+                give_scratch(bytes);
+                return Err(e);
+            }
+        };
         if !fds.is_empty() {
+            give_scratch(bytes);
             return Err(codec::EncodeError("handles cannot travel inside queue items".into()));
         }
         Ok(bytes)
@@ -510,7 +562,9 @@ impl<T: Serialize> Queue<T> {
             Ok(b) => b,
             Err(e) => return Err(PutError::Encode(item, e)),
         };
-        self.put_bytes(&bytes).await.map_err(|r| r.with(item))
+        let put = self.put_bytes(&bytes).await;
+        give_scratch(bytes);
+        put.map_err(|r| r.with(item))
     }
 
     /// Puts `item` if there is room now (Python's `put_nowait`).
@@ -560,7 +614,9 @@ impl<T: Serialize> Queue<T> {
             Ok(b) => b,
             Err(e) => return Err(PutError::Encode(item, e)),
         };
-        match tokio::time::timeout(timeout, self.put_bytes(&bytes)).await {
+        let put = tokio::time::timeout(timeout, self.put_bytes(&bytes)).await;
+        give_scratch(bytes);
+        match put {
             Ok(done) => done.map_err(|r| r.with(item)),
             Err(_) => Err(PutError::Full(item)),
         }
@@ -609,13 +665,18 @@ impl<T: Serialize> Queue<T> {
             Ok(b) => b,
             Err(e) => return Err(PutError::Encode(item, e)),
         };
-        self.blocking_put_bytes(&bytes, deadline).map_err(|r| r.with(item))
+        let put = self.blocking_put_bytes(&bytes, deadline);
+        give_scratch(bytes);
+        put.map_err(|r| r.with(item))
     }
 }
 
 impl<T: DeserializeOwned> Queue<T> {
-    fn decode(bytes: Vec<u8>) -> Result<T, GetError> {
-        Ok(codec::decode(&bytes, Vec::new())?)
+    /// Decodes the first `len` bytes of a scratch buffer and gives it back.
+    fn decode(buf: Vec<u8>, len: Result<usize, GetError>) -> Result<T, GetError> {
+        let item = len.and_then(|len| Ok(codec::decode(&buf[..len], Vec::new())?));
+        give_scratch(buf);
+        item
     }
 
     /// Takes the item at the front, waiting for one if the queue is empty.
@@ -642,7 +703,9 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self) -> Result<T, GetError> {
-        Queue::decode(self.get_bytes().await?)
+        let mut buf = take_scratch();
+        let len = self.get_bytes(&mut buf).await;
+        Queue::decode(buf, len)
     }
 
     /// Takes an item if there is one now (Python's `get_nowait`).
@@ -661,7 +724,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn try_get(&self) -> Result<T, GetError> {
-        Queue::decode(self.blocking_get_bytes(Some(Instant::now()))?)
+        self.blocking_get_until(Some(Instant::now()))
     }
 
     /// [`get`](Queue::get) waiting at most `timeout`.
@@ -685,10 +748,9 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        match tokio::time::timeout(timeout, self.get_bytes()).await {
-            Ok(bytes) => Queue::decode(bytes?),
-            Err(_) => Err(GetError::Empty),
-        }
+        let mut buf = take_scratch();
+        let len = tokio::time::timeout(timeout, self.get_bytes(&mut buf)).await.unwrap_or(Err(GetError::Empty));
+        Queue::decode(buf, len)
     }
 
     /// Blocking form of [`get`](Queue::get).
@@ -707,7 +769,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_get(&self) -> Result<T, GetError> {
-        Queue::decode(self.blocking_get_bytes(None)?)
+        self.blocking_get_until(None)
     }
 
     /// Blocking form of [`get_timeout`](Queue::get_timeout).
@@ -725,7 +787,13 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        Queue::decode(self.blocking_get_bytes(Some(Instant::now() + timeout))?)
+        self.blocking_get_until(Some(Instant::now() + timeout))
+    }
+
+    fn blocking_get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        let mut buf = take_scratch();
+        let len = self.blocking_get_bytes(&mut buf, deadline);
+        Queue::decode(buf, len)
     }
 
     /// The queue as a [`Stream`] of items that ends when the queue is

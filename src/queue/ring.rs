@@ -91,9 +91,10 @@ pub(super) enum Push {
 /// What a pop found.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Pop {
-    /// A payload; whether a sleeping producer must be woken.
+    /// A payload of `len` bytes, now at the front of the caller's buffer;
+    /// whether a sleeping producer must be woken.
     Item {
-        payload: Vec<u8>,
+        len: usize,
         wake: bool,
     },
     Empty,
@@ -199,8 +200,10 @@ impl Ring<'_> {
         Push::Done { wake: Sleeper::count(self.word(GET_SLEEPERS)) > 0 }
     }
 
-    /// Copies out and consumes one record (the caller holds the get lock).
-    pub(super) fn pop(&self) -> Pop {
+    /// Copies one record's payload to the front of `buf` (grown if need be,
+    /// never shrunk, so a reused buffer costs no allocation) and consumes
+    /// it (the caller holds the get lock).
+    pub(super) fn pop(&self, buf: &mut Vec<u8>) -> Pop {
         // Relaxed: only get-lock holders store HEAD, and the lock orders them.
         let h = self.head().load(Ordering::Relaxed);
         // Acquire (via SeqCst): the producer's bytes are visible after it.
@@ -231,15 +234,18 @@ impl Ring<'_> {
         if tag != INLINE || rec as u64 > avail || off + rec > self.capacity {
             return Pop::Corrupt;
         }
-        let mut payload = vec![0u8; len as usize];
-        if !self.region.copy_out(RING_OFFSET + off + HEADER, &mut payload) {
+        let len = len as usize;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        if !self.region.copy_out(RING_OFFSET + off + HEADER, &mut buf[..len]) {
             return Pop::Corrupt;
         }
         // SeqCst swap: frees the bytes for producers only after the copy
         // (release), and the store half of the Dekker pair with a sleeping
         // producer's registration.
         self.head().swap(pack(count(h) + 1, p + rec as u64), Ordering::SeqCst);
-        Pop::Item { payload, wake: Sleeper::count(self.word(PUT_SLEEPERS)) > 0 }
+        Pop::Item { len, wake: Sleeper::count(self.word(PUT_SLEEPERS)) > 0 }
     }
 
     /// Items put and not yet marked done (`JoinableQueue`): the puts are
@@ -304,7 +310,8 @@ mod tests {
     fn records_go_round_in_order_and_wrap_whole() {
         let region = Region::new(Ring::words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
-        assert_eq!(r.pop(), Pop::Empty);
+        let mut buf = Vec::new();
+        assert_eq!(r.pop(&mut buf), Pop::Empty);
         // Sizes that do not divide the ring, so records meet its end.
         for round in 0..50u32 {
             let payload: Vec<u8> = (0..(round % 37) as u8 + 1).collect();
@@ -312,9 +319,11 @@ mod tests {
             if round % 3 == 0 {
                 assert_eq!(r.push(b"x"), Push::Done { wake: false });
             }
-            assert_eq!(r.pop(), Pop::Item { payload, wake: false });
+            assert_eq!(r.pop(&mut buf), Pop::Item { len: payload.len(), wake: false });
+            assert_eq!(buf[..payload.len()], payload[..]);
             if round % 3 == 0 {
-                assert_eq!(r.pop(), Pop::Item { payload: b"x".to_vec(), wake: false });
+                assert_eq!(r.pop(&mut buf), Pop::Item { len: 1, wake: false });
+                assert_eq!(buf[0], b'x');
             }
             assert_eq!(r.len(), 0);
         }
@@ -335,7 +344,7 @@ mod tests {
         assert_eq!(r.push(b"b"), Push::Done { wake: false });
         assert_eq!(r.push(b"c"), Push::Full);
         assert!(!r.fits(1));
-        assert!(matches!(r.pop(), Pop::Item { .. }));
+        assert!(matches!(r.pop(&mut Vec::new()), Pop::Item { .. }));
         assert!(r.fits(1));
     }
 
@@ -346,9 +355,11 @@ mod tests {
         assert_eq!(r.push(b"hello"), Push::Done { wake: false });
         // A peer rewrites the header's length to claim more than was put.
         r.write_header(0, 1 << 30, INLINE);
-        assert_eq!(r.pop(), Pop::Corrupt);
+        let mut buf = Vec::new();
+        assert_eq!(r.pop(&mut buf), Pop::Corrupt);
+        assert!(buf.is_empty(), "nothing allocated for a lying length");
         // Or the tail to claim more than the ring holds.
         region.word64(TAIL).store(pack(1, 1 << 20), Ordering::Relaxed);
-        assert_eq!(r.pop(), Pop::Corrupt);
+        assert_eq!(r.pop(&mut buf), Pop::Corrupt);
     }
 }
