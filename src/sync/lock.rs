@@ -328,13 +328,18 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
-/// Turns an acquisition into a guard, or the guard into an `OwnerDied`.
-fn guarded<'a, E: From<LockError<LockGuard<'a>>>>(lock: &'a Lock, how: Acquired) -> Result<LockGuard<'a>, E> {
-    let guard = LockGuard { lock };
+/// Hands `guard` over as an acquisition went: plainly, or as `OwnerDied`
+/// (shared by every guard type of `Lock` and `RLock`).
+pub(super) fn hand_over<G, E: From<LockError<G>>>(how: Acquired, guard: G) -> Result<G, E> {
     match how {
         Acquired::Clean => Ok(guard),
         Acquired::OwnerDied => Err(LockError::OwnerDied(guard).into()),
     }
+}
+
+/// Turns an acquisition into a guard, or the guard into an `OwnerDied`.
+fn guarded<'a, E: From<LockError<LockGuard<'a>>>>(lock: &'a Lock, how: Acquired) -> Result<LockGuard<'a>, E> {
+    hand_over(how, LockGuard { lock })
 }
 
 impl Lock {
@@ -434,11 +439,7 @@ impl Lock {
     /// ```
     pub async fn lock_owned(&self) -> Result<OwnedLockGuard, LockError<OwnedLockGuard>> {
         let how = self.raw.acquire().await.map_err(LockError::Io)?;
-        let guard = OwnedLockGuard { lock: self.clone() };
-        match how {
-            Acquired::Clean => Ok(guard),
-            Acquired::OwnerDied => Err(LockError::OwnerDied(guard)),
-        }
+        hand_over(how, OwnedLockGuard { lock: self.clone() })
     }
 
     /// Takes the lock if it is free (or its holder is dead), without waiting.

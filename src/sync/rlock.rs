@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
-use super::lock::{Acquired, RawLock, DEPTH, OWNER_LOCAL};
+use super::lock::{hand_over, Acquired, RawLock, DEPTH, OWNER_LOCAL};
 use super::owner;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 
@@ -146,11 +146,7 @@ impl RLock {
         // Relaxed: we hold the lock; its release publishes these.
         self.owner_local().store(owner::local(), Ordering::Relaxed);
         self.depth_word().store(1, Ordering::Relaxed);
-        let guard = RLockGuard { lock: self };
-        match how {
-            Acquired::Clean => Ok(guard),
-            Acquired::OwnerDied => Err(LockError::OwnerDied(guard).into()),
-        }
+        hand_over(how, RLockGuard { lock: self })
     }
 
     /// Drops one level; the last one releases the lock.

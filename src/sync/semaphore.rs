@@ -643,9 +643,3 @@ impl<'de> Deserialize<'de> for Semaphore {
         Ok(Semaphore::from_parts(region, Tokens::from_fd(tokens)))
     }
 }
-
-impl fmt::Debug for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inner").finish_non_exhaustive()
-    }
-}
