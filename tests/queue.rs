@@ -214,12 +214,24 @@ async fn a_producer_killed_right_after_put_still_delivers() {
 
 #[ipc::test]
 async fn producers_killed_mid_put_never_tear_an_item_or_wedge_the_queue() {
-    // A producer puts 512-byte items as fast as a consumer here takes them, so
-    // it is almost always inside a put; it is killed at an arbitrary moment.
+    producers_killed_mid_put(64 << 10).await;
+}
+
+#[ipc::test]
+async fn producers_killed_mid_put_of_out_of_line_items_leave_no_trace() {
+    // With a 256-byte ring, items over 120 encoded bytes travel out of line,
+    // and the kill lands in their send-then-publish sequence too.
+    producers_killed_mid_put(256).await;
+}
+
+/// A producer puts items of ~65-200 encoded bytes as fast as a consumer
+/// here takes them, so it is almost always inside a put; it is killed at an
+/// arbitrary moment.
+async fn producers_killed_mid_put(ring: usize) {
     fn item(n: u64) -> Vec<u64> {
         (0..64).map(|k| n.wrapping_mul(31).wrapping_add(k)).collect()
     }
-    let q = Queue::<Vec<u64>>::with_ring(None, 64 << 10).unwrap();
+    let q = Queue::<Vec<u64>>::with_ring(None, ring).unwrap();
     for round in 0..4 {
         let mut child: Process<()> = Process::spawn(
             |q: Queue<Vec<u64>>| async move {
@@ -286,15 +298,64 @@ async fn queues_travel_through_connections() {
 }
 
 #[ipc::test]
-async fn oversized_items_and_handles_are_refused_with_the_item() {
-    let q = Queue::<Vec<u8>>::with_ring(None, 1024).unwrap();
-    match q.put(vec![7; 2000]).await {
-        Err(PutError::TooLarge(v)) => assert_eq!(v.len(), 2000),
-        other => panic!("expected TooLarge, got {other:?}"),
-    }
+async fn handles_in_items_are_refused_with_the_item() {
     let q = Queue::<Event>::unbounded().unwrap();
     assert!(matches!(q.put(Event::new().unwrap()).await, Err(PutError::Encode(..))));
     assert!(q.is_empty());
+}
+
+#[ipc::test]
+async fn items_larger_than_the_ring_keep_their_place_in_line() {
+    // A 1 KiB ring: anything over ~500 bytes travels out of line, in order
+    // with the small items around it, from a producer that exits at once.
+    let q = Queue::<Vec<u8>>::with_ring(None, 1024).unwrap();
+    let sizes = [10, 5000, 20, 100_000, 600, 1, 3 << 20, 7];
+    let mut child = Process::spawn(
+        |(q, sizes): (Queue<Vec<u8>>, Vec<usize>)| async move {
+            for (i, n) in sizes.into_iter().enumerate() {
+                q.put(vec![i as u8; n]).await.unwrap();
+            }
+        },
+        (q.clone(), sizes.to_vec()),
+    )
+    .unwrap();
+    bounded(child.join()).await.unwrap();
+    assert_eq!(q.qsize(), sizes.len());
+    for (i, n) in sizes.into_iter().enumerate() {
+        assert_eq!(bounded(q.get()).await.unwrap(), vec![i as u8; n]);
+    }
+    assert!(q.is_empty());
+}
+
+#[ipc::test]
+async fn a_256_mib_item_from_a_producer_that_exits_right_after() {
+    const LEN: usize = 256 << 20;
+    /// Bytes that tell a misplaced block from a right one (251 is prime).
+    fn pattern() -> serde_bytes::ByteBuf {
+        let block: Vec<u8> = (0..251u8).collect();
+        let mut v = Vec::with_capacity(LEN);
+        while v.len() < LEN {
+            let n = block.len().min(LEN - v.len());
+            v.extend_from_slice(&block[..n]);
+        }
+        serde_bytes::ByteBuf::from(v)
+    }
+    let q = Queue::unbounded().unwrap();
+    let mut child = Process::spawn(
+        |q: Queue<serde_bytes::ByteBuf>| async move {
+            q.put(serde_bytes::ByteBuf::from(vec![1u8; 3])).await.unwrap();
+            q.put(pattern()).await.unwrap();
+            q.put(serde_bytes::ByteBuf::from(vec![2u8; 3])).await.unwrap();
+        },
+        q.clone(),
+    )
+    .unwrap();
+    bounded(child.join()).await.unwrap();
+    assert_eq!(bounded(q.get()).await.unwrap().as_slice(), [1; 3]);
+    let big = bounded(q.get()).await.unwrap();
+    assert!(big.len() == LEN && big == pattern(), "the 256 MiB item came back different");
+    drop(big);
+    assert_eq!(bounded(q.get()).await.unwrap().as_slice(), [2; 3]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::codec::{DecodeError, EncodeError};
 /// Why a put did not enqueue its item; every variant carries the item back.
 ///
 /// [`put`](crate::Queue::put) and [`blocking_put`](crate::Queue::blocking_put)
-/// return `Closed`, `TooLarge`, `Encode` or `Io`;
+/// return `Closed`, `Encode` or `Io`;
 /// [`try_put`](crate::Queue::try_put) and the timed forms also `Full`.
 pub enum PutError<T> {
     /// No room: the queue holds `maxsize` items or its ring is full (for the
@@ -16,14 +16,11 @@ pub enum PutError<T> {
     Full(T),
     /// The queue was closed.
     Closed(T),
-    /// The encoded item is larger than the queue's ring (see
-    /// [`Queue::with_ring`](crate::Queue::with_ring)).
-    TooLarge(T),
     /// The item could not be encoded (a `Serialize` impl failed, or it holds
     /// a handle: handles do not travel through queues).
     Encode(T, EncodeError),
     /// The wait could not be made (outside a tokio runtime, out of
-    /// descriptors).
+    /// descriptors), or a large item's memory could not be had.
     Io(T, io::Error),
 }
 
@@ -41,7 +38,7 @@ impl<T> PutError<T> {
     /// ```
     pub fn into_inner(self) -> T {
         match self {
-            PutError::Full(t) | PutError::Closed(t) | PutError::TooLarge(t) => t,
+            PutError::Full(t) | PutError::Closed(t) => t,
             PutError::Encode(t, _) | PutError::Io(t, _) => t,
         }
     }
@@ -68,9 +65,6 @@ pub enum PutRefused {
     /// See [`PutError::Closed`].
     #[error("the queue is closed")]
     Closed,
-    /// See [`PutError::TooLarge`].
-    #[error("the item is larger than the queue's ring")]
-    TooLarge,
 }
 
 impl<T> From<PutError<T>> for crate::Error {
@@ -78,7 +72,6 @@ impl<T> From<PutError<T>> for crate::Error {
         match e {
             PutError::Full(_) => crate::Error::Put(PutRefused::Full),
             PutError::Closed(_) => crate::Error::Put(PutRefused::Closed),
-            PutError::TooLarge(_) => crate::Error::Put(PutRefused::TooLarge),
             PutError::Encode(_, e) => crate::Error::Encode(e),
             PutError::Io(_, e) => crate::Error::Io(e),
         }
@@ -90,7 +83,6 @@ impl<T> fmt::Debug for PutError<T> {
         match self {
             PutError::Full(_) => f.write_str("Full(..)"),
             PutError::Closed(_) => f.write_str("Closed(..)"),
-            PutError::TooLarge(_) => f.write_str("TooLarge(..)"),
             PutError::Encode(_, e) => f.debug_tuple("Encode").field(&"..").field(e).finish(),
             PutError::Io(_, e) => f.debug_tuple("Io").field(&"..").field(e).finish(),
         }
@@ -102,7 +94,6 @@ impl<T> fmt::Display for PutError<T> {
         match self {
             PutError::Full(_) => f.write_str("the queue is full"),
             PutError::Closed(_) => f.write_str("the queue is closed"),
-            PutError::TooLarge(_) => f.write_str("the item is larger than the queue's ring"),
             PutError::Encode(_, e) => write!(f, "{e}"),
             PutError::Io(_, e) => write!(f, "cannot wait on the queue: {e}"),
         }

@@ -15,8 +15,19 @@
 //! eventfds — items arrived, room freed — with the same register-then-
 //! recheck protocol as every other wait in the crate.
 //!
-//! Not yet: items larger than the ring (they are refused with
-//! [`PutError::TooLarge`]; [`Queue::with_ring`] sizes the ring).
+//! An item larger than half the ring travels out of line, so it never
+//! holds the ring up for others and its size has no bound but memory: the
+//! producer writes it into a memfd of its own and seals it against every
+//! change, then, under the put lock, numbers it (a shared counter), sends
+//! the memfd with its number through a socket every handle of the queue
+//! holds, and only then publishes a ring record naming the number. The
+//! consumer, under the get lock, finds that record, *peeks* the socket for
+//! the memfd (discarding older numbers: memfds of producers killed between
+//! the send and the publish), maps it read-only, advances past the record
+//! and only then takes the message off the socket. A producer killed at any
+//! step has published nothing or everything; a consumer killed at any step
+//! leaves the item for the next one or an orphan the next one discards.
+//! The socket's buffer, not the ring, bounds how many such items wait.
 
 mod error;
 mod joinable;
@@ -26,7 +37,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,14 +51,18 @@ pub use joinable::{JoinableQueue, SimpleQueue, TaskDoneError};
 use crate::codec;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::Ordering;
-use crate::shm::Region;
+use crate::shm::{Frozen, Region};
 use crate::sync::raw::Sleeper;
 use crate::sync::{Lock, LockError, LockGuard};
+use crate::sys::{self, Interest, SocketKind};
 use crate::wake::{self, Spinner, Tokens};
-use ring::{Pop, Push, Ring};
+use ring::{Front, Push, Ring, Tag};
 
 /// The ring's size unless [`Queue::with_ring`] says otherwise.
 const DEFAULT_RING: usize = 1 << 20;
+
+/// An out-of-line item's record and socket message: its number and length.
+const OUT_OF_LINE: usize = 16;
 
 /// A FIFO queue of `T`s shared by every process holding the handle
 /// (Python's `multiprocessing.Queue`).
@@ -100,6 +115,10 @@ struct Inner {
     not_empty: Tokens,
     /// Room freed (producers sleep here).
     not_full: Tokens,
+    /// Out-of-line items' memfds travel from `ool_tx` to `ool_rx` (the two
+    /// ends of one socket pair, which every handle holds).
+    ool_tx: OwnedFd,
+    ool_rx: OwnedFd,
     spinner: Mutex<Spinner>,
 }
 
@@ -115,11 +134,11 @@ impl<T> fmt::Debug for Queue<T> {
     }
 }
 
-/// Why the ring refused an item (the caller adds the item back).
+/// Why an item was not put (the caller adds the item back).
 enum Refused {
     Full,
     Closed,
-    TooLarge,
+    Encode(codec::EncodeError),
     Io(io::Error),
 }
 
@@ -128,10 +147,45 @@ impl Refused {
         match self {
             Refused::Full => PutError::Full(item),
             Refused::Closed => PutError::Closed(item),
-            Refused::TooLarge => PutError::TooLarge(item),
+            Refused::Encode(e) => PutError::Encode(item, e),
             Refused::Io(e) => PutError::Io(item, e),
         }
     }
+}
+
+/// An encoded item on its way in.
+enum Payload {
+    /// Bytes for the ring (a scratch buffer, given back afterwards).
+    Inline(Vec<u8>),
+    /// A frozen memfd of `len` bytes, for the socket.
+    OutOfLine { fd: OwnedFd, len: usize },
+}
+
+impl Payload {
+    fn len(&self) -> usize {
+        match self {
+            Payload::Inline(bytes) => bytes.len(),
+            Payload::OutOfLine { .. } => OUT_OF_LINE,
+        }
+    }
+
+    fn release(self) {
+        if let Payload::Inline(bytes) = self {
+            give_scratch(bytes);
+        }
+    }
+}
+
+/// A taken item's bytes.
+enum Got {
+    /// The first `len` bytes of the scratch buffer.
+    Inline(usize),
+    /// An out-of-line item's memfd, mapped.
+    OutOfLine(Frozen),
+}
+
+fn corrupt() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "the queue's shared memory is corrupt")
 }
 
 /// Holds a put or get lock. A holder that died inside its critical section
@@ -200,7 +254,8 @@ impl<T> Queue<T> {
 
     /// A queue without a bound on items (Python's `Queue()`); its ring (1 MiB)
     /// still bounds the bytes in flight, so a producer far ahead of its
-    /// consumers waits for room.
+    /// consumers waits for room (items over 512 KiB travel out of line, see
+    /// [`with_ring`](Queue::with_ring)).
     ///
     /// # Errors
     ///
@@ -220,7 +275,10 @@ impl<T> Queue<T> {
 
     /// A queue with at most `maxsize` items (`None`: no bound) and a ring of
     /// `ring_bytes` bytes (rounded up to 8; at least 64, at most 1 GiB).
-    /// An encoded item must fit in the ring with 8 bytes to spare.
+    /// Items whose encoding takes more than half the ring travel out of
+    /// line, in a memfd of their own (a system call or two each, and no
+    /// bound on their size but memory): size the ring for the items that
+    /// should be fast.
     ///
     /// # Errors
     ///
@@ -232,9 +290,11 @@ impl<T> Queue<T> {
     ///
     /// ```
     /// # fn main() -> std::io::Result<()> {
-    /// let q = ipc::Queue::<Vec<u8>>::with_ring(None, 16 << 20)?; // room for 15 MiB items
-    /// q.try_put(vec![0; 15 << 20]).unwrap();
-    /// assert_eq!(q.try_get().unwrap().len(), 15 << 20);
+    /// let q = ipc::Queue::<Vec<u8>>::with_ring(None, 4 << 10)?; // 4 KiB
+    /// q.try_put(vec![1; 100]).unwrap(); // in the ring
+    /// q.try_put(vec![2; 1 << 20]).unwrap(); // out of line
+    /// assert_eq!(q.try_get().unwrap(), [1; 100]);
+    /// assert_eq!(q.try_get().unwrap().len(), 1 << 20);
     /// # Ok(()) }
     /// ```
     pub fn with_ring(maxsize: Option<usize>, ring_bytes: usize) -> io::Result<Queue<T>> {
@@ -254,20 +314,36 @@ impl<T> Queue<T> {
         // Relaxed: written before the handle exists anywhere else.
         region.word(ring::MAXSIZE).store(maxsize, Ordering::Relaxed);
         region.word(ring::CAPACITY).store(capacity as u32, Ordering::Relaxed);
-        Queue::from_parts(region, capacity, Lock::new()?, Lock::new()?, Tokens::new()?, Tokens::new()?)
+        let (ool_tx, ool_rx) = sys::socketpair(SocketKind::SeqPacket)?;
+        let parts = Parts {
+            put_lock: Lock::new()?,
+            get_lock: Lock::new()?,
+            not_empty: Tokens::new()?,
+            not_full: Tokens::new()?,
+            ool_tx,
+            ool_rx,
+        };
+        Ok(Queue::from_parts(region, capacity, parts))
     }
 
-    fn from_parts(
-        region: Region,
-        capacity: usize,
-        put_lock: Lock,
-        get_lock: Lock,
-        not_empty: Tokens,
-        not_full: Tokens,
-    ) -> io::Result<Queue<T>> {
-        let spinner = Mutex::new(Spinner::default());
-        let inner = Inner { region, capacity, put_lock, get_lock, not_empty, not_full, spinner };
-        Ok(Queue { inner: Arc::new(inner), _item: PhantomData })
+    fn from_parts(region: Region, capacity: usize, p: Parts) -> Queue<T> {
+        let inner = Inner {
+            region,
+            capacity,
+            put_lock: p.put_lock,
+            get_lock: p.get_lock,
+            not_empty: p.not_empty,
+            not_full: p.not_full,
+            ool_tx: p.ool_tx,
+            ool_rx: p.ool_rx,
+            spinner: Mutex::new(Spinner::default()),
+        };
+        Queue { inner: Arc::new(inner), _item: PhantomData }
+    }
+
+    /// Whether an encoded item of `len` bytes travels out of line.
+    fn out_of_line(&self, len: usize) -> bool {
+        ring::record_size(len) > self.inner.capacity / 2
     }
 
     fn ring(&self) -> Ring<'_> {
@@ -362,12 +438,35 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Pushes encoded bytes under a held put lock.
-    fn push_locked(&self, bytes: &[u8]) -> Result<(), Refused> {
-        if self.ring().is_closed() {
+    /// Puts a payload under a held put lock.
+    fn push_locked(&self, payload: &Payload) -> Result<(), Refused> {
+        let ring = self.ring();
+        if ring.is_closed() {
             return Err(Refused::Closed);
         }
-        match self.ring().push(bytes) {
+        let pushed = match payload {
+            Payload::Inline(bytes) => ring.push(bytes, Tag::Inline),
+            Payload::OutOfLine { fd, len } => {
+                // Room for the record first: once the memfd is sent, the
+                // record must follow (only consumers run meanwhile, and they
+                // only free room).
+                if !ring.fits(OUT_OF_LINE) {
+                    return Err(Refused::Full);
+                }
+                let seq = ring.next_out_of_line();
+                let mut record = [0u8; OUT_OF_LINE];
+                record[..8].copy_from_slice(&seq.to_le_bytes());
+                record[8..].copy_from_slice(&(*len as u64).to_le_bytes());
+                match sys::send_with_fds(self.inner.ool_tx.as_fd(), &[io::IoSlice::new(&record)], &[fd.as_fd()]) {
+                    Ok(_) => {}
+                    // The socket's buffer is full of items nobody took yet.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Refused::Full),
+                    Err(e) => return Err(Refused::Io(e)),
+                }
+                ring.push(&record, Tag::OutOfLine)
+            }
+        };
+        match pushed {
             Push::Done { wake } => {
                 if wake {
                     self.inner.not_empty.post(1);
@@ -375,28 +474,99 @@ impl<T> Queue<T> {
                 Ok(())
             }
             Push::Full => Err(Refused::Full),
-            Push::TooLarge => Err(Refused::TooLarge),
+            // Out-of-line items are what would not fit; a record that still
+            // does not means the shared words were changed under us.
+            Push::TooLarge => Err(Refused::Io(corrupt())),
         }
     }
 
-    /// Pops into `buf` under a held get lock: the payload's length, or
-    /// `Ok(None)` when empty.
-    fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<usize>, GetError> {
-        match self.ring().pop(buf) {
-            Pop::Item { len, wake } => {
-                if wake {
-                    self.inner.not_full.post(1);
-                }
-                Ok(Some(len))
+    /// Takes the front item under a held get lock: `Ok(None)` when empty.
+    fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<Got>, GetError> {
+        let ring = self.ring();
+        let (tag, len, next) = match ring.front(buf) {
+            Front::Empty => return Ok(None),
+            Front::Corrupt => return Err(GetError::Corrupt),
+            Front::Record { tag, len, next } => (tag, len, next),
+        };
+        if tag == Tag::Inline {
+            if ring.advance(next) {
+                self.inner.not_full.post(1);
             }
-            Pop::Empty => Ok(None),
-            Pop::Corrupt => Err(GetError::Corrupt),
+            return Ok(Some(Got::Inline(len)));
+        }
+        let record = buf.get(..OUT_OF_LINE).filter(|_| len == OUT_OF_LINE);
+        let Some((seq, size)) = record.map(|r| (le64(&r[..8]), le64(&r[8..]))) else {
+            ring.advance(next);
+            return Err(GetError::Corrupt);
+        };
+        let Some(fd) = self.peek_out_of_line(seq)? else {
+            // Its memfd is gone (taken by a hostile peer): skip the record.
+            ring.advance(next);
+            return Err(GetError::Corrupt);
+        };
+        let frozen = match usize::try_from(size).map_err(|_| corrupt()).and_then(|size| Frozen::map(&fd, size)) {
+            Ok(frozen) => frozen,
+            // Out of memory to map it: the item stays for another try.
+            Err(e) if e.kind() != io::ErrorKind::InvalidData => return Err(GetError::Io(e)),
+            // Not what a producer of ours sends: skip record and message.
+            Err(_) => {
+                ring.advance(next);
+                let _ = self.discard_out_of_line();
+                return Err(GetError::Corrupt);
+            }
+        };
+        ring.advance(next);
+        // Only now off the socket (a consumer killed before this leaves an
+        // orphan the next one discards), and only then wake a producer that
+        // may be waiting for the socket's buffer.
+        let _ = self.discard_out_of_line();
+        if ring.producers_asleep() {
+            self.inner.not_full.post(1);
+        }
+        Ok(Some(Got::OutOfLine(frozen)))
+    }
+
+    /// Peeks the socket for out-of-line item `seq`'s memfd, discarding
+    /// older messages (orphans) and garbage; `None` if it is not there.
+    fn peek_out_of_line(&self, seq: u64) -> io::Result<Option<OwnedFd>> {
+        let mut msg = [0u8; OUT_OF_LINE];
+        let mut fds = Vec::new();
+        loop {
+            fds.clear();
+            match sys::recv_now(self.inner.ool_rx.as_fd(), &mut msg, true, &mut fds) {
+                Ok(n) if n == OUT_OF_LINE && fds.len() == 1 && le64(&msg[..8]) >= seq => {
+                    return Ok((le64(&msg[..8]) == seq).then(|| fds.remove(0)));
+                }
+                // An orphan or garbage.
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                Err(e) => return Err(e),
+            }
+            self.discard_out_of_line()?;
         }
     }
 
-    /// Whether a waiting producer of `len` bytes should look again.
-    fn room_or_closed(&self, len: usize) -> Option<()> {
-        (self.ring().is_closed() || self.ring().fits(len)).then_some(())
+    /// Takes the socket's first message off it.
+    fn discard_out_of_line(&self) -> io::Result<()> {
+        let mut msg = [0u8; OUT_OF_LINE];
+        match sys::recv_now(self.inner.ool_rx.as_fd(), &mut msg, false, &mut Vec::new()) {
+            Err(e) if e.kind() != io::ErrorKind::InvalidData => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a waiting producer of `payload` should look again.
+    fn room_or_closed(&self, payload: &Payload) -> Option<()> {
+        let ring = self.ring();
+        let room = ring.fits(payload.len())
+            && match payload {
+                Payload::Inline(_) => true,
+                Payload::OutOfLine { .. } => {
+                    sys::poll_fd(self.inner.ool_tx.as_fd(), Interest::Write, Some(Duration::ZERO)).unwrap_or(true)
+                }
+            };
+        (ring.is_closed() || room).then_some(())
     }
 
     /// Whether a waiting consumer should look again.
@@ -404,30 +574,30 @@ impl<T> Queue<T> {
         (self.ring().len() > 0 || self.ring().is_closed()).then_some(())
     }
 
-    async fn put_bytes(&self, bytes: &[u8]) -> Result<(), Refused> {
+    async fn put_payload(&self, payload: &Payload) -> Result<(), Refused> {
         loop {
             {
                 let _guard = held(self.inner.put_lock.lock().await).map_err(Refused::Io)?;
-                match self.push_locked(bytes) {
+                match self.push_locked(payload) {
                     Err(Refused::Full) => {}
                     done => return done,
                 }
             }
-            if wake::spin(&self.inner.spinner, None, || self.room_or_closed(bytes.len())).is_some() {
+            if wake::spin(&self.inner.spinner, None, || self.room_or_closed(payload)).is_some() {
                 continue;
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
-            if self.room_or_closed(bytes.len()).is_none() {
+            if self.room_or_closed(payload).is_none() {
                 self.inner.not_full.take().await.map_err(Refused::Io)?;
             }
         }
     }
 
-    fn blocking_put_bytes(&self, bytes: &[u8], deadline: Option<Instant>) -> Result<(), Refused> {
+    fn blocking_put_payload(&self, payload: &Payload, deadline: Option<Instant>) -> Result<(), Refused> {
         loop {
             {
                 let _guard = held(self.inner.put_lock.blocking_lock()).map_err(Refused::Io)?;
-                match self.push_locked(bytes) {
+                match self.push_locked(payload) {
                     Err(Refused::Full) => {}
                     done => return done,
                 }
@@ -436,11 +606,11 @@ impl<T> Queue<T> {
             if left == Some(Duration::ZERO) {
                 return Err(Refused::Full);
             }
-            if wake::spin(&self.inner.spinner, left, || self.room_or_closed(bytes.len())).is_some() {
+            if wake::spin(&self.inner.spinner, left, || self.room_or_closed(payload)).is_some() {
                 continue;
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
-            if self.room_or_closed(bytes.len()).is_none() {
+            if self.room_or_closed(payload).is_none() {
                 self.inner.not_full.blocking_take(left).map_err(Refused::Io)?;
             }
         }
@@ -460,14 +630,14 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Takes an item's bytes into `buf`; their length.
-    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<usize, GetError> {
+    /// Takes an item's bytes (into `buf`, if they were inline).
+    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got, GetError> {
         let mut saw_closed = false;
         loop {
             {
                 let _guard = held(self.inner.get_lock.lock().await)?;
-                if let Some(len) = self.pop_locked(buf)? {
-                    return Ok(len);
+                if let Some(got) = self.pop_locked(buf)? {
+                    return Ok(got);
                 }
             }
             match self.after_empty(&mut saw_closed) {
@@ -486,13 +656,13 @@ impl<T> Queue<T> {
     }
 
     /// Blocking form of `get_bytes`, until `deadline`.
-    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<usize, GetError> {
+    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got, GetError> {
         let mut saw_closed = false;
         loop {
             {
                 let _guard = held(self.inner.get_lock.blocking_lock())?;
-                if let Some(len) = self.pop_locked(buf)? {
-                    return Ok(len);
+                if let Some(got) = self.pop_locked(buf)? {
+                    return Ok(got);
                 }
             }
             match self.after_empty(&mut saw_closed) {
@@ -516,21 +686,28 @@ impl<T> Queue<T> {
 }
 
 impl<T: Serialize> Queue<T> {
-    /// Encodes `item` into a scratch buffer (the caller gives it back).
-    fn encode(item: &T) -> Result<Vec<u8>, codec::EncodeError> {
+    /// Encodes `item` into a scratch buffer, or out of line if it is large
+    /// (the caller releases the payload).
+    fn encode(&self, item: &T) -> Result<Payload, Refused> {
         let mut bytes = take_scratch();
         let fds = match codec::encode_into(item, &mut bytes) {
             Ok(fds) => fds,
             Err(e) => {
                 give_scratch(bytes);
-                return Err(e);
+                return Err(Refused::Encode(e));
             }
         };
         if !fds.is_empty() {
             give_scratch(bytes);
-            return Err(codec::EncodeError("handles cannot travel inside queue items".into()));
+            return Err(Refused::Encode(codec::EncodeError("handles cannot travel inside queue items".into())));
         }
-        Ok(bytes)
+        if !self.out_of_line(bytes.len()) {
+            return Ok(Payload::Inline(bytes));
+        }
+        let fd = Frozen::create(&bytes);
+        let len = bytes.len();
+        give_scratch(bytes);
+        Ok(Payload::OutOfLine { fd: fd.map_err(Refused::Io)?, len })
     }
 
     /// Puts `item` at the back, waiting for room if the queue is full.
@@ -540,8 +717,8 @@ impl<T: Serialize> Queue<T> {
     /// # Errors
     ///
     /// The item comes back inside every error: [`PutError::Closed`],
-    /// [`PutError::TooLarge`], [`PutError::Encode`], [`PutError::Io`]
-    /// (outside a tokio runtime).
+    /// [`PutError::Encode`], [`PutError::Io`] (outside a tokio runtime, or
+    /// no memory for a large item).
     ///
     /// # Cancel safety
     ///
@@ -558,12 +735,12 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-        let bytes = match Queue::encode(&item) {
-            Ok(b) => b,
-            Err(e) => return Err(PutError::Encode(item, e)),
+        let payload = match self.encode(&item) {
+            Ok(p) => p,
+            Err(r) => return Err(r.with(item)),
         };
-        let put = self.put_bytes(&bytes).await;
-        give_scratch(bytes);
+        let put = self.put_payload(&payload).await;
+        payload.release();
         put.map_err(|r| r.with(item))
     }
 
@@ -610,12 +787,12 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        let bytes = match Queue::encode(&item) {
-            Ok(b) => b,
-            Err(e) => return Err(PutError::Encode(item, e)),
+        let payload = match self.encode(&item) {
+            Ok(p) => p,
+            Err(r) => return Err(r.with(item)),
         };
-        let put = tokio::time::timeout(timeout, self.put_bytes(&bytes)).await;
-        give_scratch(bytes);
+        let put = tokio::time::timeout(timeout, self.put_payload(&payload)).await;
+        payload.release();
         match put {
             Ok(done) => done.map_err(|r| r.with(item)),
             Err(_) => Err(PutError::Full(item)),
@@ -661,20 +838,23 @@ impl<T: Serialize> Queue<T> {
     }
 
     fn blocking_put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
-        let bytes = match Queue::encode(&item) {
-            Ok(b) => b,
-            Err(e) => return Err(PutError::Encode(item, e)),
+        let payload = match self.encode(&item) {
+            Ok(p) => p,
+            Err(r) => return Err(r.with(item)),
         };
-        let put = self.blocking_put_bytes(&bytes, deadline);
-        give_scratch(bytes);
+        let put = self.blocking_put_payload(&payload, deadline);
+        payload.release();
         put.map_err(|r| r.with(item))
     }
 }
 
 impl<T: DeserializeOwned> Queue<T> {
-    /// Decodes the first `len` bytes of a scratch buffer and gives it back.
-    fn decode(buf: Vec<u8>, len: Result<usize, GetError>) -> Result<T, GetError> {
-        let item = len.and_then(|len| Ok(codec::decode(&buf[..len], Vec::new())?));
+    /// Decodes a taken item and gives the scratch buffer back.
+    fn decode(buf: Vec<u8>, got: Result<Got, GetError>) -> Result<T, GetError> {
+        let item = got.and_then(|got| match got {
+            Got::Inline(len) => Ok(codec::decode(&buf[..len], Vec::new())?),
+            Got::OutOfLine(frozen) => Ok(codec::decode(frozen.bytes(), Vec::new())?),
+        });
         give_scratch(buf);
         item
     }
@@ -836,6 +1016,8 @@ struct WireRef<'a> {
     region: SerFd<'a>,
     not_empty: SerFd<'a>,
     not_full: SerFd<'a>,
+    ool_tx: SerFd<'a>,
+    ool_rx: SerFd<'a>,
 }
 
 #[derive(Deserialize)]
@@ -846,6 +1028,24 @@ struct Wire {
     region: DeFd,
     not_empty: DeFd,
     not_full: DeFd,
+    ool_tx: DeFd,
+    ool_rx: DeFd,
+}
+
+/// What a queue is made of besides its region.
+struct Parts {
+    put_lock: Lock,
+    get_lock: Lock,
+    not_empty: Tokens,
+    not_full: Tokens,
+    ool_tx: OwnedFd,
+    ool_rx: OwnedFd,
+}
+
+fn le64(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(b)
 }
 
 /// A queue serializes as a handle: its region, locks and eventfds travel
@@ -860,6 +1060,8 @@ impl<T> Serialize for Queue<T> {
             region: SerFd(inner.region.fd()),
             not_empty: SerFd(inner.not_empty.fd()),
             not_full: SerFd(inner.not_full.fd()),
+            ool_tx: SerFd(inner.ool_tx.as_fd()),
+            ool_rx: SerFd(inner.ool_rx.as_fd()),
         }
         .serialize(serializer)
     }
@@ -877,15 +1079,116 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
         if region.word(ring::CAPACITY).load(Ordering::Relaxed) != wire.capacity {
             return Err(D::Error::custom("a queue handle whose ring size disagrees with its region"));
         }
-        let tokens = |fd: OwnedFd| Tokens::from_fd(fd);
-        Queue::from_parts(
-            region,
-            capacity,
-            wire.put_lock,
-            wire.get_lock,
-            tokens(wire.not_empty.0),
-            tokens(wire.not_full.0),
-        )
-        .map_err(D::Error::custom)
+        if sys::socket_kind(wire.ool_tx.0.as_fd()) != SocketKind::SeqPacket
+            || sys::socket_kind(wire.ool_rx.0.as_fd()) != SocketKind::SeqPacket
+        {
+            return Err(D::Error::custom("a queue handle whose out-of-line sockets are not packet sockets"));
+        }
+        let parts = Parts {
+            put_lock: wire.put_lock,
+            get_lock: wire.get_lock,
+            not_empty: Tokens::from_fd(wire.not_empty.0),
+            not_full: Tokens::from_fd(wire.not_full.0),
+            ool_tx: wire.ool_tx.0,
+            ool_rx: wire.ool_rx.0,
+        };
+        Ok(Queue::from_parts(region, capacity, parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends what a producer sends before publishing out-of-line item `seq`.
+    fn send_out_of_line(q: &Queue<Vec<u8>>, seq: u64, bytes: &[u8]) {
+        let fd = Frozen::create(bytes).unwrap();
+        let mut msg = [0u8; OUT_OF_LINE];
+        msg[..8].copy_from_slice(&seq.to_le_bytes());
+        msg[8..].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+    }
+
+    fn socket_is_empty(q: &Queue<Vec<u8>>) -> bool {
+        let e = sys::recv_now(q.inner.ool_rx.as_fd(), &mut [0; 16], true, &mut Vec::new()).unwrap_err();
+        e.kind() == io::ErrorKind::WouldBlock
+    }
+
+    #[test]
+    fn orphans_and_garbage_on_the_socket_are_skipped() {
+        let q = Queue::<Vec<u8>>::with_ring(None, 256).unwrap();
+        // A producer killed between its send and its publish leaves an
+        // orphan with a number no record names.
+        let orphan = q.ring().next_out_of_line();
+        send_out_of_line(&q, orphan, &[9; 500]);
+        // A hostile peer's junk: wrong size, no descriptor.
+        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(b"junk")], &[]).unwrap();
+        q.try_put(vec![5; 1000]).unwrap();
+        q.try_put(vec![6; 10]).unwrap();
+        assert_eq!(q.try_get().unwrap(), [5; 1000]);
+        assert_eq!(q.try_get().unwrap(), [6; 10]);
+        assert!(socket_is_empty(&q), "orphan, junk and item all off the socket");
+    }
+
+    #[test]
+    fn a_record_whose_memfd_is_gone_is_corrupt_and_skipped() {
+        let q = Queue::<Vec<u8>>::with_ring(None, 256).unwrap();
+        q.try_put(vec![1; 1000]).unwrap();
+        q.discard_out_of_line().unwrap();
+        q.try_put(vec![2; 1000]).unwrap();
+        assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
+        assert_eq!(q.try_get().unwrap(), [2; 1000], "the queue goes on after the lost item");
+        assert!(q.is_empty() && socket_is_empty(&q));
+    }
+
+    #[test]
+    fn a_memfd_that_is_not_frozen_or_too_short_is_refused() {
+        let q = Queue::<Vec<u8>>::with_ring(None, 256).unwrap();
+        // A record claiming more bytes than its memfd holds.
+        let seq = q.ring().next_out_of_line();
+        let fd = Frozen::create(&[0; 100]).unwrap();
+        let mut msg = [0u8; OUT_OF_LINE];
+        msg[..8].copy_from_slice(&seq.to_le_bytes());
+        msg[8..].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+        assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
+        assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
+        // A writable (unsealed) memfd could change under the reader.
+        let seq = q.ring().next_out_of_line();
+        let fd = sys::memfd_sealed(c"unsealed", 4096).unwrap();
+        msg[..8].copy_from_slice(&seq.to_le_bytes());
+        msg[8..].copy_from_slice(&100u64.to_le_bytes());
+        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+        assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
+        assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
+        assert!(q.is_empty() && socket_is_empty(&q));
+    }
+
+    #[test]
+    fn a_full_socket_makes_producers_wait_like_a_full_ring() {
+        // Out-of-line items nobody takes fill the socket's buffer: then
+        // `try_put` is `Full`, and a waiting put goes on once one is taken.
+        // Strings, which serde copies as one block (a fast debug build).
+        let q = Queue::<String>::with_ring(None, 64 << 10).unwrap();
+        let item = |i: u32| format!("{i:>40000}");
+        let mut n = 0;
+        loop {
+            match q.try_put(item(n)) {
+                Ok(()) => n += 1,
+                Err(PutError::Full(_)) => break,
+                Err(e) => panic!("expected Full, got {e:?}"),
+            }
+            assert!(n < 100_000, "the socket never filled");
+        }
+        assert!(q.qsize() == n as usize && n > 10, "{n} items before the socket filled");
+        let producer = std::thread::spawn({
+            let q = q.clone();
+            move || q.blocking_put_timeout(item(n), Duration::from_secs(30))
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        for i in 0..=n {
+            assert_eq!(q.blocking_get_timeout(Duration::from_secs(30)).unwrap(), item(i));
+        }
+        producer.join().unwrap().unwrap();
     }
 }

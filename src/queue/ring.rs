@@ -18,7 +18,7 @@
 //! payload, padded to 8 bytes; a record never wraps: when it does not fit
 //! before the end, a wrap marker fills the rest and the record starts at 0.
 //! Everything read from the ring is checked (a lying header is
-//! [`Pop::Corrupt`], never a panic or an allocation beyond the ring).
+//! [`Front::Corrupt`], never a panic or an allocation beyond the ring).
 
 use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
@@ -34,6 +34,8 @@ pub(super) const DONE: usize = 3;
 // Producers' line: TAIL, and the producers sleeping.
 pub(super) const TAIL: usize = 16;
 pub(super) const PUT_SLEEPERS: usize = 18;
+/// The last out-of-line item's number (64-bit; see `Queue`'s notes).
+pub(super) const OOL_SEQ: usize = 20;
 // Read-mostly line.
 pub(super) const MAXSIZE: usize = 32;
 pub(super) const CLOSED: usize = 33;
@@ -53,8 +55,17 @@ pub(super) const MAX_ITEMS: u32 = 1 << 23;
 pub(super) const MAX_CAPACITY: usize = 1 << 30;
 
 const HEADER: usize = 8;
-const INLINE: u32 = 1;
 const WRAP: u32 = 2;
+
+/// What a record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tag {
+    /// The encoded item itself.
+    Inline = 1,
+    /// The number and length of an item travelling out of line (in a memfd
+    /// sent through the queue's socket).
+    OutOfLine = 3,
+}
 
 fn pos(w: u64) -> u64 {
     w & POS_MASK
@@ -88,14 +99,15 @@ pub(super) enum Push {
     TooLarge,
 }
 
-/// What a pop found.
+/// What the front of the ring holds.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Pop {
-    /// A payload of `len` bytes, now at the front of the caller's buffer;
-    /// whether a sleeping producer must be woken.
-    Item {
+pub(super) enum Front {
+    /// A record whose payload of `len` bytes is now at the front of the
+    /// caller's buffer; [`Ring::advance`] to `next` consumes it.
+    Record {
+        tag: Tag,
         len: usize,
-        wake: bool,
+        next: u64,
     },
     Empty,
     /// The shared words or a header are impossible: a broken peer.
@@ -176,7 +188,7 @@ impl Ring<'_> {
     }
 
     /// Writes and publishes one record (the caller holds the put lock).
-    pub(super) fn push(&self, payload: &[u8]) -> Push {
+    pub(super) fn push(&self, payload: &[u8], tag: Tag) -> Push {
         let Ok(len) = u32::try_from(payload.len()) else { return Push::TooLarge };
         let skip = match self.room(payload.len()) {
             None => return Push::TooLarge,
@@ -190,7 +202,7 @@ impl Ring<'_> {
             self.write_header(off, 0, WRAP);
         }
         let at = (off + skip) % self.capacity;
-        self.write_header(at, len, INLINE);
+        self.write_header(at, len, tag as u32);
         let _ = self.region.copy_in(RING_OFFSET + at + HEADER, payload);
         let next = pack(count(t) + 1, pos(t) + (skip + record_size(payload.len())) as u64);
         // SeqCst swap: publishes the bytes above (release, for the consumer's
@@ -200,52 +212,75 @@ impl Ring<'_> {
         Push::Done { wake: Sleeper::count(self.word(GET_SLEEPERS)) > 0 }
     }
 
-    /// Copies one record's payload to the front of `buf` (grown if need be,
-    /// never shrunk, so a reused buffer costs no allocation) and consumes
-    /// it (the caller holds the get lock).
-    pub(super) fn pop(&self, buf: &mut Vec<u8>) -> Pop {
+    /// Copies the front record's payload to the front of `buf` (grown if
+    /// need be, never shrunk, so a reused buffer costs no allocation),
+    /// without consuming it (the caller holds the get lock).
+    pub(super) fn front(&self, buf: &mut Vec<u8>) -> Front {
         // Relaxed: only get-lock holders store HEAD, and the lock orders them.
         let h = self.head().load(Ordering::Relaxed);
         // Acquire (via SeqCst): the producer's bytes are visible after it.
         let t = loom::seqcst_load64(self.tail());
         let mut avail = pos(t).wrapping_sub(pos(h)) & POS_MASK;
         if avail == 0 {
-            return Pop::Empty;
+            return Front::Empty;
         }
         if avail > self.capacity as u64 {
-            return Pop::Corrupt;
+            return Front::Corrupt;
         }
         let mut p = pos(h);
         let mut off = (p % self.capacity as u64) as usize;
-        let Some(mut header) = self.read_header(off) else { return Pop::Corrupt };
+        let Some(mut header) = self.read_header(off) else { return Front::Corrupt };
         if header.1 == WRAP {
             let skip = (self.capacity - off) as u64;
             if skip >= avail {
-                return Pop::Corrupt;
+                return Front::Corrupt;
             }
             p += skip;
             avail -= skip;
             off = 0;
-            let Some(next) = self.read_header(0) else { return Pop::Corrupt };
+            let Some(next) = self.read_header(0) else { return Front::Corrupt };
             header = next;
         }
         let (len, tag) = header;
+        let tag = match tag {
+            1 => Tag::Inline,
+            3 => Tag::OutOfLine,
+            _ => return Front::Corrupt,
+        };
         let rec = record_size(len as usize);
-        if tag != INLINE || rec as u64 > avail || off + rec > self.capacity {
-            return Pop::Corrupt;
+        if rec as u64 > avail || off + rec > self.capacity {
+            return Front::Corrupt;
         }
         let len = len as usize;
         if buf.len() < len {
             buf.resize(len, 0);
         }
         if !self.region.copy_out(RING_OFFSET + off + HEADER, &mut buf[..len]) {
-            return Pop::Corrupt;
+            return Front::Corrupt;
         }
+        Front::Record { tag, len, next: pack(count(h) + 1, p + rec as u64) }
+    }
+
+    /// Consumes the record [`front`](Ring::front) found (the caller still
+    /// holds the get lock); whether a sleeping producer must be woken.
+    pub(super) fn advance(&self, next: u64) -> bool {
         // SeqCst swap: frees the bytes for producers only after the copy
         // (release), and the store half of the Dekker pair with a sleeping
         // producer's registration.
-        self.head().swap(pack(count(h) + 1, p + rec as u64), Ordering::SeqCst);
-        Pop::Item { len, wake: Sleeper::count(self.word(PUT_SLEEPERS)) > 0 }
+        self.head().swap(next, Ordering::SeqCst);
+        Sleeper::count(self.word(PUT_SLEEPERS)) > 0
+    }
+
+    /// Whether producers sleep waiting for room.
+    pub(super) fn producers_asleep(&self) -> bool {
+        Sleeper::count(self.word(PUT_SLEEPERS)) > 0
+    }
+
+    /// Numbers the next out-of-line item (the caller holds the put lock).
+    pub(super) fn next_out_of_line(&self) -> u64 {
+        // Relaxed: only put-lock holders touch the word, and the lock orders
+        // them; consumers learn numbers from records and messages.
+        self.region.word64(OOL_SEQ).fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Items put and not yet marked done (`JoinableQueue`): the puts are
@@ -300,6 +335,19 @@ impl Ring<'_> {
 mod tests {
     use super::*;
 
+    /// Takes the front record: its length, `Some(None)` when empty, `None`
+    /// when corrupt.
+    fn pop(r: &Ring<'_>, buf: &mut Vec<u8>) -> Option<Option<usize>> {
+        match r.front(buf) {
+            Front::Record { tag: Tag::Inline, len, next } => {
+                r.advance(next);
+                Some(Some(len))
+            }
+            Front::Record { .. } | Front::Corrupt => None,
+            Front::Empty => Some(None),
+        }
+    }
+
     fn ring(region: &Region, capacity: usize, maxsize: u32) -> Ring<'_> {
         region.word(CAPACITY).store(capacity as u32, Ordering::Relaxed);
         region.word(MAXSIZE).store(maxsize, Ordering::Relaxed);
@@ -311,18 +359,18 @@ mod tests {
         let region = Region::new(Ring::words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let mut buf = Vec::new();
-        assert_eq!(r.pop(&mut buf), Pop::Empty);
+        assert_eq!(pop(&r, &mut buf), Some(None));
         // Sizes that do not divide the ring, so records meet its end.
         for round in 0..50u32 {
             let payload: Vec<u8> = (0..(round % 37) as u8 + 1).collect();
-            assert_eq!(r.push(&payload), Push::Done { wake: false });
+            assert_eq!(r.push(&payload, Tag::Inline), Push::Done { wake: false });
             if round % 3 == 0 {
-                assert_eq!(r.push(b"x"), Push::Done { wake: false });
+                assert_eq!(r.push(b"x", Tag::Inline), Push::Done { wake: false });
             }
-            assert_eq!(r.pop(&mut buf), Pop::Item { len: payload.len(), wake: false });
+            assert_eq!(pop(&r, &mut buf), Some(Some(payload.len())));
             assert_eq!(buf[..payload.len()], payload[..]);
             if round % 3 == 0 {
-                assert_eq!(r.pop(&mut buf), Pop::Item { len: 1, wake: false });
+                assert_eq!(pop(&r, &mut buf), Some(Some(1)));
                 assert_eq!(buf[0], b'x');
             }
             assert_eq!(r.len(), 0);
@@ -333,18 +381,18 @@ mod tests {
     fn full_by_bytes_by_count_and_too_large() {
         let region = Region::new(Ring::words_for(128)).unwrap();
         let r = ring(&region, 128, 0);
-        assert_eq!(r.push(&[0; 121]), Push::TooLarge); // 8 + 128 > 128
-        assert_eq!(r.push(&[1; 56]), Push::Done { wake: false }); // 64 bytes
-        assert_eq!(r.push(&[2; 56]), Push::Done { wake: false }); // 128 bytes
-        assert_eq!(r.push(&[3; 1]), Push::Full);
+        assert_eq!(r.push(&[0; 121], Tag::Inline), Push::TooLarge); // 8 + 128 > 128
+        assert_eq!(r.push(&[1; 56], Tag::Inline), Push::Done { wake: false }); // 64 bytes
+        assert_eq!(r.push(&[2; 56], Tag::Inline), Push::Done { wake: false }); // 128 bytes
+        assert_eq!(r.push(&[3; 1], Tag::Inline), Push::Full);
         assert_eq!(r.len(), 2);
         let region = Region::new(Ring::words_for(128)).unwrap();
         let r = ring(&region, 128, 2);
-        assert_eq!(r.push(b"a"), Push::Done { wake: false });
-        assert_eq!(r.push(b"b"), Push::Done { wake: false });
-        assert_eq!(r.push(b"c"), Push::Full);
+        assert_eq!(r.push(b"a", Tag::Inline), Push::Done { wake: false });
+        assert_eq!(r.push(b"b", Tag::Inline), Push::Done { wake: false });
+        assert_eq!(r.push(b"c", Tag::Inline), Push::Full);
         assert!(!r.fits(1));
-        assert!(matches!(r.pop(&mut Vec::new()), Pop::Item { .. }));
+        assert!(matches!(pop(&r, &mut Vec::new()), Some(Some(_))));
         assert!(r.fits(1));
     }
 
@@ -352,14 +400,14 @@ mod tests {
     fn a_lying_header_is_corrupt_not_a_panic() {
         let region = Region::new(Ring::words_for(64)).unwrap();
         let r = ring(&region, 64, 0);
-        assert_eq!(r.push(b"hello"), Push::Done { wake: false });
+        assert_eq!(r.push(b"hello", Tag::Inline), Push::Done { wake: false });
         // A peer rewrites the header's length to claim more than was put.
-        r.write_header(0, 1 << 30, INLINE);
+        r.write_header(0, 1 << 30, Tag::Inline as u32);
         let mut buf = Vec::new();
-        assert_eq!(r.pop(&mut buf), Pop::Corrupt);
+        assert_eq!(pop(&r, &mut buf), None);
         assert!(buf.is_empty(), "nothing allocated for a lying length");
         // Or the tail to claim more than the ring holds.
         region.word64(TAIL).store(pack(1, 1 << 20), Ordering::Relaxed);
-        assert_eq!(r.pop(&mut buf), Pop::Corrupt);
+        assert_eq!(pop(&r, &mut buf), None);
     }
 }

@@ -125,3 +125,37 @@ impl Region {
         true
     }
 }
+
+/// The bytes of a memfd sealed against writes and shrinking, mapped
+/// read-only: no process can change them, so they may be read as a slice.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    map: memmap2::Mmap,
+    len: usize,
+}
+
+impl Frozen {
+    /// A new frozen memfd holding `bytes`.
+    pub(crate) fn create(bytes: &[u8]) -> io::Result<OwnedFd> {
+        sys::memfd_frozen(c"ipc-item", bytes)
+    }
+
+    /// Maps the first `len` bytes of a frozen memfd received from a peer; it
+    /// must carry the seals and hold at least `len` (non-zero) bytes.
+    pub(crate) fn map(fd: &OwnedFd, len: usize) -> io::Result<Frozen> {
+        let size = sys::frozen_size(fd.as_fd())?;
+        if len == 0 || size < len {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "frozen memfd is smaller than its record says"));
+        }
+        // SAFETY: the memfd is sealed against writes and shrinking (checked
+        // above, and seals cannot be removed), so no process can change or
+        // truncate the mapped bytes while the mapping lives: reading them as
+        // a slice is sound and cannot fault.
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(fd) }?;
+        Ok(Frozen { map, len })
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
+}

@@ -197,17 +197,33 @@ pub(crate) fn recv_append(
     let len = spare.len().min(max);
     // SAFETY: the spare capacity is valid for writes of `len` bytes; the kernel
     // writes only initialised bytes into it.
-    let n = unsafe { recv_raw(fd, spare.as_mut_ptr().cast(), len, fds) }?;
+    let n = unsafe { recv_raw(fd, spare.as_mut_ptr().cast(), len, fds, 0) }?;
     // SAFETY: the kernel initialised the first `n` bytes past the old length,
     // and `n <= len <= spare capacity`.
     unsafe { vec.set_len(vec.len() + n) };
     Ok(n)
 }
 
+/// Receives one message of at most `buf.len()` bytes without waiting
+/// (`MSG_DONTWAIT`), leaving it queued when `peek` (`MSG_PEEK`: the
+/// descriptors still come, as duplicates). Returns the bytes read;
+/// `WouldBlock` when nothing is queued.
+pub(crate) fn recv_now(fd: BorrowedFd<'_>, buf: &mut [u8], peek: bool, fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    let flags = libc::MSG_DONTWAIT | if peek { libc::MSG_PEEK } else { 0 };
+    // SAFETY: `buf` is valid for writes of its length.
+    unsafe { recv_raw(fd, buf.as_mut_ptr(), buf.len(), fds, flags) }
+}
+
 /// # Safety
 ///
 /// `ptr` must be valid for writes of `len` bytes.
-unsafe fn recv_raw(fd: BorrowedFd<'_>, ptr: *mut u8, len: usize, fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+unsafe fn recv_raw(
+    fd: BorrowedFd<'_>,
+    ptr: *mut u8,
+    len: usize,
+    fds: &mut Vec<OwnedFd>,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     const SPACE: usize = 1024 + MAX_FDS_PER_MSG * mem::size_of::<RawFd>();
     let mut control = [0u64; SPACE / 8];
     let mut iov = libc::iovec { iov_base: ptr.cast(), iov_len: len };
@@ -219,7 +235,7 @@ unsafe fn recv_raw(fd: BorrowedFd<'_>, ptr: *mut u8, len: usize, fds: &mut Vec<O
     msg.msg_controllen = SPACE;
     // SAFETY: iov points at `len` writable bytes (the caller's contract) and
     // control at SPACE bytes.
-    let n = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    let n = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC | flags) })?;
     // SAFETY: recvmsg filled msg_control/msg_controllen; the CMSG_* walk stays
     // within msg_controllen, and each SCM_RIGHTS payload is an array of ints
     // the kernel installed for us (so we own them).
@@ -487,6 +503,38 @@ pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
     if seals & libc::F_SEAL_SHRINK == 0 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is not sealed against shrinking"));
+    }
+    usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+}
+
+/// A memfd holding `bytes`, sealed against every change (writes, resizing,
+/// further seals): what a receiver maps can never change under it.
+pub(crate) fn memfd_frozen(name: &CStr, bytes: &[u8]) -> io::Result<OwnedFd> {
+    use std::io::Write as _;
+    // SAFETY: `name` is NUL-terminated; memfd_create returns a new descriptor.
+    let fd = owned(cvt(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?);
+    // Sized first, so a full tmpfs is an error here, not a short write.
+    let len = libc::off_t::try_from(bytes.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: fallocate on the descriptor we just created.
+    cvt(unsafe { libc::fallocate(fd.as_raw_fd(), 0, 0, len) })?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    let fd = OwnedFd::from(file);
+    let seals = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: F_ADD_SEALS on a memfd created with MFD_ALLOW_SEALING (and
+    // never mapped writable, which F_SEAL_WRITE requires).
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    Ok(fd)
+}
+
+/// The size of a memfd received from a peer, if it is sealed against writes
+/// and shrinking (so its bytes are immutable); an error otherwise.
+pub(crate) fn frozen_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals.
+    let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
+    let need = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK;
+    if seals & need != need {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "memfd is not sealed against writes"));
     }
     usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
