@@ -146,6 +146,10 @@ fn big_items(c: &mut Criterion) {
             run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, serde_bytes::ByteBuf::from(vec![0xabu8; SIZE]))
         })
     });
+    // The default 1 MiB ring sends 1 MiB items out of line (a memfd each).
+    g.bench_function("ipc Queue<serde_bytes::ByteBuf> out of line", |b| {
+        b.iter_custom(|n| run(Queue::unbounded().unwrap(), 1, n, serde_bytes::ByteBuf::from(vec![0xabu8; SIZE])))
+    });
     let (src, mut dst) = (vec![0xabu8; SIZE], vec![0u8; SIZE]);
     g.bench_function("floor: memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
     if support::have_python() {

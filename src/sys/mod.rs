@@ -513,10 +513,8 @@ pub(crate) fn memfd_frozen(name: &CStr, bytes: &[u8]) -> io::Result<OwnedFd> {
     use std::io::Write as _;
     // SAFETY: `name` is NUL-terminated; memfd_create returns a new descriptor.
     let fd = owned(cvt(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?);
-    // Sized first, so a full tmpfs is an error here, not a short write.
-    let len = libc::off_t::try_from(bytes.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: fallocate on the descriptor we just created.
-    cvt(unsafe { libc::fallocate(fd.as_raw_fd(), 0, 0, len) })?;
+    // Written, not mapped: a full tmpfs is an error from write(2), never a
+    // SIGBUS.
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)?;
     let fd = OwnedFd::from(file);
