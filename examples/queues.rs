@@ -247,9 +247,10 @@ async fn no_deadlock_001() -> ipc::Result<()> {
     println!("== 001 \"死锁\": put a 1 MB string, join the producer, then get ==");
     // Python deadlocks here: its feeder thread cannot finish writing until
     // someone reads. Here, when `put` returns the item is in shared memory,
-    // so the producer exits and `join` returns. (The ring is sized for the
-    // item; items larger than the ring go out of line in a later release.)
-    let queue = Queue::with_ring(None, 4 << 20)?;
+    // so the producer exits and `join` returns. (A 1 MB item is more than
+    // half the default 1 MiB ring, so it travels out of line, in a memfd of
+    // its own; it works the same.)
+    let queue = Queue::unbounded()?;
     let mut p = Process::spawn(|q: Queue<String>| q.blocking_put("X".repeat(1_000_000)).is_ok(), queue.clone())?;
     println!("join阻塞");
     assert!(p.join().await?);
