@@ -152,6 +152,8 @@ pub mod process;
 #[cfg(not(ipc_loom))]
 pub mod queue;
 #[cfg(not(ipc_loom))]
+pub mod shared;
+#[cfg(not(ipc_loom))]
 mod shm;
 pub mod sync;
 #[cfg(not(ipc_loom))]
@@ -169,7 +171,7 @@ pub use codec::{DecodeError, EncodeError};
 #[cfg(not(ipc_loom))]
 pub use error::{Error, Result};
 #[cfg(not(ipc_loom))]
-pub use ipc_macros::{main, test};
+pub use ipc_macros::{main, test, ShmSafe};
 #[cfg(not(ipc_loom))]
 pub use pipe::{Connection, Pipe, RecvError, SendError};
 #[cfg(not(ipc_loom))]
@@ -179,6 +181,8 @@ pub use process::{
 };
 #[cfg(not(ipc_loom))]
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};
+#[cfg(not(ipc_loom))]
+pub use shared::{AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, ShmSafe, Value, ValueGuard};
 #[cfg(not(ipc_loom))]
 pub use sync::{
     Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, OwnedLockGuard, OwnedSemaphorePermit, RLock,

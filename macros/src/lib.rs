@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 
 mod entry;
+mod shm_safe;
 
 /// Marks the `async fn main` of a program that spawns `ipc` processes.
 ///
@@ -53,4 +54,25 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::test(args.into(), item.into()).into()
+}
+
+/// Derives `ipc::ShmSafe` for a `#[repr(C)]` (or `#[repr(transparent)]`)
+/// struct whose every field is `ShmSafe`, so it may live in shared memory
+/// (`ipc::Value`, `ipc::Array`).
+///
+/// A struct without such a `repr`, an enum, a union or a field that is not
+/// `ShmSafe` (a `bool`, a reference, a `Box`) is a compile error pointing at
+/// the culprit.
+///
+/// ```ignore
+/// #[derive(Clone, Copy, ipc::ShmSafe)]
+/// #[repr(C)]
+/// struct Point {
+///     x: f64,
+///     y: f64,
+/// }
+/// ```
+#[proc_macro_derive(ShmSafe)]
+pub fn derive_shm_safe(item: TokenStream) -> TokenStream {
+    shm_safe::derive(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -83,6 +83,12 @@ impl Region {
         unsafe { &*self.map.as_mut_ptr().cast::<AtomicU32>().add(index).cast::<AtomicU64>() }
     }
 
+    /// The first byte of the mapping (page-aligned, `len()` bytes, mapped
+    /// for as long as `self` lives).
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.map.as_mut_ptr()
+    }
+
     /// The region's size in bytes.
     pub(crate) fn len(&self) -> usize {
         self.words * 4
