@@ -66,6 +66,10 @@ pub enum Error {
     /// `JoinableQueue::task_done` was called once too often.
     #[error(transparent)]
     TaskDone(#[from] TaskDoneError),
+    /// A shared array was indexed out of range or assigned a slice of
+    /// another length.
+    #[error(transparent)]
+    Access(#[from] crate::shared::AccessError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

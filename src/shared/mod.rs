@@ -38,7 +38,7 @@ pub use value::{Array, ArrayGuard, ArrayResult, RawArray, RawValue, Value, Value
 ///     y: f64,
 /// }
 ///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn main() -> ipc::Result<()> {
 /// let p = ipc::Value::new(Point { x: 1.0, y: 2.0 })?;
 /// p.blocking_get_lock()?.y = 3.0;
 /// assert_eq!(p.blocking_load()?, Point { x: 1.0, y: 3.0 });

@@ -221,7 +221,7 @@ impl<T: ShmSafe> Array<T> {
     /// # Examples
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> ipc::Result<()> {
     /// let a = ipc::Array::<u64>::zeroed(3)?;
     /// assert_eq!(*a.blocking_get_lock()?, [0, 0, 0]);
     /// # Ok(()) }
@@ -325,7 +325,7 @@ impl<T: ShmSafe> Array<T> {
     /// # Examples
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> ipc::Result<()> {
     /// let a = ipc::Array::new(&[1u8, 2])?;
     /// a.blocking_get_lock()?[0] = 7;
     /// assert_eq!(*a.blocking_get_lock()?, [7, 2]);
@@ -513,7 +513,7 @@ impl<T: ShmSafe> Value<T> {
     /// # Examples
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> ipc::Result<()> {
     /// let v = ipc::Value::new(3u32)?;
     /// assert_eq!(v.blocking_load()?, 3);
     /// # Ok(()) }
@@ -527,7 +527,7 @@ impl<T: ShmSafe> Value<T> {
     /// # Examples
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> ipc::Result<()> {
     /// let v = ipc::Value::new(0u8)?;
     /// assert!(!v.lock().is_locked());
     /// # Ok(()) }
@@ -568,7 +568,7 @@ impl<T: ShmSafe> Value<T> {
     /// # Examples
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> ipc::Result<()> {
     /// let v = ipc::Value::new(1i8)?;
     /// *v.blocking_get_lock()? -= 2;
     /// assert_eq!(v.blocking_load()?, -1);
@@ -672,7 +672,7 @@ fn unpoison<G>(r: Result<G, LockError<G>>) -> io::Result<G> {
 /// # Examples
 ///
 /// ```
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn main() -> ipc::Result<()> {
 /// let a = ipc::RawArray::new(&[1u32, 2, 3])?;
 /// a.set(0, 7)?;
 /// assert_eq!(a.get(0)?, 7);
