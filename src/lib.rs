@@ -182,7 +182,9 @@ pub use process::{
 #[cfg(not(ipc_loom))]
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};
 #[cfg(not(ipc_loom))]
-pub use shared::{AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, ShmSafe, Value, ValueGuard};
+pub use shared::{
+    AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, SharedMemory, ShmSafe, Value, ValueGuard,
+};
 #[cfg(not(ipc_loom))]
 pub use sync::{
     Barrier, Condition, ConditionGuard, Event, Lock, LockError, LockGuard, OwnedLockGuard, OwnedSemaphorePermit, RLock,

@@ -27,7 +27,7 @@ use crate::{codec, sys, Connection};
 /// The environment variable that marks a bootstrapping child.
 pub(crate) const MARKER: &str = "__IPC_BOOTSTRAP";
 /// Bumped whenever the bootstrap message changes shape.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// How spawned children find their way back to the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,9 @@ pub(crate) struct Bootstrap {
     /// Whether the last descriptor is the parent's stdout (test mode: the
     /// child's own stdout starts as /dev/null to hide the test harness).
     pub(crate) stdout_follows: bool,
+    /// Whether the two descriptors before it (or last) are the resource
+    /// tracker's table and pipe.
+    pub(crate) tracker_follows: bool,
     pub(crate) arg: Vec<u8>,
 }
 
@@ -155,6 +158,11 @@ fn run_child(control: OwnedFd) -> ! {
     if boot.stdout_follows {
         if let Some(stdout) = fds.pop() {
             let _ = sys::dup_onto(stdout.as_fd(), 1);
+        }
+    }
+    if boot.tracker_follows {
+        if let (Some(alive), Some(table)) = (fds.pop(), fds.pop()) {
+            crate::shared::tracker::adopt(table, alive);
         }
     }
     let _ = GLOBAL_MODE.set(boot.mode.clone());

@@ -400,6 +400,20 @@ pub(crate) fn main_exit() {
     }
 }
 
+/// Starts a child that outlives this process and that nobody waits for
+/// (the resource tracker): it does not die with its parent, is not among
+/// the children `main` waits for at exit, and is never reaped here.
+pub(crate) fn spawn_detached<F, A, M>(target: F, arg: A) -> Result<(), Error>
+where
+    F: Target<A, (), M>,
+    A: Serialize + DeserializeOwned + 'static,
+{
+    let p = Builder { detached: true, ..Builder::default() }.spawn(target, arg)?;
+    // Its handle would kill or reap it; it lives as long as this process.
+    std::mem::forget(p);
+    Ok(())
+}
+
 /// Spawns a (non-daemon) child from this thread; consumes the command so the
 /// descriptors it holds for the child are closed here.
 fn spawn_now(mut command: Command) -> std::io::Result<std::process::Child> {
@@ -482,6 +496,9 @@ pub struct Builder {
     name: Option<String>,
     daemon: bool,
     kill_on_drop: bool,
+    /// The resource tracker: outlives its parent, is nobody's child to wait
+    /// for, and does not get the tracker itself.
+    detached: bool,
 }
 
 impl Builder {
@@ -566,6 +583,14 @@ impl Builder {
         let _ = target;
         let mode = bootstrap::mode().ok_or(Error::NoDispatch)?;
         let (arg, mut fds) = codec::encode(&arg)?;
+        // The tree's resource tracker goes to every child (started now if
+        // this is the first spawn); its descriptors go before stdout's.
+        let tracker = if self.detached { None } else { crate::shared::tracker::for_child() };
+        let tracker_follows = tracker.is_some();
+        if let Some((table, alive)) = tracker {
+            fds.push(table);
+            fds.push(alive);
+        }
         let me = current_process();
         // Relaxed: the counter only hands out distinct numbers; it orders nothing.
         let number = CHILD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
@@ -584,11 +609,12 @@ impl Builder {
         let stdout_follows = matches!(mode, Mode::Test(_));
         // A test process's own children die with it (a failed test must not
         // leave processes behind); deeper descendants follow the usual rules.
-        let die_with_parent = self.daemon || (stdout_follows && me.identity.is_empty());
+        let die_with_parent = !self.detached && (self.daemon || (stdout_follows && me.identity.is_empty()));
         if let Mode::Test(test) = &mode {
             // Run just this test; hide the harness's own chatter (the real
             // stdout is handed over in the bootstrap message).
-            command.args([test.as_str(), "--exact", "--nocapture", "--test-threads=1", "-q"]);
+            // `--include-ignored`: an ignored test run on purpose spawns too.
+            command.args([test.as_str(), "--exact", "--include-ignored", "--nocapture", "--test-threads=1", "-q"]);
             command.stdout(Stdio::null());
             fds.push(sys::dup_cloexec(std::io::stdout().as_fd())?);
         }
@@ -615,6 +641,7 @@ impl Builder {
             parent_name: me.name.clone(),
             authkey: me.authkey,
             stdout_follows,
+            tracker_follows,
             arg,
         };
         let (boot, _) = codec::encode(&boot)?;
@@ -628,7 +655,9 @@ impl Builder {
         let pid = spawned.id() as i32;
         let pidfd = LazyAsyncFd::new(sys::pidfd_open(pid)?);
         let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
-        CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
+        if !self.detached {
+            CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
+        }
 
         let mut control = Connection::new(parent_end, true, true)?;
         // A child that dies before reading makes this a broken pipe; join then

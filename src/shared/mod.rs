@@ -1,10 +1,14 @@
 //! Shared data: [`Value`] and [`Array`] (with their lock-free forms
-//! [`RawValue`] and [`RawArray`]) for plain-old-data types.
+//! [`RawValue`] and [`RawArray`]) for plain-old-data types, and named
+//! [`SharedMemory`] blocks compatible with Python's.
 // The `ShmSafe` contract is an unsafe trait with unsafe impls.
 #![allow(unsafe_code)]
 
+mod memory;
+pub(crate) mod tracker;
 mod value;
 
+pub use memory::SharedMemory;
 pub use value::{Array, ArrayGuard, ArrayResult, RawArray, RawValue, Value, ValueGuard};
 
 /// A type that may live in memory other processes read and write.
@@ -81,6 +85,16 @@ pub enum AccessError {
         len: usize,
         /// The slice's length.
         got: usize,
+    },
+    /// A byte range reaching past the end of a block.
+    #[error("bytes {offset}..{offset}+{len} are out of bounds for a block of {size}")]
+    OutOfBounds {
+        /// Where the range starts.
+        offset: usize,
+        /// Its length.
+        len: usize,
+        /// The block's size.
+        size: usize,
     },
     /// The lock could not be waited for (outside a tokio runtime).
     #[error("cannot take the array's lock: {0}")]

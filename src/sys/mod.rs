@@ -537,6 +537,74 @@ pub(crate) fn frozen_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
 
+/// Opens (or with `create`, exclusively creates, mode 0600) the POSIX
+/// shared-memory object `name` (which starts with `/`), close-on-exec.
+pub(crate) fn shm_open(name: &CStr, create: bool) -> io::Result<OwnedFd> {
+    let flags = libc::O_RDWR | libc::O_CLOEXEC | if create { libc::O_CREAT | libc::O_EXCL } else { 0 };
+    // SAFETY: `name` is NUL-terminated; shm_open returns a new descriptor.
+    cvt(unsafe { libc::shm_open(name.as_ptr(), flags, 0o600) }).map(owned)
+}
+
+/// Removes the POSIX shared-memory object `name`.
+pub(crate) fn shm_unlink(name: &CStr) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+}
+
+/// Sizes a new file to `len` bytes and reserves its space, so a full
+/// filesystem is an error now rather than a SIGBUS on first touch.
+pub(crate) fn reserve(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: fallocate on a descriptor we hold; mode 0 allocates and extends.
+    match cvt(unsafe { libc::fallocate(fd.as_raw_fd(), 0, 0, len) }) {
+        Ok(_) => Ok(()),
+        // A filesystem without fallocate: size it at least.
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            // SAFETY: ftruncate on a descriptor we hold.
+            cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len) }).map(drop)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The size of the file behind `fd`.
+pub(crate) fn file_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid, writable array of two c_ints.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Blocks until the pipe's every write end is closed (reads and drops
+/// anything written meanwhile).
+pub(crate) fn wait_for_eof(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: `buf` is valid for writes of its length.
+        match cvt_size(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Ignores the signals a terminal or a process group sends (SIGINT,
+/// SIGTERM, SIGHUP), as Python's resource tracker does, so a Ctrl-C that
+/// kills the program leaves the tracker to clean up after it.
+pub(crate) fn ignore_termination_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: SIG_IGN is a valid disposition for these signals.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
+}
+
 /// A non-blocking, close-on-exec eventfd in semaphore mode: each read takes
 /// one token, so `n` posted tokens wake exactly `n` readers.
 pub(crate) fn eventfd() -> io::Result<OwnedFd> {
