@@ -183,7 +183,8 @@ pub use process::{
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};
 #[cfg(not(ipc_loom))]
 pub use shared::{
-    AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, SharedMemory, ShmSafe, Value, ValueGuard,
+    AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, ShareableList, SharedMemory, ShmSafe, Value,
+    ValueGuard,
 };
 #[cfg(not(ipc_loom))]
 pub use sync::{

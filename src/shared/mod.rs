@@ -1,13 +1,15 @@
 //! Shared data: [`Value`] and [`Array`] (with their lock-free forms
 //! [`RawValue`] and [`RawArray`]) for plain-old-data types, and named
-//! [`SharedMemory`] blocks compatible with Python's.
+//! [`SharedMemory`] blocks and [`ShareableList`]s compatible with Python's.
 // The `ShmSafe` contract is an unsafe trait with unsafe impls.
 #![allow(unsafe_code)]
 
+mod list;
 mod memory;
 pub(crate) mod tracker;
 mod value;
 
+pub use list::{Item, ListError, ShareableList};
 pub use memory::SharedMemory;
 pub use value::{Array, ArrayGuard, ArrayResult, RawArray, RawValue, Value, ValueGuard};
 
