@@ -305,6 +305,53 @@ async fn main() -> ipc::Result<()> {
     jobs.join().await?;
     println!("  2000 items, each received exactly once; a JoinableQueue joined after 100 tasks were done");
 
+    step("Shared data: a Value under its lock, an Array, a ShareableList Python can read");
+    let total = ipc::Value::new(0u64)?;
+    let adders: Vec<Process<()>> = (0..3)
+        .map(|_| {
+            Process::spawn(
+                |total: ipc::Value<u64>| async move {
+                    for _ in 0..1000 {
+                        *total.get_lock().await.unwrap() += 1;
+                    }
+                },
+                total.clone(),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    for mut a in adders {
+        a.join().await?;
+    }
+    assert_eq!(total.load().await?, 3000);
+    let squares = ipc::Array::<u64>::zeroed(8)?;
+    let mut filler = Process::spawn(
+        |a: ipc::Array<u64>| async move {
+            for (i, x) in a.get_lock().await.unwrap().iter_mut().enumerate() {
+                *x = (i * i) as u64;
+            }
+        },
+        squares.clone(),
+    )?;
+    filler.join().await?;
+    assert_eq!(squares.to_vec().await?, [0, 1, 4, 9, 16, 25, 36, 49]);
+    let list = ipc::ShareableList::create(None, [ipc::shared::Item::from("howdy"), 42.into(), 2.5.into()])?;
+    let mut changer = Process::spawn(
+        |name: String| {
+            ipc::ShareableList::open(&name).and_then(|l| l.set(-1, -999).map_err(std::io::Error::other)).is_ok()
+        },
+        list.shm().name().to_owned(),
+    )?;
+    assert!(changer.join().await?);
+    assert_eq!(list.get(-1)?, (-999).into());
+    println!(
+        "  3 processes x 1000 locked increments = {}; squares {:?}; ShareableList {} in Python's layout (name {})",
+        total.load().await?,
+        squares.to_vec().await?,
+        list.iter().map(|i| i.map(|i| i.to_string()).unwrap_or_default()).collect::<Vec<_>>().join(", "),
+        list.shm().name()
+    );
+    list.shm().unlink()?;
+
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
     println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());

@@ -70,6 +70,10 @@ pub enum Error {
     /// another length.
     #[error(transparent)]
     Access(#[from] crate::shared::AccessError),
+    /// A `ShareableList` index was out of range, a value did not fit its
+    /// slot, or a slot held no valid value.
+    #[error(transparent)]
+    List(#[from] crate::shared::ListError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
