@@ -2,7 +2,7 @@
 //!
 //! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
 //! programs — child processes, pipes, locks and the other synchronisation
-//! primitives, queues, and (as they land) shared memory, managers and a
+//! primitives, queues, shared memory, and (as they land) managers and a
 //! pool — with every cross-process wait a future you `.await` on a tokio
 //! runtime.
 //!
@@ -78,9 +78,20 @@
 //! | one `None` sentinel per consumer | [`close()`](Queue::close), then [`GetError::Closed`] / the end of [`stream()`](Queue::stream) | |
 //! | `JoinableQueue()`; `task_done()`; `join()` | [`JoinableQueue`]; [`task_done()`](JoinableQueue::task_done) ([`TaskDoneError`] once too often); [`join().await`](JoinableQueue::join) | |
 //! | `SimpleQueue()` | [`SimpleQueue::new()`] | |
+//! | `Value('d', 10.0)`; `v.value`; `v.value = x` | [`Value::new(10.0)`](Value::new); [`load().await`](Value::load); [`store(x).await`](Value::store) | any [`ShmSafe`] type |
+//! | `with v.get_lock(): v.value += 1` | `*v.`[`get_lock().await`](Value::get_lock)`? += 1` | the guard derefs to the value; a dead holder is [`LockError::OwnerDied`] |
+//! | `Array('i', [1, 2, 3])`, `Array('i', 10)` | [`Array::new(&[1, 2, 3])`](Array::new), [`Array::zeroed(10)`](Array::zeroed) | |
+//! | `a[i]`, `a[i] = x`, `a[:]`, `a[:] = xs` | [`get(i)`](Array::get), [`set(i, x)`](Array::set), [`to_vec()`](Array::to_vec), [`assign(&xs)`](Array::assign) | [`AccessError`] for a bad index or length; [`get_lock()`](Array::get_lock) derefs to `[T]` |
+//! | `RawValue`, `RawArray`, `lock=False` | [`RawValue`], [`RawArray`] | copies that may tear when they race, as in Python |
+//! | a ctypes `Structure` | `#[derive(ipc::ShmSafe)] #[repr(C)] struct …` | the derive checks the `repr` and every field |
+//! | `SharedMemory(create=True, size=n)`, `SharedMemory(name)` | [`SharedMemory::create(None, n)`](SharedMemory::create), [`SharedMemory::open(name)`](SharedMemory::open) | Python's names: either language attaches to the other's blocks |
+//! | `shm.buf[a:b]`, `shm.name`, `shm.size` | [`read_at`](SharedMemory::read_at) / [`write_at`](SharedMemory::write_at) (or `unsafe` [`as_slice`](SharedMemory::as_slice)), [`name()`](SharedMemory::name), [`size()`](SharedMemory::size) | |
+//! | `shm.close()`, `shm.unlink()`, `track=False` (3.13) | [`close()`](SharedMemory::close), [`unlink()`](SharedMemory::unlink), [`persist()`](SharedMemory::persist) | a resource tracker unlinks what a killed tree left |
+//! | `ShareableList(seq)`, `ShareableList(name=n)` | [`ShareableList::create(None, seq)`](ShareableList::create), [`ShareableList::open(n)`](ShareableList::open) | CPython's layout, byte for byte |
+//! | `sl[i]`, `sl[i] = v`, `len(sl)`, `sl.index(v)`, `sl.count(v)` | [`get(i)`](ShareableList::get), [`set(i, v)`](ShareableList::set), [`len()`](ShareableList::len), [`index(&v)`](ShareableList::index) (→ `Option`), [`count(&v)`](ShareableList::count) | values are [`shared::Item`]s |
 //!
-//! Shared memory, managers and the pool are not in the crate yet; they come
-//! in that order, on the same wait mechanism.
+//! Managers and the pool are not in the crate yet; they come in that order,
+//! on the same wait mechanism.
 //!
 //! ## Every wait, four ways
 //!
@@ -130,6 +141,13 @@
 //!   SIGKILL) hands the lock to the next acquirer as
 //!   [`LockError::OwnerDied`] at once; permits of dead semaphore holders are
 //!   given back by waiters that look every 20 ms.
+//! - **Shared data**: [`Value`] and [`Array`] live in anonymous `memfd`
+//!   regions (they vanish with the last process holding them) beside a
+//!   robust [`Lock`]; named [`SharedMemory`] blocks live in `/dev/shm` with
+//!   Python's names, and a *resource tracker* (a child that outlives the
+//!   tree, watching a pipe every process of the tree holds) unlinks the
+//!   blocks a tree created and never unlinked once its last process is
+//!   gone, however it died.
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
