@@ -109,16 +109,7 @@ pub struct Queue<T> {
 struct Inner {
     region: Region,
     capacity: usize,
-    put_lock: Lock,
-    get_lock: Lock,
-    /// Items arrived (consumers sleep here).
-    not_empty: Tokens,
-    /// Room freed (producers sleep here).
-    not_full: Tokens,
-    /// Out-of-line items' memfds travel from `ool_tx` to `ool_rx` (the two
-    /// ends of one socket pair, which every handle holds).
-    ool_tx: OwnedFd,
-    ool_rx: OwnedFd,
+    parts: Parts,
     spinner: Mutex<Spinner>,
 }
 
@@ -326,18 +317,8 @@ impl<T> Queue<T> {
         Ok(Queue::from_parts(region, capacity, parts))
     }
 
-    fn from_parts(region: Region, capacity: usize, p: Parts) -> Queue<T> {
-        let inner = Inner {
-            region,
-            capacity,
-            put_lock: p.put_lock,
-            get_lock: p.get_lock,
-            not_empty: p.not_empty,
-            not_full: p.not_full,
-            ool_tx: p.ool_tx,
-            ool_rx: p.ool_rx,
-            spinner: Mutex::new(Spinner::default()),
-        };
+    fn from_parts(region: Region, capacity: usize, parts: Parts) -> Queue<T> {
+        let inner = Inner { region, capacity, parts, spinner: Mutex::new(Spinner::default()) };
         Queue { inner: Arc::new(inner), _item: PhantomData }
     }
 
@@ -430,11 +411,11 @@ impl<T> Queue<T> {
         // close, and a consumer that sees the close sees those items. The
         // lock is held only for a copy, so the wait is short; if it cannot
         // be taken at all (an i/o error), closing goes ahead regardless.
-        let _guard = held(self.inner.put_lock.blocking_lock());
+        let _guard = held(self.inner.parts.put_lock.blocking_lock());
         if self.ring().close() {
             let ring = self.ring();
-            self.inner.not_empty.post(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)));
-            self.inner.not_full.post(Sleeper::count(ring.region.word(ring::PUT_SLEEPERS)));
+            self.inner.parts.not_empty.post(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)));
+            self.inner.parts.not_full.post(Sleeper::count(ring.region.word(ring::PUT_SLEEPERS)));
         }
     }
 
@@ -457,7 +438,7 @@ impl<T> Queue<T> {
                 let mut record = [0u8; OUT_OF_LINE];
                 record[..8].copy_from_slice(&seq.to_le_bytes());
                 record[8..].copy_from_slice(&(*len as u64).to_le_bytes());
-                match sys::send_with_fds(self.inner.ool_tx.as_fd(), &[io::IoSlice::new(&record)], &[fd.as_fd()]) {
+                match sys::send_with_fds(self.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&record)], &[fd.as_fd()]) {
                     Ok(_) => {}
                     // The socket's buffer is full of items nobody took yet.
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Refused::Full),
@@ -469,7 +450,7 @@ impl<T> Queue<T> {
         match pushed {
             Push::Done { wake } => {
                 if wake {
-                    self.inner.not_empty.post(1);
+                    self.inner.parts.not_empty.post(1);
                 }
                 Ok(())
             }
@@ -490,7 +471,7 @@ impl<T> Queue<T> {
         };
         if tag == Tag::Inline {
             if ring.advance(next) {
-                self.inner.not_full.post(1);
+                self.inner.parts.not_full.post(1);
             }
             return Ok(Some(Got::Inline(len)));
         }
@@ -521,7 +502,7 @@ impl<T> Queue<T> {
         // may be waiting for the socket's buffer.
         let _ = self.discard_out_of_line();
         if ring.producers_asleep() {
-            self.inner.not_full.post(1);
+            self.inner.parts.not_full.post(1);
         }
         Ok(Some(Got::OutOfLine(frozen)))
     }
@@ -533,7 +514,7 @@ impl<T> Queue<T> {
         let mut fds = Vec::new();
         loop {
             fds.clear();
-            match sys::recv_now(self.inner.ool_rx.as_fd(), &mut msg, true, &mut fds) {
+            match sys::recv_now(self.inner.parts.ool_rx.as_fd(), &mut msg, true, &mut fds) {
                 Ok(n) if n == OUT_OF_LINE && fds.len() == 1 && le64(&msg[..8]) >= seq => {
                     return Ok((le64(&msg[..8]) == seq).then(|| fds.remove(0)));
                 }
@@ -550,7 +531,7 @@ impl<T> Queue<T> {
     /// Takes the socket's first message off it.
     fn discard_out_of_line(&self) -> io::Result<()> {
         let mut msg = [0u8; OUT_OF_LINE];
-        match sys::recv_now(self.inner.ool_rx.as_fd(), &mut msg, false, &mut Vec::new()) {
+        match sys::recv_now(self.inner.parts.ool_rx.as_fd(), &mut msg, false, &mut Vec::new()) {
             Err(e) if e.kind() != io::ErrorKind::InvalidData => Err(e),
             _ => Ok(()),
         }
@@ -563,7 +544,7 @@ impl<T> Queue<T> {
             && match payload {
                 Payload::Inline(_) => true,
                 Payload::OutOfLine { .. } => {
-                    sys::poll_fd(self.inner.ool_tx.as_fd(), Interest::Write, Some(Duration::ZERO)).unwrap_or(true)
+                    sys::poll_fd(self.inner.parts.ool_tx.as_fd(), Interest::Write, Some(Duration::ZERO)).unwrap_or(true)
                 }
             };
         (ring.is_closed() || room).then_some(())
@@ -577,7 +558,7 @@ impl<T> Queue<T> {
     async fn put_payload(&self, payload: &Payload) -> Result<(), Refused> {
         loop {
             {
-                let _guard = held(self.inner.put_lock.lock().await).map_err(Refused::Io)?;
+                let _guard = held(self.inner.parts.put_lock.lock().await).map_err(Refused::Io)?;
                 match self.push_locked(payload) {
                     Err(Refused::Full) => {}
                     done => return done,
@@ -588,7 +569,7 @@ impl<T> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
             if self.room_or_closed(payload).is_none() {
-                self.inner.not_full.take().await.map_err(Refused::Io)?;
+                self.inner.parts.not_full.take().await.map_err(Refused::Io)?;
             }
         }
     }
@@ -596,7 +577,7 @@ impl<T> Queue<T> {
     fn blocking_put_payload(&self, payload: &Payload, deadline: Option<Instant>) -> Result<(), Refused> {
         loop {
             {
-                let _guard = held(self.inner.put_lock.blocking_lock()).map_err(Refused::Io)?;
+                let _guard = held(self.inner.parts.put_lock.blocking_lock()).map_err(Refused::Io)?;
                 match self.push_locked(payload) {
                     Err(Refused::Full) => {}
                     done => return done,
@@ -611,7 +592,7 @@ impl<T> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
             if self.room_or_closed(payload).is_none() {
-                self.inner.not_full.blocking_take(left).map_err(Refused::Io)?;
+                self.inner.parts.not_full.blocking_take(left).map_err(Refused::Io)?;
             }
         }
     }
@@ -635,7 +616,7 @@ impl<T> Queue<T> {
         let mut saw_closed = false;
         loop {
             {
-                let _guard = held(self.inner.get_lock.lock().await)?;
+                let _guard = held(self.inner.parts.get_lock.lock().await)?;
                 if let Some(got) = self.pop_locked(buf)? {
                     return Ok(got);
                 }
@@ -650,7 +631,7 @@ impl<T> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
-                self.inner.not_empty.take().await?;
+                self.inner.parts.not_empty.take().await?;
             }
         }
     }
@@ -660,7 +641,7 @@ impl<T> Queue<T> {
         let mut saw_closed = false;
         loop {
             {
-                let _guard = held(self.inner.get_lock.blocking_lock())?;
+                let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
                 if let Some(got) = self.pop_locked(buf)? {
                     return Ok(got);
                 }
@@ -679,7 +660,7 @@ impl<T> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
-                self.inner.not_empty.blocking_take(left)?;
+                self.inner.parts.not_empty.blocking_take(left)?;
             }
         }
     }
@@ -1036,8 +1017,12 @@ struct Wire {
 struct Parts {
     put_lock: Lock,
     get_lock: Lock,
+    /// Items arrived (consumers sleep here).
     not_empty: Tokens,
+    /// Room freed (producers sleep here).
     not_full: Tokens,
+    /// Out-of-line items' memfds travel from `ool_tx` to `ool_rx` (the two
+    /// ends of one socket pair, which every handle holds).
     ool_tx: OwnedFd,
     ool_rx: OwnedFd,
 }
@@ -1054,14 +1039,14 @@ impl<T> Serialize for Queue<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let inner = &*self.inner;
         WireRef {
-            put_lock: &inner.put_lock,
-            get_lock: &inner.get_lock,
+            put_lock: &inner.parts.put_lock,
+            get_lock: &inner.parts.get_lock,
             capacity: inner.capacity as u32,
             region: SerFd(inner.region.fd()),
-            not_empty: SerFd(inner.not_empty.fd()),
-            not_full: SerFd(inner.not_full.fd()),
-            ool_tx: SerFd(inner.ool_tx.as_fd()),
-            ool_rx: SerFd(inner.ool_rx.as_fd()),
+            not_empty: SerFd(inner.parts.not_empty.fd()),
+            not_full: SerFd(inner.parts.not_full.fd()),
+            ool_tx: SerFd(inner.parts.ool_tx.as_fd()),
+            ool_rx: SerFd(inner.parts.ool_rx.as_fd()),
         }
         .serialize(serializer)
     }
@@ -1106,11 +1091,11 @@ mod tests {
         let mut msg = [0u8; OUT_OF_LINE];
         msg[..8].copy_from_slice(&seq.to_le_bytes());
         msg[8..].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
-        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+        sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
     }
 
     fn socket_is_empty(q: &Queue<Vec<u8>>) -> bool {
-        let e = sys::recv_now(q.inner.ool_rx.as_fd(), &mut [0; 16], true, &mut Vec::new()).unwrap_err();
+        let e = sys::recv_now(q.inner.parts.ool_rx.as_fd(), &mut [0; 16], true, &mut Vec::new()).unwrap_err();
         e.kind() == io::ErrorKind::WouldBlock
     }
 
@@ -1122,7 +1107,7 @@ mod tests {
         let orphan = q.ring().next_out_of_line();
         send_out_of_line(&q, orphan, &[9; 500]);
         // A hostile peer's junk: wrong size, no descriptor.
-        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(b"junk")], &[]).unwrap();
+        sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(b"junk")], &[]).unwrap();
         q.try_put(vec![5; 1000]).unwrap();
         q.try_put(vec![6; 10]).unwrap();
         assert_eq!(q.try_get().unwrap(), [5; 1000]);
@@ -1150,7 +1135,7 @@ mod tests {
         let mut msg = [0u8; OUT_OF_LINE];
         msg[..8].copy_from_slice(&seq.to_le_bytes());
         msg[8..].copy_from_slice(&(1u64 << 40).to_le_bytes());
-        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+        sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
         assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
         assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
         // A writable (unsealed) memfd could change under the reader.
@@ -1158,7 +1143,7 @@ mod tests {
         let fd = sys::memfd_sealed(c"unsealed", 4096).unwrap();
         msg[..8].copy_from_slice(&seq.to_le_bytes());
         msg[8..].copy_from_slice(&100u64.to_le_bytes());
-        sys::send_with_fds(q.inner.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
+        sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
         assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
         assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
         assert!(q.is_empty() && socket_is_empty(&q));
