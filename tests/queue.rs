@@ -435,3 +435,31 @@ async fn a_simple_queue_between_processes() {
     assert_eq!(got, [0, 1, 2, 3, 4]);
     assert!(q.is_empty());
 }
+
+#[ipc::test]
+async fn items_of_every_size_up_to_half_the_ring_keep_their_order() {
+    // Small and large items through the ring (all under half of it), from
+    // byte buffers and from vectors serde encodes element by element.
+    let q = Queue::<serde_bytes::ByteBuf>::unbounded().unwrap();
+    let sizes = [10usize, 100 << 10, 3, 300 << 10, (64 << 10) + 1, 64 << 10];
+    let mut child = Process::spawn(
+        |(q, sizes): (Queue<serde_bytes::ByteBuf>, Vec<usize>)| async move {
+            for (i, n) in sizes.into_iter().enumerate() {
+                q.put(serde_bytes::ByteBuf::from(vec![i as u8 + 1; n])).await.unwrap();
+            }
+        },
+        (q.clone(), sizes.to_vec()),
+    )
+    .unwrap();
+    for (i, n) in sizes.into_iter().enumerate() {
+        let got = bounded(q.get()).await.unwrap();
+        assert!(got.len() == n && got.iter().all(|&b| b == i as u8 + 1), "item {i} of {n} bytes");
+    }
+    bounded(child.join()).await.unwrap();
+    let v = Queue::<Vec<u16>>::unbounded().unwrap();
+    let item: Vec<u16> = (0..60_000).collect(); // ~150 KiB of varints
+    v.put(item.clone()).await.unwrap();
+    v.put(vec![1, 2]).await.unwrap();
+    assert_eq!(v.get().await.unwrap(), item);
+    assert_eq!(v.get().await.unwrap(), [1, 2]);
+}
