@@ -166,6 +166,8 @@ mod loom;
 #[cfg(not(ipc_loom))]
 pub mod pipe;
 #[cfg(not(ipc_loom))]
+pub mod pool;
+#[cfg(not(ipc_loom))]
 pub mod process;
 #[cfg(not(ipc_loom))]
 pub mod queue;
@@ -192,6 +194,8 @@ pub use error::{Error, Result};
 pub use ipc_macros::{main, test, ShmSafe};
 #[cfg(not(ipc_loom))]
 pub use pipe::{Connection, Pipe, RecvError, SendError};
+#[cfg(not(ipc_loom))]
+pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,

@@ -184,15 +184,10 @@ fn run_child(control: OwnedFd) -> ! {
     let trampoline = entry::trampoline_at(boot.entry);
     install_panic_hook();
     let arg = boot.arg;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || trampoline(arg, fds)));
-    match outcome {
+    match catch_panic(move || trampoline(arg, fds)) {
         Ok(Ok((bytes, fds))) => report_and_exit(&mut control, Report::Returned(bytes), fds),
         Ok(Err(why)) => report_and_exit(&mut control, Report::Failed(why), Vec::new()),
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            let location = LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take());
-            report_and_exit(&mut control, Report::Panicked { message, location }, Vec::new())
-        }
+        Err((message, location)) => report_and_exit(&mut control, Report::Panicked { message, location }, Vec::new()),
     }
 }
 
@@ -221,6 +216,14 @@ fn install_panic_hook() {
         }
         previous(info);
     }));
+}
+
+/// Runs `f` in a child, turning a panic into its message and its
+/// `file:line:column` (recorded by the child's panic hook).
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option<String>)> {
+    LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|payload| (panic_message(&*payload), LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take())))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

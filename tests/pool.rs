@@ -1,0 +1,248 @@
+//! `Pool`: CPython's pool behaviours (`_test_multiprocessing.py`,
+//! `_TestPool`) and the failures Python hangs on — a worker SIGKILLed or
+//! aborting mid-task fails that task only, and the rest completes.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use ipc::{Event, Pool, PoolError, TaskError};
+use support::bounded;
+
+fn pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+#[ipc::test]
+async fn apply_map_starmap_and_imap_keep_order() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    assert_eq!(bounded(pool.apply(|x: i64| x * x, 12)).await.unwrap(), 144);
+    let expected: Vec<u64> = (0..100).map(|x| x * x).collect();
+    assert_eq!(bounded(pool.map(|x: u64| x * x, 0..100)).await.unwrap(), expected);
+    assert_eq!(bounded(pool.map_chunked(|x: u64| x * x, 0..100, 1)).await.unwrap(), expected);
+    assert_eq!(bounded(pool.map_chunked(|x: u64| x * x, 0..100, 7)).await.unwrap(), expected);
+    let sums =
+        bounded(pool.starmap(|(a, b): (u8, u8)| u16::from(a) + u16::from(b), [(1, 2), (200, 100)])).await.unwrap();
+    assert_eq!(sums, [3, 300]);
+    let ordered: Vec<u64> = bounded(pool.imap(|x: u64| x * x, 0..100).map(Result::unwrap).collect()).await;
+    assert_eq!(ordered, expected);
+    let mut unordered: Vec<u64> =
+        bounded(pool.imap_unordered(|x: u64| x * x, 0..100).map(Result::unwrap).collect()).await;
+    unordered.sort();
+    assert_eq!(unordered, expected);
+    // Empty input.
+    assert!(bounded(pool.map(|x: u64| x, Vec::new())).await.unwrap().is_empty());
+    assert_eq!(bounded(pool.imap(|x: u64| x, Vec::new()).count()).await, 0);
+    assert!(matches!(bounded(pool.map_chunked(|x: u64| x, vec![1], 0)).await, Err(TaskError::Invalid(_))));
+}
+
+#[ipc::test]
+async fn task_errors_and_panics_fail_only_their_task() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    // A task's own error is its value.
+    let r = bounded(pool.apply(|x: i32| if x < 0 { Err(format!("{x} is negative")) } else { Ok(x) }, -3)).await;
+    assert_eq!(r.unwrap(), Err("-3 is negative".to_owned()));
+    // A panic: its message and location; the worker goes on.
+    match bounded(pool.apply(
+        |x: u32| -> u32 {
+            assert!(x < 5, "too big: {x}");
+            x
+        },
+        9,
+    ))
+    .await
+    {
+        Err(TaskError::Panicked { message, location }) => {
+            assert_eq!(message, "too big: 9");
+            assert!(location.is_some_and(|l| l.starts_with("tests/pool.rs:")));
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    // In an imap, the failed item is an Err in its place and the others are fine.
+    let out: Vec<Result<u32, TaskError>> = bounded(
+        pool.imap(
+            |x: u32| -> u32 {
+                assert!(x != 3, "three");
+                x
+            },
+            0..6,
+        )
+        .collect(),
+    )
+    .await;
+    for (i, r) in out.iter().enumerate() {
+        match (i, r) {
+            (3, Err(TaskError::Panicked { message, .. })) => assert_eq!(message, "three"),
+            (_, Ok(v)) => assert_eq!(*v as usize, i),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // map reports the first failure in item order.
+    let err = bounded(pool.map(
+        |x: u32| -> u32 {
+            assert!(x % 10 != 7, "bad {x}");
+            x
+        },
+        0..30,
+    ))
+    .await
+    .unwrap_err();
+    assert!(matches!(err, TaskError::Panicked { ref message, .. } if message == "bad 7"), "{err:?}");
+}
+
+#[ipc::test]
+async fn a_worker_killed_mid_task_fails_that_task_and_is_replaced() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let before: HashSet<u32> = bounded(pool.map_chunked(pid, vec![(); 20], 1)).await.unwrap().into_iter().collect();
+    let started = Event::new().unwrap();
+    let victim = pool.apply_async(
+        |started: Event| {
+            started.set();
+            std::thread::sleep(Duration::from_secs(60));
+            std::process::id()
+        },
+        started.clone(),
+    );
+    bounded(started.wait()).await.unwrap();
+    // Find the worker that is sleeping: the other one answers.
+    let other = bounded(pool.apply(pid, ())).await.unwrap();
+    let sleeping = *before.iter().find(|p| **p != other).expect("two workers");
+    // SAFETY: kill(2) on a pid this test knows is one of its pool's workers.
+    assert_eq!(unsafe { libc::kill(sleeping as i32, libc::SIGKILL) }, 0);
+    match bounded(victim).await {
+        Err(TaskError::WorkerDied { exitcode }) => assert_eq!(exitcode, Some(-libc::SIGKILL)),
+        other => panic!("expected WorkerDied, got {other:?}"),
+    }
+    // The rest of the work completes, on a replacement.
+    let after: HashSet<u32> = bounded(pool.map_chunked(pid, vec![(); 40], 1)).await.unwrap().into_iter().collect();
+    assert!(!after.contains(&sleeping));
+    assert_eq!(bounded(pool.map(|x: u32| x + 1, 0..50)).await.unwrap(), (1..51).collect::<Vec<_>>());
+}
+
+#[ipc::test]
+async fn a_task_that_aborts_its_worker_fails_alone() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let results: Vec<Result<u32, TaskError>> = bounded(
+        pool.imap(
+            |x: u32| {
+                if x == 5 {
+                    std::process::abort();
+                }
+                x
+            },
+            0..12,
+        )
+        .collect(),
+    )
+    .await;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(v as usize, i),
+            Err(TaskError::WorkerDied { exitcode }) => assert_eq!((i, exitcode), (5, Some(-libc::SIGABRT))),
+            Err(e) => panic!("item {i}: {e}"),
+        }
+    }
+}
+
+#[ipc::test]
+async fn max_tasks_per_child_changes_workers_with_correct_results() {
+    let pool = bounded(Pool::builder().processes(2).max_tasks_per_child(3).build()).await.unwrap();
+    let mut pids = HashSet::new();
+    for i in 0..12u32 {
+        let (p, sq) = bounded(pool.apply(|x: u32| (std::process::id(), x * x), i)).await.unwrap();
+        assert_eq!(sq, i * i);
+        pids.insert(p);
+    }
+    assert!(pids.len() >= 4, "12 tasks at 3 per worker need at least 4 workers, saw {}", pids.len());
+    assert!(matches!(Pool::builder().max_tasks_per_child(0).build().await, Err(PoolError::Invalid(_))));
+    assert!(matches!(Pool::new(0).await, Err(PoolError::Invalid(_))));
+}
+
+#[ipc::test]
+async fn the_initializer_runs_once_per_worker_before_its_tasks() {
+    // Each worker's initializer records its pid in a queue.
+    let q = ipc::Queue::<u32>::unbounded().unwrap();
+    let pool = bounded(
+        Pool::builder()
+            .processes(3)
+            .initializer(|q: ipc::Queue<u32>| q.blocking_put(std::process::id()).unwrap(), q.clone())
+            .build(),
+    )
+    .await
+    .unwrap();
+    let mut inits = HashSet::new();
+    for _ in 0..3 {
+        assert!(inits.insert(bounded(q.get()).await.unwrap()), "an initializer ran twice");
+    }
+    let workers: HashSet<u32> = bounded(pool.map_chunked(pid, vec![(); 30], 1)).await.unwrap().into_iter().collect();
+    assert!(workers.is_subset(&inits));
+    assert!(q.is_empty());
+    // A failing initializer fails the pool's creation, clearly.
+    match bounded(Pool::builder().processes(2).initializer(|()| -> () { panic!("no config") }, ()).build()).await {
+        Err(PoolError::Initializer { message, .. }) => assert_eq!(message, "no config"),
+        other => panic!("expected Initializer, got {other:?}"),
+    }
+}
+
+#[ipc::test]
+async fn close_join_and_terminate() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    assert!(matches!(pool.join().await, Err(PoolError::NotClosed)));
+    let pending: Vec<_> = (0..6u64)
+        .map(|i| {
+            pool.apply_async(
+                |i: u64| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    i
+                },
+                i,
+            )
+        })
+        .collect();
+    pool.close();
+    assert!(matches!(bounded(pool.apply(|x: u8| x, 1)).await, Err(TaskError::Closed)));
+    bounded(pool.join()).await.unwrap();
+    for (i, p) in pending.into_iter().enumerate() {
+        assert_eq!(bounded(p).await.unwrap(), i as u64, "work submitted before close finishes");
+    }
+    // terminate returns promptly with 10,000 long tasks queued.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let workers: HashSet<u32> = bounded(pool.map_chunked(pid, vec![(); 20], 1)).await.unwrap().into_iter().collect();
+    let long: Vec<_> =
+        (0..10_000).map(|_| pool.apply_async(|()| std::thread::sleep(Duration::from_secs(60)), ())).collect();
+    let start = Instant::now();
+    bounded(pool.terminate()).await;
+    assert!(start.elapsed() < Duration::from_secs(5), "terminate took {:?}", start.elapsed());
+    for t in long.into_iter().take(10) {
+        assert!(matches!(bounded(t).await, Err(TaskError::Terminated)));
+    }
+    for w in workers {
+        assert!(!support::pid_present(w), "worker {w} was not killed and reaped");
+    }
+}
+
+#[ipc::test]
+async fn dropping_a_map_cancels_the_work_not_started() {
+    let pool = bounded(Pool::new(1)).await.unwrap();
+    let q = ipc::Queue::<u32>::unbounded().unwrap();
+    let items: Vec<(u32, ipc::Queue<u32>)> = (0..50).map(|i| (i, q.clone())).collect();
+    let map = pool.map_chunked(
+        |(i, q): (u32, ipc::Queue<u32>)| {
+            q.blocking_put(i).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        },
+        items,
+        1,
+    );
+    // Let a task or two start, then drop the map.
+    assert!(tokio::time::timeout(Duration::from_millis(50), map).await.is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ran = q.qsize();
+    assert!(ran < 20, "{ran} of 50 tasks ran after the map was dropped");
+    // The pool is still fine.
+    assert_eq!(bounded(pool.apply(|x: u8| x + 1, 1)).await.unwrap(), 2);
+    drop(pool);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
