@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use ipc::{Connection, JoinError, Pipe, Process, RecvError};
 
 fn square(x: u64) -> u64 {
@@ -351,6 +352,30 @@ async fn main() -> ipc::Result<()> {
         list.shm().name()
     );
     list.shm().unlink()?;
+
+    step("Pool: map in order, a panicking task and a killed worker fail alone");
+    let pool = ipc::Pool::new(2).await?;
+    let squares = pool.map(square, 0..100).await?;
+    assert_eq!(squares.iter().sum::<u64>(), (0..100u64).map(|x| x * x).sum());
+    let outcomes: Vec<Result<u64, ipc::TaskError>> = pool
+        .imap(
+            |i: u64| {
+                match i {
+                    3 => panic!("task {i} gives up"),
+                    // SAFETY: SIGKILL to this very process (the worker holding task 6).
+                    6 => unsafe { libc::kill(std::process::id() as i32, libc::SIGKILL) },
+                    _ => 0,
+                };
+                i
+            },
+            0..10,
+        )
+        .collect()
+        .await;
+    let failed: Vec<String> = outcomes.iter().filter_map(|o| o.as_ref().err().map(|e| e.to_string())).collect();
+    assert_eq!((outcomes.iter().filter(|o| o.is_ok()).count(), failed.len()), (8, 2));
+    println!("  100 squares in order; of 10 tasks 8 returned, and: {}", failed.join("; "));
+    pool.terminate().await;
 
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;

@@ -74,6 +74,12 @@ pub enum Error {
     /// slot, or a slot held no valid value.
     #[error(transparent)]
     List(#[from] crate::shared::ListError),
+    /// A pool could not be made or joined.
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    /// A pool task did not return a value.
+    #[error(transparent)]
+    Task(#[from] crate::pool::TaskError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

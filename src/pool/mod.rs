@@ -224,7 +224,8 @@ impl PoolBuilder {
         if self.max_tasks_per_child == Some(0) {
             return Err(PoolError::Invalid("max_tasks_per_child must be at least 1"));
         }
-        let initializer = self.initializer.transpose().map_err(|e| PoolError::Spawn(crate::Error::Encode(e)))?;
+        let initializer =
+            self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::Error::Encode(e))))?;
         let settings = Settings { initializer, max_tasks_per_child: self.max_tasks_per_child };
         let starts = (1..=processes).map(|n| start_worker(n, &settings));
         let mut workers = Vec::new();
@@ -250,9 +251,9 @@ impl PoolBuilder {
 
 /// Starts worker `n` and waits for it to be ready.
 async fn start_worker(n: usize, settings: &Settings) -> Result<(usize, Connection, Process<()>), PoolError> {
-    let (mut here, there) = Pipe::duplex().map_err(|e| PoolError::Spawn(e.into()))?;
+    let (mut here, there) = Pipe::duplex().map_err(|e| PoolError::Spawn(Box::new(e.into())))?;
     let init = match &settings.initializer {
-        Some(init) => Some(init.try_clone().map_err(|e| PoolError::Spawn(e.into()))?),
+        Some(init) => Some(init.try_clone().map_err(|e| PoolError::Spawn(Box::new(e.into())))?),
         None => None,
     };
     let mut process = Process::builder()
@@ -260,7 +261,7 @@ async fn start_worker(n: usize, settings: &Settings) -> Result<(usize, Connectio
         .daemon(true)
         .kill_on_drop(true)
         .spawn(worker::run, WorkerArg { conn: there, init })
-        .map_err(PoolError::Spawn)?;
+        .map_err(|e| PoolError::Spawn(Box::new(e)))?;
     match here.recv::<FromWorker>().await {
         Ok(FromWorker::Ready) => Ok((n, here, process)),
         Ok(FromWorker::InitFailed { message, location }) => {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::TaskError;
 use crate::handle::{DeFd, SerFd};
-use crate::process::{catch_panic, trampoline_at};
+use crate::process::{catch_panic, quiet_panics, trampoline_at};
 use crate::{codec, Connection};
 
 /// Encoded bytes and the descriptors of the handles inside them.
@@ -119,6 +119,7 @@ impl Outcome {
 /// end of the connection closes.
 pub(super) fn run(arg: WorkerArg) {
     let WorkerArg { mut conn, init } = arg;
+    quiet_panics();
     if let Some(init) = init {
         let f = trampoline_at(init.entry);
         let failed = match catch_panic(move || f(init.arg.bytes, init.arg.fds)) {

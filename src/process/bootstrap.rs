@@ -207,15 +207,25 @@ thread_local! {
     static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+fn record_location(location: Option<&std::panic::Location<'_>>) {
+    if let Some(loc) = location {
+        let loc = format!("{}:{}:{}", loc.file(), loc.line(), loc.column());
+        LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = Some(loc));
+    }
+}
+
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if let Some(loc) = info.location() {
-            let loc = format!("{}:{}:{}", loc.file(), loc.line(), loc.column());
-            LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = Some(loc));
-        }
+        record_location(info.location());
         previous(info);
     }));
+}
+
+/// Records panics' locations without printing them (pool workers: a task's
+/// panic comes back to the caller as data, as a Python pool's exceptions do).
+pub(crate) fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| record_location(info.location())));
 }
 
 /// Runs `f` in a child, turning a panic into its message and its
