@@ -2,8 +2,8 @@
 //!
 //! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
 //! programs — child processes, pipes, locks and the other synchronisation
-//! primitives, queues, shared memory, and (as they land) managers and a
-//! pool — with every cross-process wait a future you `.await` on a tokio
+//! primitives, queues, shared memory, a process pool, and (as they land)
+//! managers — with every cross-process wait a future you `.await` on a tokio
 //! runtime.
 //!
 //! ```
@@ -90,8 +90,14 @@
 //! | `ShareableList(seq)`, `ShareableList(name=n)` | [`ShareableList::create(None, seq)`](ShareableList::create), [`ShareableList::open(n)`](ShareableList::open) | CPython's layout, byte for byte |
 //! | `sl[i]`, `sl[i] = v`, `len(sl)`, `sl.index(v)`, `sl.count(v)` | [`get(i)`](ShareableList::get), [`set(i, v)`](ShareableList::set), [`len()`](ShareableList::len), [`index(&v)`](ShareableList::index) (→ `Option`), [`count(&v)`](ShareableList::count) | values are [`shared::Item`]s |
 //!
-//! Managers and the pool are not in the crate yet; they come in that order,
-//! on the same wait mechanism.
+//! | `Pool(n)`, `Pool(initializer=, maxtasksperchild=)` | [`Pool::new(n)`](Pool::new), [`Pool::builder()`](Pool::builder) | |
+//! | `apply`, `apply_async` | [`apply(f, a).await`](Pool::apply), [`apply_async(f, a)`](Pool::apply_async) → [`TaskHandle`] | dropping the handle cancels a task not yet started |
+//! | `map(f, xs, chunksize)`, `starmap` | [`map`](Pool::map), [`map_chunked`](Pool::map_chunked), [`starmap`](Pool::starmap) | the first failure in item order |
+//! | `imap`, `imap_unordered` | [`imap`](Pool::imap) / [`imap_stream`](Pool::imap_stream), [`imap_unordered`](Pool::imap_unordered) | `Stream`s, lazy input, per-task `Result` |
+//! | `close()`, `join()`, `terminate()` | [`close()`](Pool::close), [`join().await`](Pool::join), [`terminate().await`](Pool::terminate) | drop = terminate |
+//! | — (a dead worker hangs Python's pool) | [`TaskError::WorkerDied`] | only its tasks fail; it is replaced |
+//!
+//! Managers (and `Listener`/`Client`) are not in the crate yet.
 //!
 //! ## Every wait, four ways
 //!
@@ -148,6 +154,10 @@
 //!   tree, watching a pipe every process of the tree holds) unlinks the
 //!   blocks a tree created and never unlinked once its last process is
 //!   gone, however it died.
+//! - **Pool**: a scheduler task owns the workers, each with its own
+//!   [`Connection`]; a connection that ends while its worker holds a job
+//!   means that worker died, so only that job's tasks fail and a
+//!   replacement starts.
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
