@@ -80,6 +80,12 @@ pub enum Error {
     /// A pool task did not return a value.
     #[error(transparent)]
     Task(#[from] crate::pool::TaskError),
+    /// A listener's peer failed to connect (handshake or i/o).
+    #[error(transparent)]
+    Accept(#[from] crate::pipe::AcceptError),
+    /// Connecting to a listener failed (nobody there, or the handshake).
+    #[error(transparent)]
+    Connect(#[from] crate::pipe::ConnectError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

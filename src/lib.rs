@@ -53,6 +53,9 @@
 //! | `conn.recv_bytes_into(buf)` | [`recv_bytes_into`](Connection::recv_bytes_into) | |
 //! | `conn.poll(t)`, `conn.fileno()`, `conn.close()` | [`poll(d)`](Connection::poll), `as_raw_fd()`, [`close()`](Connection::close) | |
 //! | `EOFError`, `BufferTooShort` | [`RecvError::Eof`], [`RecvError::BufferTooShort`] | |
+//! | `Listener(address, authkey=k)`, `l.accept()` | [`Listener::builder(a)`](Listener::builder)`.authkey(k).bind()`, [`accept().await`](Listener::accept) | Unix path, abstract (`@name`) or TCP [`Address`]; a failed peer never stops the listener |
+//! | `Client(address, authkey=k)` | [`Client::new(a)`](Client::new)`.authkey(k).`[`connect().await`](Client::connect) | Python's handshake, both generations ([`Authkey`]) |
+//! | `AuthenticationError` | [`AuthenticationError`] (in [`AcceptError`] / [`ConnectError`]) | on both sides |
 //! | `Event()` | [`Event::new()`] | a handle: clone it, pass it to children |
 //! | `e.set()`, `e.clear()`, `e.is_set()` | [`set()`](Event::set), [`clear()`](Event::clear), [`is_set()`](Event::is_set) | |
 //! | `e.wait()`, `e.wait(timeout)` | [`wait().await`](Event::wait), [`wait_timeout(d).await`](Event::wait_timeout) | `true`/`false` as in Python |
@@ -97,7 +100,7 @@
 //! | `close()`, `join()`, `terminate()` | [`close()`](Pool::close), [`join().await`](Pool::join), [`terminate().await`](Pool::terminate) | drop = terminate |
 //! | — (a dead worker hangs Python's pool) | [`TaskError::WorkerDied`] | only its tasks fail; it is replaced |
 //!
-//! Managers (and `Listener`/`Client`) are not in the crate yet.
+//! Managers are not in the crate yet.
 //!
 //! ## Every wait, four ways
 //!
@@ -203,7 +206,10 @@ pub use error::{Error, Result};
 #[cfg(not(ipc_loom))]
 pub use ipc_macros::{main, test, ShmSafe};
 #[cfg(not(ipc_loom))]
-pub use pipe::{Connection, Pipe, RecvError, SendError};
+pub use pipe::{
+    AcceptError, Address, AuthenticationError, Authkey, Client, ConnectError, Connection, Listener, ListenerBuilder,
+    Pipe, RecvError, SendError,
+};
 #[cfg(not(ipc_loom))]
 pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]

@@ -52,6 +52,8 @@ pub struct Connection {
     socket: LazyAsyncFd,
     readable: bool,
     writable: bool,
+    /// A Unix socket: descriptors may travel (not over TCP).
+    unix: bool,
     reader: FrameReader,
     /// Learns how long to spin before parking on a receive.
     spinner: Spinner,
@@ -75,10 +77,12 @@ impl Connection {
     pub(crate) fn new(fd: OwnedFd, readable: bool, writable: bool) -> io::Result<Connection> {
         sys::set_nonblocking(fd.as_fd(), true)?;
         let kind = sys::socket_kind(fd.as_fd());
+        let unix = sys::is_unix_socket(fd.as_fd());
         Ok(Connection {
             socket: LazyAsyncFd::new(fd),
             readable,
             writable,
+            unix,
             reader: FrameReader::new(kind),
             spinner: Spinner::default(),
             unsent: Vec::new(),
@@ -680,6 +684,9 @@ impl Connection {
         }
         if fds.len() > sys::MAX_FDS_PER_MSG {
             return Err(SendError::TooManyHandles(fds.len()));
+        }
+        if !fds.is_empty() && !self.unix {
+            return Err(SendError::HandlesNeedUnixSocket);
         }
         Ok(())
     }

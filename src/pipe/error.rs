@@ -87,6 +87,10 @@ pub enum SendError {
     /// This end was created receive-only (`Pipe::simplex`).
     #[error("connection is receive-only")]
     NotWritable,
+    /// The message carries handles, but this connection is not a Unix socket
+    /// (a TCP [`Client`](crate::Client)): descriptors cannot travel over it.
+    #[error("handles can only be sent over Unix-socket connections, not TCP")]
+    HandlesNeedUnixSocket,
     /// An operating-system error.
     #[error("connection i/o error: {0}")]
     Io(io::Error),
@@ -116,4 +120,59 @@ impl From<io::Error> for SendError {
             _ => SendError::Io(e),
         }
     }
+}
+
+/// The authkey handshake failed (Python's
+/// `multiprocessing.AuthenticationError`). On the side that checked the
+/// digest, the peer has been told `#FAILURE#`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthenticationError {
+    /// The peer's answer to our challenge was wrong: it holds another key.
+    #[error("digest received was wrong (the peer holds another authkey)")]
+    WrongDigest,
+    /// The peer rejected our answer (`#FAILURE#`): it holds another key.
+    #[error("digest sent was rejected (the peer holds another authkey)")]
+    Rejected,
+    /// The peer speaks the legacy HMAC-MD5 form (Python ≤ 3.11) and this end
+    /// was told not to accept it ([`Authkey::legacy_md5`](crate::Authkey::legacy_md5)).
+    #[error("the peer uses the legacy HMAC-MD5 handshake, which this end does not accept")]
+    LegacyRefused,
+    /// The peer named a digest we do not implement.
+    #[error("unsupported handshake digest {{{0}}}")]
+    Unsupported(String),
+    /// The peer does not speak the handshake (or sent more than 256 bytes in
+    /// one handshake message).
+    #[error("handshake protocol error: {0}")]
+    Protocol(String),
+}
+
+/// Why [`Listener::accept`](crate::Listener::accept) returned no connection.
+/// A failed peer never harms the listener: call `accept` again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The peer failed the authkey handshake.
+    #[error(transparent)]
+    Authentication(#[from] AuthenticationError),
+    /// The peer did not finish the handshake within the listener's
+    /// handshake timeout.
+    #[error("the peer did not finish the handshake in time")]
+    HandshakeTimedOut,
+    /// The peer went away during the handshake, or the socket failed.
+    #[error("accept i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Why [`Client::connect`](crate::Client::connect) returned no connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The listener failed the authkey handshake, or failed us.
+    #[error(transparent)]
+    Authentication(#[from] AuthenticationError),
+    /// Nobody listens there, the listener went away during the handshake, or
+    /// the socket failed.
+    #[error("connect i/o error: {0}")]
+    Io(#[from] io::Error),
 }

@@ -13,6 +13,11 @@
 //! Frames are Python's (`multiprocessing.connection`): a
 //! [`Connection::from_fd`] over a stream socket talks to a Python peer.
 //!
+//! Processes that did not start each other meet through a [`Listener`] and
+//! a [`Client`] (Python's `multiprocessing.connection.Listener`/`Client`):
+//! a Unix socket path, an abstract name or a TCP address, and Python's
+//! authkey handshake, so either side may be a Python program.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (mut rx, mut tx) = ipc::Pipe::simplex()?;
@@ -23,12 +28,16 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod connection;
 mod error;
 pub(crate) mod frame;
+mod listener;
 
+pub use auth::Authkey;
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
-pub use error::{RecvError, SendError};
+pub use error::{AcceptError, AuthenticationError, ConnectError, RecvError, SendError};
+pub use listener::{Address, Client, Listener, ListenerBuilder, DEFAULT_HANDSHAKE_TIMEOUT};
 
 use crate::sys;
 

@@ -79,6 +79,18 @@ pub(crate) fn socket_kind(fd: BorrowedFd<'_>) -> SocketKind {
     }
 }
 
+/// Whether `fd` is a Unix-domain socket (`SO_DOMAIN`), able to carry
+/// descriptors.
+pub(crate) fn is_unix_socket(fd: BorrowedFd<'_>) -> bool {
+    let mut domain: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `domain`/`len` are valid out-pointers of the sizes getsockopt expects.
+    let ret = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_DOMAIN, (&raw mut domain).cast(), &mut len)
+    };
+    ret == 0 && domain == libc::AF_UNIX
+}
+
 /// Half-closes a socket (`SHUT_RD` or `SHUT_WR`).
 pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
     let how = match how {
