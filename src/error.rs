@@ -86,6 +86,9 @@ pub enum Error {
     /// Connecting to a listener failed (nobody there, or the handshake).
     #[error(transparent)]
     Connect(#[from] crate::pipe::ConnectError),
+    /// A manager call failed.
+    #[error(transparent)]
+    Call(#[from] crate::manager::CallError),
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

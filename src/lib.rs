@@ -177,6 +177,8 @@ mod error;
 mod handle;
 mod loom;
 #[cfg(not(ipc_loom))]
+pub mod manager;
+#[cfg(not(ipc_loom))]
 pub mod pipe;
 #[cfg(not(ipc_loom))]
 pub mod pool;
@@ -205,6 +207,8 @@ pub use codec::{DecodeError, EncodeError};
 pub use error::{Error, Result};
 #[cfg(not(ipc_loom))]
 pub use ipc_macros::{main, test, ShmSafe};
+#[cfg(not(ipc_loom))]
+pub use manager::{CallError, Manager, RemoteError};
 #[cfg(not(ipc_loom))]
 pub use pipe::{
     AcceptError, Address, AuthenticationError, Authkey, Client, ConnectError, Connection, Listener, ListenerBuilder,

@@ -107,6 +107,10 @@ impl Authkey {
     pub fn allows_legacy_md5(&self) -> bool {
         self.legacy_md5
     }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.key
+    }
 }
 
 impl fmt::Debug for Authkey {

@@ -236,7 +236,7 @@ pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option
         .map_err(|payload| (panic_message(&*payload), LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take())))
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

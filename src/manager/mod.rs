@@ -1,0 +1,464 @@
+//! Managers (Python's `multiprocessing.Manager()`): objects that live in a
+//! server process and are used from any process through proxies.
+//!
+//! [`Manager::start`] spawns the server; its methods make objects there and
+//! return typed proxies ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`],
+//! [`ValueProxy`], [`QueueProxy`], [`PriorityQueueProxy`], [`LockProxy`],
+//! [`EventProxy`]). Proxies are handles: clone them, pass them to children
+//! (or through a [`Connection`](crate::Connection)); a process that
+//! receives one connects to the server by itself.
+//!
+//! **Beyond Python — fast proxies.** Each process keeps one connection per
+//! server, shared by all its proxies, with request ids: calls from many
+//! tasks are in flight at once (pipelined), and a call that waits in the
+//! server (a queue's `get`, a lock's `acquire`) holds up no other. Python
+//! makes one blocking round trip per call, on one connection per thread.
+//!
+//! **Beyond Python — nothing hangs, nothing leaks.** An object is freed
+//! when the last proxy to it, in any process, is dropped; a process that
+//! dies gives back its references and the locks it held. A method's error
+//! reaches the caller as a [`RemoteError`] of the same kind as Python's
+//! exception; a dead manager makes every call fail with
+//! [`CallError::Disconnected`] at once. Waiting calls are cancel safe.
+//!
+//! A [`Manager`] made with [`Manager::connect`] uses a server that another
+//! program runs with [`serve`] (Python's remote managers), over TCP or a
+//! Unix socket, with an authkey.
+//!
+//! Not yet: manager-served `RLock`, `Semaphore`, `BoundedSemaphore`,
+//! `Condition`, `Barrier` and `Array`, custom types
+//! (`#[derive(ipc::Managed)]`) and `SharedMemoryManager`. (The crate's own
+//! [`RLock`](crate::RLock), [`Semaphore`](crate::Semaphore) and the others
+//! are shared handles already, faster than any proxy, for processes of one
+//! machine.)
+//!
+//! ```
+//! #[ipc::main]
+//! async fn main() -> ipc::Result<()> {
+//!     let manager = ipc::Manager::start().await?;
+//!     let d = manager.dict::<String, i64>().await?;
+//!     let mut child = ipc::Process::spawn(fill, d.clone())?;
+//!     child.join().await?;
+//!     assert_eq!(d.get(&"answer".to_string()).await?, Some(42));
+//!     Ok(())
+//! }
+//!
+//! async fn fill(d: ipc::manager::DictProxy<String, i64>) {
+//!     d.insert(&"answer".to_string(), &42).await.unwrap();
+//! }
+//! ```
+
+mod builtin;
+mod client;
+mod error;
+mod protocol;
+mod proxy;
+mod server;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use error::{CallError, RemoteError};
+pub use proxy::{
+    DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
+};
+
+use client::Mux;
+use protocol::{ObjectId, Op};
+use proxy::ObjectRef;
+
+use crate::pipe::{Address, Authkey, Listener};
+use crate::{codec, Connection, Error, Pipe, Process};
+
+/// How long [`Manager::shutdown`] waits for the server to exit before
+/// killing it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A manager server and this process's connection to it (Python's
+/// `SyncManager`, as returned by `multiprocessing.Manager()`).
+///
+/// Dropping a manager that [`start`](Manager::start)ed its server shuts the
+/// server down (its objects die with it, and proxies fail with
+/// [`CallError::Disconnected`]); [`shutdown`](Manager::shutdown) does the
+/// same and waits for the server process to exit.
+///
+/// # Examples
+///
+/// ```
+/// #[ipc::main]
+/// async fn main() -> ipc::Result<()> {
+///     let manager = ipc::Manager::start().await?;
+///     let l = manager.list_from(&[1, 2, 3]).await?;
+///     l.reverse().await?;
+///     assert_eq!(l.to_vec().await?, [3, 2, 1]);
+///     manager.shutdown().await?;
+///     Ok(())
+/// }
+/// ```
+pub struct Manager {
+    mux: Arc<Mux>,
+    server: Option<Process<()>>,
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("address", self.mux.address())
+            .field("server_pid", &self.server.as_ref().map(Process::pid))
+            .finish()
+    }
+}
+
+/// What the server child is given.
+#[derive(Serialize, serde::Deserialize)]
+struct ServerArg {
+    address: Address,
+    authkey: Vec<u8>,
+    ready: Connection,
+}
+
+/// The server process's target.
+async fn server_main(arg: ServerArg) {
+    let mut ready = arg.ready;
+    let listener = Listener::builder(arg.address).authkey(Authkey::new(&arg.authkey)).bind();
+    match listener {
+        Ok(listener) => {
+            if ready.send(&Ok::<(), String>(())).await.is_ok() {
+                drop(ready);
+                server::serve(listener).await;
+            }
+        }
+        Err(e) => {
+            let _ = ready.send(&Err::<(), String>(e.to_string())).await;
+        }
+    }
+}
+
+impl Manager {
+    /// Spawns a manager server (a daemon child process listening on a fresh
+    /// abstract Unix address, with a random authkey) and connects to it
+    /// (Python's `Manager()` / `SyncManager().start()`).
+    ///
+    /// # Errors
+    ///
+    /// The server could not be spawned, could not listen, or could not be
+    /// reached.
+    ///
+    /// # Examples
+    ///
+    /// See [`Manager`].
+    pub async fn start() -> Result<Manager, Error> {
+        let address = Address::unique()?;
+        let mut key = vec![0u8; 32];
+        crate::sys::random_bytes(&mut key)?;
+        let (mut ready, theirs) = Pipe::duplex()?;
+        let server = Process::builder()
+            .name("ipc-manager")
+            .daemon(true)
+            .kill_on_drop(true)
+            .spawn(server_main, ServerArg { address: address.clone(), authkey: key.clone(), ready: theirs })?;
+        match ready.recv::<Result<(), String>>().await? {
+            Ok(()) => {}
+            Err(e) => return Err(Error::Io(std::io::Error::other(format!("manager server could not listen: {e}")))),
+        }
+        let mux = Mux::get(&address, &Authkey::new(&key)).await?;
+        Ok(Manager { mux, server: Some(server) })
+    }
+
+    /// Connects to a server that another program runs with [`serve`]
+    /// (Python's `BaseManager(address, authkey).connect()`). Dropping this
+    /// manager leaves the server running; [`shutdown`](Manager::shutdown)
+    /// stops it.
+    ///
+    /// # Errors
+    ///
+    /// Nobody serves there, or the authkey handshake failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> ipc::Result<()> {
+    /// let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"secret").bind()?;
+    /// let address = listener.address().clone();
+    /// let server = std::thread::spawn(move || ipc::manager::serve(listener));
+    ///
+    /// let manager = ipc::Manager::connect(address, b"secret").await?;
+    /// let q = manager.queue::<String>(0).await?;
+    /// q.put(&"over tcp".into()).await?;
+    /// assert_eq!(q.get().await?, "over tcp");
+    /// manager.shutdown().await?;
+    /// server.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(address: Address, authkey: impl Into<Authkey>) -> Result<Manager, Error> {
+        let mux = Mux::get(&address, &authkey.into()).await?;
+        Ok(Manager { mux, server: None })
+    }
+
+    /// Where the server listens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let manager = ipc::Manager::start().await?;
+    /// assert!(matches!(manager.address(), ipc::Address::Abstract(_)));
+    /// # Ok(()) }
+    /// ```
+    pub fn address(&self) -> &Address {
+        self.mux.address()
+    }
+
+    /// The server process's pid, for a manager that started its server.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let manager = ipc::Manager::start().await?;
+    /// assert!(manager.server_pid().is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Process::pid)
+    }
+
+    /// Stops the server (its objects die with it) and, if this manager
+    /// started it, waits for it to exit (killing it after 5 s).
+    ///
+    /// # Errors
+    ///
+    /// The server was already gone ([`CallError::Disconnected`]) or could
+    /// not be reaped.
+    ///
+    /// # Examples
+    ///
+    /// See [`Manager`].
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let asked = self.mux.request(Op::Shutdown, None).await;
+        if let Some(mut server) = self.server.take() {
+            if server.join_timeout(SHUTDOWN_GRACE).await.is_err() {
+                let _ = server.kill();
+                let _ = server.join().await;
+            }
+        }
+        asked.map(drop).map_err(Error::Call)
+    }
+
+    /// How many objects the server holds (Python's
+    /// `manager._number_of_objects()`), to watch objects being freed.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// assert_eq!(manager.object_count().await?, 1);
+    /// drop(d);
+    /// assert_eq!(manager.object_count().await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn object_count(&self) -> Result<usize, CallError> {
+        let bytes = self.mux.request(Op::Count, None).await?;
+        Ok(codec::decode::<u64>(&bytes, Vec::new())? as usize)
+    }
+
+    async fn create<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
+        let (args, fds) = codec::encode(args)?;
+        debug_assert!(fds.is_empty());
+        let bytes = self.mux.request(Op::Create { type_name: type_name.to_string(), args }, None).await?;
+        let id: ObjectId = codec::decode(&bytes, Vec::new())?;
+        Ok(ObjectRef::new(self.mux.clone(), id))
+    }
+
+    /// A new, empty `dict` (Python's `manager.dict()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`DictProxy`].
+    pub async fn dict<K, V>(&self) -> Result<DictProxy<K, V>, CallError> {
+        Ok(DictProxy::from_ref(self.create("dict", &()).await?))
+    }
+
+    /// A new, empty `list` (Python's `manager.list()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let manager = ipc::Manager::start().await?;
+    /// assert!(manager.list::<u8>().await?.is_empty().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn list<T>(&self) -> Result<ListProxy<T>, CallError> {
+        let empty: Vec<Vec<u8>> = Vec::new();
+        Ok(ListProxy::from_ref(self.create("list", &empty).await?))
+    }
+
+    /// A new `list` holding `items` (Python's `manager.list(range(5))`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the server is gone or an item cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// See [`ListProxy`].
+    pub async fn list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, CallError> {
+        let items =
+            items.iter().map(|item| codec::encode(item).map(|(bytes, _)| bytes)).collect::<Result<Vec<_>, _>>()?;
+        Ok(ListProxy::from_ref(self.create("list", &items).await?))
+    }
+
+    /// A new, empty `Namespace` (Python's `manager.Namespace()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`NamespaceProxy`].
+    pub async fn namespace(&self) -> Result<NamespaceProxy, CallError> {
+        Ok(NamespaceProxy::from_ref(self.create("Namespace", &()).await?))
+    }
+
+    /// A new value (Python's `manager.Value(typecode, value)`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the server is gone or the value cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// See [`ValueProxy`].
+    pub async fn value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<ValueProxy<T>, CallError> {
+        let (bytes, _) = codec::encode(value)?;
+        Ok(ValueProxy::from_ref(self.create("Value", &bytes).await?))
+    }
+
+    /// A new FIFO queue holding at most `maxsize` items, 0 for no limit
+    /// (Python's `manager.Queue(maxsize)`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`QueueProxy`].
+    pub async fn queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        Ok(QueueProxy::from_ref(self.create("Queue", &(maxsize as u64)).await?))
+    }
+
+    /// A new joinable queue (Python's `manager.JoinableQueue(maxsize)`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`QueueProxy::task_done`].
+    pub async fn joinable_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        Ok(QueueProxy::from_ref(self.create("JoinableQueue", &(maxsize as u64)).await?))
+    }
+
+    /// A new last-in-first-out queue (Python's `queue.LifoQueue` through a
+    /// manager).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`QueueProxy`].
+    pub async fn lifo_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        Ok(QueueProxy::from_ref(self.create("LifoQueue", &(maxsize as u64)).await?))
+    }
+
+    /// A new priority queue (Python's `queue.PriorityQueue` through a
+    /// manager).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`PriorityQueueProxy`].
+    pub async fn priority_queue<T>(&self, maxsize: usize) -> Result<PriorityQueueProxy<T>, CallError> {
+        Ok(PriorityQueueProxy::from_ref(self.create("PriorityQueue", &(maxsize as u64)).await?))
+    }
+
+    /// A new lock (Python's `manager.Lock()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`LockProxy`].
+    pub async fn lock(&self) -> Result<LockProxy, CallError> {
+        Ok(LockProxy::from_ref(self.create("Lock", &()).await?))
+    }
+
+    /// A new event (Python's `manager.Event()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`EventProxy`].
+    pub async fn event(&self) -> Result<EventProxy, CallError> {
+        Ok(EventProxy::from_ref(self.create("Event", &()).await?))
+    }
+}
+
+impl Drop for Manager {
+    /// A manager that started its server stops it.
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            self.mux.notify(Op::Shutdown);
+        }
+    }
+}
+
+/// Runs a manager server on `listener` in this thread until a client calls
+/// [`Manager::shutdown`] (Python's `manager.get_server().serve_forever()`).
+/// Give the listener an authkey: whoever passes it may create and call
+/// objects here (data only: no code travels).
+///
+/// # Errors
+///
+/// The server's runtime could not be built.
+///
+/// # Examples
+///
+/// See [`Manager::connect`].
+pub fn serve(listener: Listener) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(server::serve(listener));
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The messages between proxies and the manager server.
+//!
+//! Every frame on a manager connection is one bincode-encoded message:
+//! [`Request`]s from a process to the server, [`Reply`]s back. Requests
+//! with a non-zero id get exactly one reply with that id (unless cancelled
+//! first); id 0 is for messages nobody waits on (reference counting,
+//! cancellation). Replies may come in any order: a call that waits (a
+//! queue's `get`, a lock's `acquire`) does not hold up the calls behind it.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::RemoteError;
+
+/// An object's number in its server (never reused while the server runs).
+pub(crate) type ObjectId = u64;
+
+/// A process → server message.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Request {
+    /// 0: no reply wanted.
+    pub(crate) id: u64,
+    pub(crate) op: Op,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Op {
+    /// Make an object of a registered type from encoded arguments; the
+    /// caller's connection holds the first reference. Replies with its id.
+    Create { type_name: String, args: Vec<u8> },
+    /// Call `method` with encoded arguments; replies with the encoded result.
+    Call { object: ObjectId, method: String, args: Vec<u8> },
+    /// Abandon the call with this id if it is still waiting (its future was
+    /// dropped). A call that already finished is not undone here.
+    Cancel { call: u64 },
+    /// A proxy is being sent to another process: hold one more reference,
+    /// in transit under `token`, until some process adopts it.
+    Lend { object: ObjectId, token: u64 },
+    /// A proxy arrived here: take over the reference lent under `token`.
+    Adopt { object: ObjectId, token: u64 },
+    /// A proxy (the last copy of it in this process) was dropped.
+    Release { object: ObjectId },
+    /// The type name an object was made as (for checking a proxy's type).
+    TypeOf { object: ObjectId },
+    /// How many objects the server holds (a diagnostic).
+    Count,
+    /// Stop the server (its objects die with it). Replies first.
+    Shutdown,
+}
+
+/// A server → process message.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Reply {
+    pub(crate) id: u64,
+    pub(crate) result: Result<Vec<u8>, RemoteError>,
+}

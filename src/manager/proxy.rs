@@ -1,0 +1,1376 @@
+//! Proxies: typed handles to objects in a manager server.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::client::{transfer_token, Mux, Remote, Undo};
+use super::error::{CallError, RemoteError};
+use super::protocol::{ObjectId, Op};
+use crate::codec;
+use crate::pipe::{Address, Authkey};
+
+/// A reference to one server object, shared by the clones of a proxy in
+/// this process (the server counts one reference per process holding it).
+#[derive(Clone)]
+pub(crate) struct ObjectRef(Arc<Remote>);
+
+impl ObjectRef {
+    pub(crate) fn new(mux: Arc<Mux>, id: ObjectId) -> ObjectRef {
+        ObjectRef(Arc::new(Remote { mux, id }))
+    }
+
+    async fn call_raw(&self, method: &str, args: Vec<u8>, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
+        let op = Op::Call { object: self.0.id, method: method.to_string(), args };
+        self.0.mux.request(op, undo).await
+    }
+
+    /// Calls `method` with `args`, decoding the reply as `R`.
+    pub(crate) async fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: &A,
+    ) -> Result<R, CallError> {
+        let bytes = self.call_raw(method, encode(args)?, None).await?;
+        Ok(codec::decode(&bytes, Vec::new())?)
+    }
+
+    /// As [`call`](ObjectRef::call), with a compensating call if the caller
+    /// leaves after the server finished (`undo` is given the raw reply).
+    pub(crate) async fn call_with_undo<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: &A,
+        undo: fn(&Mux, ObjectId, Vec<u8>),
+    ) -> Result<R, CallError> {
+        let id = self.0.id;
+        let undo: Undo = Box::new(move |mux, reply| undo(mux, id, reply));
+        let bytes = self.call_raw(method, encode(args)?, Some(undo)).await?;
+        Ok(codec::decode(&bytes, Vec::new())?)
+    }
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
+    let (bytes, fds) = codec::encode(value)?;
+    if !fds.is_empty() {
+        return Err(CallError::Encode(crate::EncodeError(
+            "handles cannot be stored in a manager (send them through a Connection)".into(),
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Encodes a value for storage in the server.
+fn stored<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
+    encode(value)
+}
+
+fn load<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
+    Ok(codec::decode(bytes, Vec::new())?)
+}
+
+impl fmt::Debug for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    address: Address,
+    authkey: Vec<u8>,
+    legacy_md5: bool,
+    object: ObjectId,
+    token: u64,
+}
+
+/// A proxy serializes as where its server is and which object it names,
+/// plus a transfer token: the server holds a reference for the receiver
+/// until it adopts it (a proxy serialized but never received keeps its
+/// object alive until the server shuts down).
+impl Serialize for ObjectRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let token = transfer_token();
+        let mux = &self.0.mux;
+        mux.notify(Op::Lend { object: self.0.id, token });
+        Wire {
+            address: mux.address().clone(),
+            authkey: mux.authkey().bytes().to_vec(),
+            legacy_md5: mux.authkey().allows_legacy_md5(),
+            object: self.0.id,
+            token,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// Receiving a proxy connects this process to its server (once per process
+/// and server, blocking briefly for the handshake) and adopts the lent
+/// reference.
+impl<'de> Deserialize<'de> for ObjectRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let authkey = Authkey::new(&wire.authkey).legacy_md5(wire.legacy_md5);
+        let mux = Mux::blocking_get(&wire.address, &authkey)
+            .map_err(|e| D::Error::custom(format!("cannot reach the manager at {}: {e}", wire.address)))?;
+        mux.notify(Op::Adopt { object: wire.object, token: wire.token });
+        Ok(ObjectRef::new(mux, wire.object))
+    }
+}
+
+/// Declares a proxy type: a transparent wrapper of an [`ObjectRef`] with
+/// phantom type parameters, cloneable, serializable, `Debug`.
+macro_rules! proxy {
+    ($(#[$doc:meta])* $name:ident $(<$($t:ident),+>)?) => {
+        $(#[$doc])*
+        pub struct $name $(<$($t),+>)? {
+            obj: ObjectRef,
+            _types: PhantomData<fn() -> ($($($t,)+)?)>,
+        }
+
+        impl $(<$($t),+>)? $name $(<$($t),+>)? {
+            pub(crate) fn from_ref(obj: ObjectRef) -> Self {
+                $name { obj, _types: PhantomData }
+            }
+        }
+
+        impl $(<$($t),+>)? Clone for $name $(<$($t),+>)? {
+            fn clone(&self) -> Self {
+                $name { obj: self.obj.clone(), _types: PhantomData }
+            }
+        }
+
+        impl $(<$($t),+>)? fmt::Debug for $name $(<$($t),+>)? {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.obj).finish()
+            }
+        }
+
+        impl $(<$($t),+>)? Serialize for $name $(<$($t),+>)? {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.obj.serialize(serializer)
+            }
+        }
+
+        impl<'de, $($($t),+)?> Deserialize<'de> for $name $(<$($t),+>)? {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok($name::from_ref(ObjectRef::deserialize(deserializer)?))
+            }
+        }
+    };
+}
+
+proxy! {
+    /// A `dict` in a manager (Python's `DictProxy`): keys and values are
+    /// serde types, kept in insertion order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let d = manager.dict::<String, u32>().await?;
+    ///     d.insert(&"one".to_string(), &1).await?;
+    ///     assert_eq!(d.get(&"one".to_string()).await?, Some(1));
+    ///     assert_eq!(d.len().await?, 1);
+    ///     Ok(())
+    /// }
+    /// ```
+    DictProxy<K, V>
+}
+
+impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy<K, V> {
+    /// `d[key] = value`; returns the value it replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or a value cannot be encoded.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before its reply, the insert may or may not have happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, String>().await?;
+    /// assert_eq!(d.insert(&1, &"a".into()).await?, None);
+    /// assert_eq!(d.insert(&1, &"b".into()).await?, Some("a".to_string()));
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert(&self, key: &K, value: &V) -> Result<Option<V>, CallError> {
+        let old: Option<Vec<u8>> = self.obj.call("insert", &(stored(key)?, stored(value)?)).await?;
+        old.map(|b| load(&b)).transpose()
+    }
+
+    /// `d.get(key)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// assert_eq!(d.get(&1).await?, None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, key: &K) -> Result<Option<V>, CallError> {
+        let v: Option<Vec<u8>> = self.obj.call("get", &stored(key)?).await?;
+        v.map(|b| load(&b)).transpose()
+    }
+
+    /// `del d[key]`, returning the value: a missing key is
+    /// [`RemoteError::KeyError`], as in Python.
+    ///
+    /// # Errors
+    ///
+    /// `KeyError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// d.insert(&1, &10).await?;
+    /// assert_eq!(d.remove(&1).await?, 10);
+    /// assert!(matches!(d.remove(&1).await, Err(ipc::CallError::Remote(ipc::RemoteError::KeyError(_)))));
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove(&self, key: &K) -> Result<V, CallError> {
+        let v: Vec<u8> = self.obj.call("remove", &stored(key)?).await?;
+        load(&v)
+    }
+
+    /// `d.pop(key, None)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// assert_eq!(d.pop(&1).await?, None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn pop(&self, key: &K) -> Result<Option<V>, CallError> {
+        let v: Option<Vec<u8>> = self.obj.call("pop", &stored(key)?).await?;
+        v.map(|b| load(&b)).transpose()
+    }
+
+    /// `key in d`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// d.insert(&1, &1).await?;
+    /// assert!(d.contains_key(&1).await? && !d.contains_key(&2).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn contains_key(&self, key: &K) -> Result<bool, CallError> {
+        self.obj.call("contains", &stored(key)?).await
+    }
+
+    /// `len(d)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.dict::<u8, u8>().await?.len().await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn len(&self) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
+    }
+
+    /// `len(d) == 0`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert!(manager.dict::<u8, u8>().await?.is_empty().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn is_empty(&self) -> Result<bool, CallError> {
+        Ok(self.len().await? == 0)
+    }
+
+    /// `list(d.items())`, in insertion order (one round trip).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or an entry does not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, char>().await?;
+    /// d.insert(&2, &'b').await?;
+    /// d.insert(&1, &'a').await?;
+    /// assert_eq!(d.items().await?, [(2, 'b'), (1, 'a')]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn items(&self) -> Result<Vec<(K, V)>, CallError> {
+        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.obj.call("items", &()).await?;
+        raw.iter().map(|(k, v)| Ok((load(k)?, load(v)?))).collect()
+    }
+
+    /// `d.clear()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// d.insert(&1, &1).await?;
+    /// d.clear().await?;
+    /// assert!(d.is_empty().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn clear(&self) -> Result<(), CallError> {
+        self.obj.call("clear", &()).await
+    }
+}
+
+proxy! {
+    /// A `list` in a manager (Python's `ListProxy`). Indices follow
+    /// Python's rules: negative ones count from the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let l = manager.list_from(&[1, 2, 3]).await?;
+    ///     l.push(&4).await?;
+    ///     l.reverse().await?;
+    ///     assert_eq!(l.to_vec().await?, [4, 3, 2, 1]);
+    ///     assert_eq!(l.get(-1).await?, 1);
+    ///     Ok(())
+    /// }
+    /// ```
+    ListProxy<T>
+}
+
+impl<T: Serialize + DeserializeOwned> ListProxy<T> {
+    /// `l.append(value)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the value cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list::<String>().await?;
+    /// l.push(&"a".into()).await?;
+    /// assert_eq!(l.len().await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn push(&self, value: &T) -> Result<(), CallError> {
+        self.obj.call("append", &stored(value)?).await
+    }
+
+    /// `l.extend(values)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or a value cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list::<u8>().await?;
+    /// l.extend(&[1, 2]).await?;
+    /// assert_eq!(l.to_vec().await?, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn extend(&self, values: &[T]) -> Result<(), CallError> {
+        let values = values.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+        self.obj.call("extend", &values).await
+    }
+
+    /// `l[index]`; out of range is [`RemoteError::IndexError`].
+    ///
+    /// # Errors
+    ///
+    /// `IndexError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&['a', 'b']).await?;
+    /// assert_eq!((l.get(0).await?, l.get(-1).await?), ('a', 'b'));
+    /// assert!(l.get(2).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, index: i64) -> Result<T, CallError> {
+        let v: Vec<u8> = self.obj.call("get", &index).await?;
+        load(&v)
+    }
+
+    /// `l[index] = value`.
+    ///
+    /// # Errors
+    ///
+    /// `IndexError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[0, 0]).await?;
+    /// l.set(-1, &5).await?;
+    /// assert_eq!(l.to_vec().await?, [0, 5]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
+        self.obj.call("set", &(index, stored(value)?)).await
+    }
+
+    /// `l.insert(index, value)` (the index is clamped, as in Python).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 3]).await?;
+    /// l.insert(1, &2).await?;
+    /// l.insert(99, &4).await?;
+    /// assert_eq!(l.to_vec().await?, [1, 2, 3, 4]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert(&self, index: i64, value: &T) -> Result<(), CallError> {
+        self.obj.call("insert", &(index, stored(value)?)).await
+    }
+
+    /// `l.pop()` (the last item); an empty list is `IndexError`.
+    ///
+    /// # Errors
+    ///
+    /// `IndexError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 2]).await?;
+    /// assert_eq!(l.pop().await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn pop(&self) -> Result<T, CallError> {
+        let v: Vec<u8> = self.obj.call("pop", &None::<i64>).await?;
+        load(&v)
+    }
+
+    /// `l.pop(index)`.
+    ///
+    /// # Errors
+    ///
+    /// `IndexError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 2]).await?;
+    /// assert_eq!(l.pop_at(0).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn pop_at(&self, index: i64) -> Result<T, CallError> {
+        let v: Vec<u8> = self.obj.call("pop", &Some(index)).await?;
+        load(&v)
+    }
+
+    /// `l.remove(value)` (the first equal item); absent is `ValueError`.
+    ///
+    /// # Errors
+    ///
+    /// `ValueError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 2, 1]).await?;
+    /// l.remove(&1).await?;
+    /// assert_eq!(l.to_vec().await?, [2, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove(&self, value: &T) -> Result<(), CallError> {
+        self.obj.call("remove", &stored(value)?).await
+    }
+
+    /// `l.index(value)`; absent is `ValueError`.
+    ///
+    /// # Errors
+    ///
+    /// `ValueError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&['x', 'y']).await?;
+    /// assert_eq!(l.index(&'y').await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn index(&self, value: &T) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("index", &stored(value)?).await? as usize)
+    }
+
+    /// `l.count(value)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 2, 1]).await?;
+    /// assert_eq!(l.count(&1).await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn count(&self, value: &T) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("count", &stored(value)?).await? as usize)
+    }
+
+    /// `l.reverse()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1, 2]).await?;
+    /// l.reverse().await?;
+    /// assert_eq!(l.to_vec().await?, [2, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn reverse(&self) -> Result<(), CallError> {
+        self.obj.call("reverse", &()).await
+    }
+
+    /// `len(l)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.list_from(&[1, 2]).await?.len().await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn len(&self) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
+    }
+
+    /// `len(l) == 0`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert!(manager.list::<u8>().await?.is_empty().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn is_empty(&self) -> Result<bool, CallError> {
+        Ok(self.len().await? == 0)
+    }
+
+    /// `l[:]`: a copy of every item (one round trip).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or an item does not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.list_from(&[1, 2]).await?.to_vec().await?, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn to_vec(&self) -> Result<Vec<T>, CallError> {
+        let raw: Vec<Vec<u8>> = self.obj.call("to_vec", &()).await?;
+        raw.iter().map(|b| load(b)).collect()
+    }
+
+    /// `l.clear()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let l = manager.list_from(&[1]).await?;
+    /// l.clear().await?;
+    /// assert!(l.is_empty().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn clear(&self) -> Result<(), CallError> {
+        self.obj.call("clear", &()).await
+    }
+}
+
+proxy! {
+    /// A `Namespace` in a manager: named attributes of any serde type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let ns = manager.namespace().await?;
+    ///     ns.set("x", &10).await?;
+    ///     ns.set("name", &"包子").await?;
+    ///     assert_eq!(ns.get::<i32>("x").await?, 10);
+    ///     assert_eq!(ns.names().await?, ["name", "x"]);
+    ///     Ok(())
+    /// }
+    /// ```
+    NamespaceProxy
+}
+
+impl NamespaceProxy {
+    /// `ns.name`; a missing attribute is [`RemoteError::AttributeError`].
+    ///
+    /// # Errors
+    ///
+    /// `AttributeError`, a value that does not decode as `T`, or
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let ns = manager.namespace().await?;
+    /// assert!(matches!(ns.get::<u8>("nope").await, Err(ipc::CallError::Remote(ipc::RemoteError::AttributeError(_)))));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, CallError> {
+        let v: Vec<u8> = self.obj.call("get", name).await?;
+        load(&v)
+    }
+
+    /// `ns.name = value`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the value cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let ns = manager.namespace().await?;
+    /// ns.set("y", &[1, 2]).await?;
+    /// assert_eq!(ns.get::<[i32; 2]>("y").await?, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
+        self.obj.call("set", &(name, stored(value)?)).await
+    }
+
+    /// `del ns.name`.
+    ///
+    /// # Errors
+    ///
+    /// `AttributeError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let ns = manager.namespace().await?;
+    /// ns.set("y", &1).await?;
+    /// ns.delete("y").await?;
+    /// assert!(ns.delete("y").await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self, name: &str) -> Result<(), CallError> {
+        self.obj.call("delete", name).await
+    }
+
+    /// The attribute names, sorted.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert!(manager.namespace().await?.names().await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn names(&self) -> Result<Vec<String>, CallError> {
+        self.obj.call("names", &()).await
+    }
+}
+
+proxy! {
+    /// A value in a manager (Python's `manager.Value(typecode, value)`),
+    /// of any serde type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let v = manager.value(&1.5f64).await?;
+    ///     v.set(&2.5).await?;
+    ///     assert_eq!(v.get().await?, 2.5);
+    ///     Ok(())
+    /// }
+    /// ```
+    ValueProxy<T>
+}
+
+impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
+    /// `v.value`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.value(&7u8).await?.get().await?, 7);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self) -> Result<T, CallError> {
+        let v: Vec<u8> = self.obj.call("get", &()).await?;
+        load(&v)
+    }
+
+    /// `v.value = value`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the value cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let v = manager.value(&0u8).await?;
+    /// v.set(&9).await?;
+    /// assert_eq!(v.get().await?, 9);
+    /// # Ok(()) }
+    /// ```
+    pub async fn set(&self, value: &T) -> Result<(), CallError> {
+        self.obj.call("set", &stored(value)?).await
+    }
+}
+
+/// Puts an item back after its getter left (the undo of a `get`).
+fn unget(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
+    // The reply is the encoded `(priority, item)`: exactly unget's arguments.
+    mux.notify(Op::Call { object, method: "unget".into(), args: reply });
+}
+
+proxy! {
+    /// A queue in a manager: Python's `manager.Queue()`, `JoinableQueue()`
+    /// and `LifoQueue()` (one proxy type; the order is the object's).
+    /// Items are serde values; waits happen in the server, so a waiting
+    /// `get` holds up no other call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let q = manager.queue::<String>(0).await?;
+    ///     q.put(&"包子".into()).await?;
+    ///     assert_eq!(q.get().await?, "包子");
+    ///     assert!(matches!(q.try_get().await, Err(ipc::CallError::Remote(ipc::RemoteError::Empty))));
+    ///     let lifo = manager.lifo_queue::<u8>(0).await?;
+    ///     lifo.put(&1).await?;
+    ///     lifo.put(&2).await?;
+    ///     assert_eq!(lifo.get().await?, 2);
+    ///     Ok(())
+    /// }
+    /// ```
+    QueueProxy<T>
+}
+
+impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
+    async fn put_with(&self, item: &T, block: bool, timeout: Option<Duration>) -> Result<(), CallError> {
+        self.obj.call("put", &((0i64, stored(item)?), block, timeout)).await
+    }
+
+    async fn get_with(&self, block: bool, timeout: Option<Duration>) -> Result<T, CallError> {
+        let (_, item): (i64, Vec<u8>) = self.obj.call_with_undo("get", &(block, timeout), unget).await?;
+        load(&item)
+    }
+
+    /// `q.put(item)`: waits while a bounded queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the item cannot be encoded.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before its reply, the item may or may not be in the queue
+    /// (never twice).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(1).await?;
+    /// q.put(&1).await?;
+    /// assert_eq!(q.qsize().await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn put(&self, item: &T) -> Result<(), CallError> {
+        self.put_with(item, true, None).await
+    }
+
+    /// `q.put(item, timeout=t)`: [`RemoteError::Full`] if there is still no
+    /// room after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// `Full`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(1).await?;
+    /// q.put(&1).await?;
+    /// let full = q.put_timeout(&2, std::time::Duration::from_millis(10)).await;
+    /// assert!(matches!(full, Err(ipc::CallError::Remote(ipc::RemoteError::Full))));
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), CallError> {
+        self.put_with(item, true, Some(timeout)).await
+    }
+
+    /// `q.put_nowait(item)`: [`RemoteError::Full`] at once if there is no room.
+    ///
+    /// # Errors
+    ///
+    /// `Full`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(1).await?;
+    /// q.try_put(&1).await?;
+    /// assert!(q.try_put(&2).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn try_put(&self, item: &T) -> Result<(), CallError> {
+        self.put_with(item, false, None).await
+    }
+
+    /// `q.get()`: waits for an item.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the item does not decode.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an item taken for a caller that left is put back at the
+    /// front.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(0).await?;
+    /// q.put(&3).await?;
+    /// assert_eq!(q.get().await?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self) -> Result<T, CallError> {
+        self.get_with(true, None).await
+    }
+
+    /// `q.get(timeout=t)`: [`RemoteError::Empty`] if no item came.
+    ///
+    /// # Errors
+    ///
+    /// `Empty`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get`](QueueProxy::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(0).await?;
+    /// assert!(q.get_timeout(std::time::Duration::from_millis(10)).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_timeout(&self, timeout: Duration) -> Result<T, CallError> {
+        self.get_with(true, Some(timeout)).await
+    }
+
+    /// `q.get_nowait()`: [`RemoteError::Empty`] at once if there is no item.
+    ///
+    /// # Errors
+    ///
+    /// `Empty`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.queue::<u8>(0).await?;
+    /// assert!(q.try_get().await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn try_get(&self) -> Result<T, CallError> {
+        self.get_with(false, None).await
+    }
+
+    /// `q.qsize()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.queue::<u8>(0).await?.qsize().await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn qsize(&self) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+    }
+
+    /// `q.task_done()`: one call too many is [`RemoteError::ValueError`].
+    ///
+    /// # Errors
+    ///
+    /// `ValueError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.joinable_queue::<u8>(0).await?;
+    /// q.put(&1).await?;
+    /// q.get().await?;
+    /// q.task_done().await?;
+    /// assert!(q.task_done().await.is_err());
+    /// q.join().await?; // nothing unfinished
+    /// # Ok(()) }
+    /// ```
+    pub async fn task_done(&self) -> Result<(), CallError> {
+        self.obj.call("task_done", &()).await
+    }
+
+    /// `q.join()`: waits until every item put has been marked done.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`task_done`](QueueProxy::task_done).
+    pub async fn join(&self) -> Result<(), CallError> {
+        self.obj.call("join", &()).await
+    }
+}
+
+proxy! {
+    /// Python's `manager.PriorityQueue()`: items come out lowest priority
+    /// first, equal priorities in the order they were put (Python compares
+    /// `(priority, item)` tuples; here the priority is explicit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let q = manager.priority_queue::<&str>(0).await?;
+    ///     q.put(5, &"later").await?;
+    ///     q.put(1, &"first").await?;
+    ///     assert_eq!(q.get().await?, (1, "first".to_string()));
+    ///     Ok(())
+    /// }
+    /// ```
+    PriorityQueueProxy<T>
+}
+
+impl<T: Serialize> PriorityQueueProxy<T> {
+    /// Puts `item` with `priority`; waits while a bounded queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the item cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.priority_queue::<u8>(0).await?;
+    /// q.put(-1, &7).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn put(&self, priority: i64, item: &T) -> Result<(), CallError> {
+        self.obj.call("put", &((priority, stored(item)?), true, None::<Duration>)).await
+    }
+
+    /// Takes the item of lowest priority, waiting for one; returns it with
+    /// its priority. The item decodes as `R` (for `T = &str`, a `String`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or the item does not decode.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an item taken for a caller that left is put back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let q = manager.priority_queue::<u8>(0).await?;
+    /// q.put(2, &2).await?;
+    /// q.put(1, &1).await?;
+    /// assert_eq!(q.get::<u8>().await?, (1, 1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get<R: DeserializeOwned>(&self) -> Result<(i64, R), CallError> {
+        let (priority, item): (i64, Vec<u8>) = self.obj.call_with_undo("get", &(true, None::<Duration>), unget).await?;
+        Ok((priority, load(&item)?))
+    }
+
+    /// `q.qsize()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// assert_eq!(manager.priority_queue::<u8>(0).await?.qsize().await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn qsize(&self) -> Result<usize, CallError> {
+        Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+    }
+}
+
+/// Releases a lock acquired for a caller that left (the undo of `acquire`).
+fn unacquire(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
+    if codec::decode::<bool>(&reply, Vec::new()) == Ok(true) {
+        mux.notify(Op::Call { object, method: "release".into(), args: Vec::new() });
+    }
+}
+
+proxy! {
+    /// A lock in a manager (Python's `manager.Lock()`): any process may
+    /// release it, as in Python; if its holder's process dies, the server
+    /// releases it (Python's stays locked forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let lock = manager.lock().await?;
+    ///     lock.acquire().await?;
+    ///     assert!(!lock.try_acquire().await?);
+    ///     lock.release().await?;
+    ///     assert!(matches!(lock.release().await, Err(ipc::CallError::Remote(ipc::RemoteError::RuntimeError(_)))));
+    ///     Ok(())
+    /// }
+    /// ```
+    LockProxy
+}
+
+impl LockProxy {
+    async fn acquire_with(&self, block: bool, timeout: Option<Duration>) -> Result<bool, CallError> {
+        self.obj.call_with_undo("acquire", &(block, timeout), unacquire).await
+    }
+
+    /// `lock.acquire()`: waits until this caller holds the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a lock acquired for a caller that left is released.
+    ///
+    /// # Examples
+    ///
+    /// See [`LockProxy`].
+    pub async fn acquire(&self) -> Result<(), CallError> {
+        self.acquire_with(true, None).await.map(drop)
+    }
+
+    /// `lock.acquire(timeout=t)`: whether it was acquired in time.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let lock = manager.lock().await?;
+    /// assert!(lock.acquire_timeout(std::time::Duration::from_millis(10)).await?);
+    /// assert!(!lock.acquire_timeout(std::time::Duration::from_millis(10)).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn acquire_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        self.acquire_with(true, Some(timeout)).await
+    }
+
+    /// `lock.acquire(False)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`LockProxy`].
+    pub async fn try_acquire(&self) -> Result<bool, CallError> {
+        self.acquire_with(false, None).await
+    }
+
+    /// `lock.release()`; an unlocked lock is [`RemoteError::RuntimeError`].
+    ///
+    /// # Errors
+    ///
+    /// `RuntimeError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`LockProxy`].
+    pub async fn release(&self) -> Result<(), CallError> {
+        self.obj.call("release", &()).await
+    }
+}
+
+proxy! {
+    /// An event in a manager (Python's `manager.Event()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::main]
+    /// async fn main() -> ipc::Result<()> {
+    ///     let manager = ipc::Manager::start().await?;
+    ///     let event = manager.event().await?;
+    ///     assert!(!event.wait_timeout(std::time::Duration::from_millis(10)).await?);
+    ///     event.set().await?;
+    ///     event.wait().await?;
+    ///     assert!(event.is_set().await?);
+    ///     Ok(())
+    /// }
+    /// ```
+    EventProxy
+}
+
+impl EventProxy {
+    /// `event.set()`: wakes every waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`EventProxy`].
+    pub async fn set(&self) -> Result<(), CallError> {
+        self.obj.call("set", &()).await
+    }
+
+    /// `event.clear()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let e = manager.event().await?;
+    /// e.set().await?;
+    /// e.clear().await?;
+    /// assert!(!e.is_set().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn clear(&self) -> Result<(), CallError> {
+        self.obj.call("clear", &()).await
+    }
+
+    /// `event.is_set()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`EventProxy`].
+    pub async fn is_set(&self) -> Result<bool, CallError> {
+        self.obj.call("is_set", &()).await
+    }
+
+    /// `event.wait()`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (waiting changes nothing).
+    ///
+    /// # Examples
+    ///
+    /// See [`EventProxy`].
+    pub async fn wait(&self) -> Result<(), CallError> {
+        self.obj.call::<_, bool>("wait", &None::<Duration>).await.map(drop)
+    }
+
+    /// `event.wait(timeout)`: whether the event is set.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`EventProxy`].
+    pub async fn wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        self.obj.call("wait", &Some(timeout)).await
+    }
+}
+
+impl From<RemoteError> for crate::Error {
+    fn from(e: RemoteError) -> Self {
+        crate::Error::Call(CallError::Remote(e))
+    }
+}

@@ -1,0 +1,301 @@
+//! The manager server: a table of objects, served over a [`Listener`].
+//!
+//! The server runs on one thread (a current-thread runtime), which makes
+//! its bookkeeping simple and its cancellation exact: each connection's
+//! requests are handled in arrival order, every call is first polled in
+//! place (so calls that do not wait complete in order, and pipelined calls
+//! from one process behave as if sent one by one), and a call that must
+//! wait moves to a task of its own. Such a task replies only if it still
+//! owns its entry in the connection's table of waiting calls, and `Cancel`
+//! removes that entry and aborts the task; with one thread, the two never
+//! interleave, so every call gets exactly one answer: its result or
+//! "cancelled".
+//!
+//! Objects are reference counted per connection: a connection that closes
+//! (its process exited or was killed) gives back every reference it held,
+//! and objects it held the last reference to are freed. Locks it held are
+//! released the same way. A reference lent to another process (a proxy
+//! being sent) is counted under a transfer token until a process adopts it.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
+use tokio::sync::{mpsc, watch};
+
+use super::builtin;
+use super::client::MAX_FRAME;
+use super::error::RemoteError;
+use super::protocol::{ObjectId, Op, Reply, Request};
+use crate::pipe::Listener;
+use crate::{codec, Connection};
+
+/// The future of one method call.
+pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RemoteError>> + Send>>;
+
+/// Identifies a connection (one process) to the objects it calls.
+pub(crate) type Caller = u64;
+
+/// An object the server holds.
+pub(crate) trait Served: Send + Sync + 'static {
+    /// The name it was created under.
+    fn type_name(&self) -> &'static str;
+    /// Starts `method` with encoded `args`.
+    fn call(self: Arc<Self>, method: &str, args: Vec<u8>, caller: Caller) -> CallFuture;
+    /// `caller`'s connection closed: give back what it held (locks).
+    fn disconnected(&self, _caller: Caller) {}
+}
+
+struct Entry {
+    object: Arc<dyn Served>,
+    refs: u64,
+}
+
+#[derive(Default)]
+struct Table {
+    objects: HashMap<ObjectId, Entry>,
+    next: ObjectId,
+    /// References lent under a token, not yet adopted.
+    transit: HashMap<u64, ObjectId>,
+    /// Tokens adopted before their lend arrived (the two travel on
+    /// different connections).
+    early: HashSet<u64>,
+    /// Per connection: the references it holds.
+    holdings: HashMap<Caller, HashMap<ObjectId, u64>>,
+}
+
+impl Table {
+    fn hold(&mut self, caller: Caller, object: ObjectId) {
+        *self.holdings.entry(caller).or_default().entry(object).or_default() += 1;
+    }
+
+    fn unref(&mut self, object: ObjectId, n: u64) {
+        if let Some(entry) = self.objects.get_mut(&object) {
+            entry.refs = entry.refs.saturating_sub(n);
+            if entry.refs == 0 {
+                self.objects.remove(&object);
+            }
+        }
+    }
+}
+
+/// The state every connection shares.
+pub(crate) struct Server {
+    table: Mutex<Table>,
+    stop: watch::Sender<bool>,
+}
+
+impl Server {
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn create(&self, caller: Caller, type_name: &str, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+        let object = builtin::construct(type_name, args)?;
+        let mut table = self.table();
+        table.next += 1;
+        let id = table.next;
+        table.objects.insert(id, Entry { object, refs: 1 });
+        table.hold(caller, id);
+        Ok(codec::encode(&id).map_err(|e| RemoteError::BadRequest(e.to_string()))?.0)
+    }
+
+    fn object(&self, id: ObjectId) -> Result<Arc<dyn Served>, RemoteError> {
+        self.table().objects.get(&id).map(|e| e.object.clone()).ok_or(RemoteError::NoSuchObject(id))
+    }
+
+    fn lend(&self, object: ObjectId, token: u64) {
+        let mut table = self.table();
+        if table.early.remove(&token) || !table.objects.contains_key(&object) {
+            return;
+        }
+        table.transit.insert(token, object);
+        if let Some(entry) = table.objects.get_mut(&object) {
+            entry.refs += 1;
+        }
+    }
+
+    fn adopt(&self, caller: Caller, object: ObjectId, token: u64) {
+        let mut table = self.table();
+        if table.transit.remove(&token).is_some() {
+            table.hold(caller, object);
+            return;
+        }
+        if let Some(entry) = table.objects.get_mut(&object) {
+            entry.refs += 1;
+            table.early.insert(token);
+            table.hold(caller, object);
+        }
+    }
+
+    fn release(&self, caller: Caller, object: ObjectId) {
+        let mut table = self.table();
+        let held = table.holdings.get_mut(&caller).and_then(|h| h.get_mut(&object));
+        match held {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                table.unref(object, 1);
+            }
+            _ => {}
+        }
+    }
+
+    fn disconnected(&self, caller: Caller) {
+        let (held, objects) = {
+            let mut table = self.table();
+            let held = table.holdings.remove(&caller).unwrap_or_default();
+            let objects: Vec<Arc<dyn Served>> = table.objects.values().map(|e| e.object.clone()).collect();
+            (held, objects)
+        };
+        for object in objects {
+            object.disconnected(caller);
+        }
+        let mut table = self.table();
+        for (object, n) in held {
+            table.unref(object, n);
+        }
+    }
+
+    /// How many objects are alive.
+    pub(crate) fn object_count(&self) -> usize {
+        self.table().objects.len()
+    }
+}
+
+/// Serves `listener` until a `Shutdown` request arrives. Runs on the
+/// current (single-threaded) runtime.
+pub(crate) async fn serve(listener: Listener) {
+    let (stop, mut stopped) = watch::channel(false);
+    let server = Arc::new(Server { table: Mutex::new(Table::default()), stop });
+    let mut next_caller: Caller = 0;
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            accepted = listener.accept() => {
+                // A peer that fails the handshake is its own problem.
+                let Ok(conn) = accepted else { continue };
+                next_caller += 1;
+                tokio::spawn(serve_connection(server.clone(), conn, next_caller));
+            }
+        }
+    }
+}
+
+async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Caller) {
+    let Ok(writer) = conn.try_clone() else { return };
+    let (replies, outbox) = mpsc::unbounded_channel::<Reply>();
+    let writing = tokio::spawn(write_replies(writer, outbox));
+    let waiting: Arc<Mutex<HashMap<u64, tokio::task::AbortHandle>>> = Arc::default();
+    let mut stopped = server.stop.subscribe();
+    loop {
+        let frame = tokio::select! {
+            _ = stopped.changed() => break,
+            frame = conn.recv_frame(MAX_FRAME) => frame,
+        };
+        let Ok((bytes, _fds)) = frame else { break };
+        let request = match codec::decode::<Request>(&bytes, Vec::new()) {
+            Ok(request) => request,
+            Err(e) => {
+                // Garbage from an authenticated peer: say so, keep serving.
+                let _ = replies.send(Reply { id: 0, result: Err(RemoteError::BadRequest(e.to_string())) });
+                continue;
+            }
+        };
+        let id = request.id;
+        let reply = |result| {
+            if id != 0 {
+                let _ = replies.send(Reply { id, result });
+            }
+        };
+        match request.op {
+            Op::Create { type_name, args } => reply(server.create(caller, &type_name, &args)),
+            Op::TypeOf { object } => reply(server.object(object).and_then(|o| encode(&o.type_name()))),
+            Op::Call { object, method, args } => {
+                let object = match server.object(object) {
+                    Ok(object) => object,
+                    Err(e) => {
+                        reply(Err(e));
+                        continue;
+                    }
+                };
+                let mut call = AssertUnwindSafe(object.call(&method, args, caller)).catch_unwind();
+                // First poll in place: calls that need not wait finish in order.
+                match futures::poll!(&mut call) {
+                    std::task::Poll::Ready(result) => reply(flatten(result)),
+                    std::task::Poll::Pending if id == 0 => {
+                        // Nobody waits for it (an undo): let it finish alone.
+                        tokio::spawn(call);
+                    }
+                    std::task::Poll::Pending => {
+                        let replies = replies.clone();
+                        let table = waiting.clone();
+                        let mut entries = waiting.lock().unwrap_or_else(|e| e.into_inner());
+                        let task = tokio::spawn(async move {
+                            let result = flatten(call.await);
+                            // Reply only if not cancelled meanwhile.
+                            let owned = table.lock().unwrap_or_else(|e| e.into_inner()).remove(&id).is_some();
+                            if owned {
+                                let _ = replies.send(Reply { id, result });
+                            }
+                        });
+                        entries.insert(id, task.abort_handle());
+                    }
+                }
+            }
+            Op::Cancel { call } => {
+                let task = waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&call);
+                if let Some(task) = task {
+                    task.abort();
+                    let _ = replies.send(Reply { id: call, result: Err(RemoteError::Cancelled) });
+                }
+            }
+            Op::Lend { object, token } => server.lend(object, token),
+            Op::Adopt { object, token } => server.adopt(caller, object, token),
+            Op::Release { object } => server.release(caller, object),
+            Op::Count => reply(encode(&(server.object_count() as u64))),
+            Op::Shutdown => {
+                reply(Ok(Vec::new()));
+                drop(replies);
+                let _ = writing.await;
+                let _ = server.stop.send(true);
+                server.disconnected(caller);
+                return;
+            }
+        }
+    }
+    for (_, task) in waiting.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+        task.abort();
+    }
+    server.disconnected(caller);
+    drop(replies);
+    let _ = writing.await;
+}
+
+async fn write_replies(mut writer: Connection, mut outbox: mpsc::UnboundedReceiver<Reply>) {
+    while let Some(reply) = outbox.recv().await {
+        let Ok((bytes, _)) = codec::encode(&reply) else { continue };
+        if writer.send_bytes(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn flatten(result: std::thread::Result<Result<Vec<u8>, RemoteError>>) -> Result<Vec<u8>, RemoteError> {
+    match result {
+        Ok(result) => result,
+        Err(panic) => Err(RemoteError::Panicked(crate::process::panic_message(&*panic))),
+    }
+}
+
+/// Encodes a reply value.
+pub(crate) fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, RemoteError> {
+    codec::encode(value).map(|(bytes, _)| bytes).map_err(|e| RemoteError::BadRequest(e.to_string()))
+}
+
+/// Decodes call arguments.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(args: &[u8]) -> Result<T, RemoteError> {
+    codec::decode(args, Vec::new()).map_err(|e| RemoteError::BadRequest(e.to_string()))
+}

@@ -1,0 +1,276 @@
+//! Managers: CPython's manager behaviours re-expressed (dict/list/Namespace
+//! from several processes, remote errors keep their kind, lifecycle), plus
+//! what Python cannot do: objects freed when the last proxy anywhere drops,
+//! a killed process's references and locks given back, a dead manager
+//! failing calls at once, cancel-safe waits, pipelined calls, and garbage
+//! from an authenticated peer answered with an error.
+
+mod support;
+
+use std::time::Duration;
+
+use ipc::manager::{DictProxy, ListProxy, LockProxy, NamespaceProxy, QueueProxy};
+use ipc::{Address, CallError, Client, Listener, Manager, Process, RemoteError};
+use support::{bounded, wait_reaped};
+
+async fn child_edits(args: (DictProxy<String, i64>, ListProxy<i64>, NamespaceProxy, i64)) {
+    let (d, l, ns, n) = args;
+    d.insert(&format!("child{n}"), &n).await.unwrap();
+    l.push(&n).await.unwrap();
+    ns.set(&format!("x{n}"), &(n * 10)).await.unwrap();
+}
+
+#[ipc::test]
+async fn dict_list_and_namespace_from_several_processes() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<String, i64>().await.unwrap();
+    let l = manager.list::<i64>().await.unwrap();
+    let ns = manager.namespace().await.unwrap();
+    let mut children = Vec::new();
+    for n in 0..3 {
+        children.push(Process::spawn(child_edits, (d.clone(), l.clone(), ns.clone(), n)).unwrap());
+    }
+    for mut child in children {
+        bounded(child.join()).await.unwrap();
+    }
+    let mut items = d.items().await.unwrap();
+    items.sort();
+    assert_eq!(items, [("child0".to_string(), 0), ("child1".to_string(), 1), ("child2".to_string(), 2)]);
+    let mut pushed = l.to_vec().await.unwrap();
+    pushed.sort();
+    assert_eq!(pushed, [0, 1, 2]);
+    assert_eq!(ns.names().await.unwrap(), ["x0", "x1", "x2"]);
+    assert_eq!(ns.get::<i64>("x2").await.unwrap(), 20);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[ipc::test]
+async fn remote_errors_keep_their_kind() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    let l = manager.list_from(&[1u8]).await.unwrap();
+    let ns = manager.namespace().await.unwrap();
+    let q = manager.queue::<u8>(1).await.unwrap();
+    let lock = manager.lock().await.unwrap();
+    let remote = |r: Result<(), CallError>| match r {
+        Err(CallError::Remote(e)) => e,
+        other => panic!("expected a remote error, got {other:?}"),
+    };
+    assert!(matches!(remote(d.remove(&9).await.map(drop)), RemoteError::KeyError(_)));
+    assert!(matches!(remote(l.get(5).await.map(drop)), RemoteError::IndexError(_)));
+    assert!(matches!(remote(l.remove(&7).await), RemoteError::ValueError(_)));
+    assert!(matches!(remote(ns.get::<u8>("nope").await.map(drop)), RemoteError::AttributeError(_)));
+    assert!(matches!(remote(q.try_get().await.map(drop)), RemoteError::Empty));
+    q.put(&1).await.unwrap();
+    assert!(matches!(remote(q.try_put(&2).await), RemoteError::Full));
+    q.get().await.unwrap();
+    q.task_done().await.unwrap();
+    assert!(matches!(remote(q.task_done().await), RemoteError::ValueError(_)));
+    assert!(matches!(remote(lock.release().await), RemoteError::RuntimeError(_)));
+    // The list is intact after the failed calls.
+    assert_eq!(l.to_vec().await.unwrap(), [1]);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+async fn hold_then_drop(d: DictProxy<u8, u8>) {
+    d.insert(&1, &1).await.unwrap();
+    drop(d);
+}
+
+#[ipc::test]
+async fn objects_are_freed_when_the_last_proxy_anywhere_drops() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    let kept = d.clone();
+    assert_eq!(manager.object_count().await.unwrap(), 1);
+    drop(d); // a clone still holds it
+    assert_eq!(manager.object_count().await.unwrap(), 1);
+
+    // Sent to a child, dropped here before the child is done: the child's
+    // reference keeps it alive, and its drop frees it.
+    let mut child = Process::spawn(hold_then_drop, kept.clone()).unwrap();
+    drop(kept);
+    bounded(child.join()).await.unwrap();
+    bounded(async {
+        while manager.object_count().await.unwrap() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+async fn take_lock_and_hang(args: (LockProxy, DictProxy<u8, u8>, ipc::Event)) {
+    let (lock, d, ready) = args;
+    lock.acquire().await.unwrap();
+    let _also_held = d;
+    ready.set();
+    std::future::pending::<()>().await;
+}
+
+#[ipc::test]
+async fn a_killed_process_gives_back_its_locks_and_references() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let lock = manager.lock().await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    let ready = ipc::Event::new().unwrap();
+    let mut child = Process::spawn(take_lock_and_hang, (lock.clone(), d.clone(), ready.clone())).unwrap();
+    bounded(ready.wait()).await.unwrap();
+    drop(d); // only the child holds the dict now
+    assert!(!lock.try_acquire().await.unwrap());
+    child.kill().unwrap();
+    let pid = child.pid();
+    let _ = bounded(child.join()).await;
+    wait_reaped(pid).await;
+    // Python's manager would keep the lock held forever.
+    assert!(bounded(lock.acquire_timeout(Duration::from_secs(10))).await.unwrap());
+    bounded(async {
+        while manager.object_count().await.unwrap() != 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[ipc::test]
+async fn a_dead_manager_fails_calls_at_once() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let q = manager.queue::<u8>(0).await.unwrap();
+    let waiting = tokio::spawn({
+        let q = q.clone();
+        async move { q.get().await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let pid = manager.server_pid().unwrap();
+    // SAFETY: kill(2) with a pid we own (the server child) and a signal number.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    let got = bounded(waiting).await.unwrap();
+    assert!(matches!(got, Err(CallError::Disconnected)), "{got:?}");
+    assert!(matches!(bounded(q.qsize()).await, Err(CallError::Disconnected)));
+    assert!(matches!(bounded(manager.dict::<u8, u8>()).await, Err(CallError::Disconnected)));
+    drop(manager);
+    wait_reaped(pid).await;
+}
+
+#[ipc::test]
+async fn shutdown_and_drop_reap_the_server() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let pid = manager.server_pid().unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    bounded(manager.shutdown()).await.unwrap();
+    wait_reaped(pid).await;
+    assert!(matches!(bounded(d.len()).await, Err(CallError::Disconnected)));
+
+    let manager = bounded(Manager::start()).await.unwrap();
+    let pid = manager.server_pid().unwrap();
+    drop(manager);
+    wait_reaped(pid).await;
+}
+
+async fn produce(args: (QueueProxy<u64>, u64, u64)) {
+    let (q, from, n) = args;
+    for i in from..from + n {
+        q.put(&i).await.unwrap();
+    }
+}
+
+#[ipc::test]
+async fn cancelled_gets_lose_and_duplicate_nothing() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let q = manager.queue::<u64>(0).await.unwrap();
+    const N: u64 = 2000;
+    let mut producers: Vec<_> = (0..2).map(|p| Process::spawn(produce, (q.clone(), p * N, N)).unwrap()).collect();
+    let mut seen = vec![false; 2 * N as usize];
+    let mut got = 0;
+    let mut cancelled = 0;
+    let mut round = 0u64;
+    bounded(async {
+        while got < 2 * N {
+            round += 1;
+            // Timeouts from 0 to ~50 µs: many land while the reply is in flight.
+            let limit = Duration::from_micros(round % 50);
+            match tokio::time::timeout(limit, q.get()).await {
+                Ok(item) => {
+                    let item = item.unwrap() as usize;
+                    assert!(!seen[item], "item {item} delivered twice");
+                    seen[item] = true;
+                    got += 1;
+                }
+                Err(_) => cancelled += 1,
+            }
+        }
+    })
+    .await;
+    assert!(seen.iter().all(|s| *s));
+    assert!(cancelled > 0, "no get was cancelled: the test proved nothing");
+    for p in &mut producers {
+        bounded(p.join()).await.unwrap();
+    }
+    assert_eq!(q.qsize().await.unwrap(), 0);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[ipc::test]
+async fn many_calls_from_one_process_are_pipelined() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let l = manager.list::<u32>().await.unwrap();
+    let calls = (0..500).map(|i| {
+        let l = l.clone();
+        async move { l.push(&i).await }
+    });
+    for r in bounded(futures::future::join_all(calls)).await {
+        r.unwrap();
+    }
+    let mut all = l.to_vec().await.unwrap();
+    all.sort();
+    assert_eq!(all, (0..500).collect::<Vec<_>>());
+
+    // A call waiting in the server does not hold up the others.
+    let q = manager.queue::<u8>(0).await.unwrap();
+    let waiting = tokio::spawn({
+        let q = q.clone();
+        async move { q.get().await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(bounded(l.len()).await.unwrap(), 500);
+    q.put(&1).await.unwrap();
+    assert_eq!(bounded(waiting).await.unwrap().unwrap(), 1);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[tokio::test]
+async fn remote_managers_need_the_right_key_and_survive_garbage() {
+    let listener = Listener::builder("127.0.0.1:0".parse().unwrap()).authkey(b"key").bind().unwrap();
+    let address = listener.address().clone();
+    let server = std::thread::spawn(move || ipc::manager::serve(listener));
+
+    let wrong = Manager::connect(address.clone(), b"nope").await;
+    assert!(matches!(wrong, Err(ipc::Error::Connect(ipc::ConnectError::Authentication(_)))), "{wrong:?}");
+
+    // An authenticated peer sending garbage gets error replies; the server
+    // keeps serving it and everyone else.
+    let mut raw = bounded(Client::new(address.clone()).authkey(b"key").connect()).await.unwrap();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..200 {
+        let garbage = proptest::strategy::Strategy::new_tree(
+            &proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            &mut runner,
+        )
+        .unwrap();
+        let bytes = proptest::strategy::ValueTree::current(&garbage);
+        bounded(raw.send_bytes(&bytes)).await.unwrap();
+    }
+    bounded(raw.send_bytes(&[0xff; 4096])).await.unwrap();
+    let manager = bounded(Manager::connect(address, b"key")).await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    d.insert(&1, &2).await.unwrap();
+    assert_eq!(d.get(&1).await.unwrap(), Some(2));
+    // The raw peer still gets answers (at least one error reply arrived).
+    let reply = bounded(raw.recv_bytes(1 << 20)).await.unwrap();
+    assert!(!reply.is_empty());
+    drop(d);
+    bounded(manager.shutdown()).await.unwrap();
+    server.join().unwrap().unwrap();
+    let _ = Address::unique();
+}
