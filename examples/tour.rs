@@ -377,10 +377,35 @@ async fn main() -> ipc::Result<()> {
     println!("  100 squares in order; of 10 tasks 8 returned, and: {}", failed.join("; "));
     pool.terminate().await;
 
+    step("Managers: a dict and a list in a server process, a child edits them, an exited holder frees its lock");
+    let manager = ipc::Manager::start().await?;
+    let d = manager.dict::<String, u32>().await?;
+    let l = manager.list_from(&(0..5).collect::<Vec<u32>>()).await?;
+    let lock = manager.lock().await?;
+    let mut child = ipc::Process::spawn(edit_managed, (d.clone(), l.clone(), lock.clone()))?;
+    child.join().await?;
+    assert_eq!(d.get(&"from the child".to_string()).await?, Some(7));
+    assert_eq!(l.to_vec().await?, [4, 3, 2, 1, 0]);
+    // The child exited holding the lock: its connection closed, so the
+    // server released it (Python's manager would keep it locked).
+    assert!(lock.acquire_timeout(Duration::from_secs(5)).await?);
+    println!("  dict {:?}, list reversed, lock recovered from an exited holder", d.items().await?);
+    manager.shutdown().await?;
+
     step("Daemons die with the parent; main waits for the rest at exit");
     let daemon = Process::builder().daemon(true).spawn(|()| std::thread::sleep(Duration::from_secs(60)), ())?;
     println!("  daemon {} is left running on purpose: #[ipc::main] terminates it on return", daemon.pid());
 
     println!("\ntour finished in {:.0?}: every step checked itself", started.elapsed());
     Ok(())
+}
+
+async fn edit_managed(
+    args: (ipc::manager::DictProxy<String, u32>, ipc::manager::ListProxy<u32>, ipc::manager::LockProxy),
+) {
+    let (d, l, lock) = args;
+    lock.acquire().await.unwrap();
+    d.insert(&"from the child".to_string(), &7).await.unwrap();
+    l.reverse().await.unwrap();
+    // Exits without releasing.
 }

@@ -2,8 +2,8 @@
 //!
 //! `ipc` gives Rust programs what Python's `multiprocessing` gives Python
 //! programs — child processes, pipes, locks and the other synchronisation
-//! primitives, queues, shared memory, a process pool, and (as they land)
-//! managers — with every cross-process wait a future you `.await` on a tokio
+//! primitives, queues, shared memory, a process pool, and managers — with
+//! every cross-process wait a future you `.await` on a tokio
 //! runtime.
 //!
 //! ```
@@ -100,7 +100,15 @@
 //! | `close()`, `join()`, `terminate()` | [`close()`](Pool::close), [`join().await`](Pool::join), [`terminate().await`](Pool::terminate) | drop = terminate |
 //! | — (a dead worker hangs Python's pool) | [`TaskError::WorkerDied`] | only its tasks fail; it is replaced |
 //!
-//! Managers are not in the crate yet.
+//! | `Manager()`, `with Manager() as m:` | [`Manager::start().await`](Manager::start); drop or [`shutdown().await`](Manager::shutdown) | the server is a daemon child, reaped at shutdown |
+//! | `m.dict()`, `m.list(seq)`, `m.Namespace()`, `m.Value(t, v)` | [`dict`](Manager::dict), [`list`](Manager::list) / [`list_from`](Manager::list_from), [`namespace`](Manager::namespace), [`value`](Manager::value) | typed proxies of serde values; proxies are handles |
+//! | `m.Queue()`, `m.JoinableQueue()`, `LifoQueue`, `PriorityQueue` | [`queue`](Manager::queue), [`joinable_queue`](Manager::joinable_queue), [`lifo_queue`](Manager::lifo_queue), [`priority_queue`](Manager::priority_queue) | waits happen in the server; cancel safe |
+//! | `m.Lock()`, `m.Event()` | [`lock`](Manager::lock), [`event`](Manager::event) | a dead holder's lock is released |
+//! | `KeyError`, `IndexError`, `queue.Empty`… from a proxy | [`CallError::Remote`]`(`[`RemoteError`]`::KeyError(_))`… | the kind survives |
+//! | `BaseManager(address, authkey).connect()`, `get_server().serve_forever()` | [`Manager::connect`], [`manager::serve`] | TCP or Unix, Python's handshake |
+//!
+//! Not yet in the crate: manager-served `RLock`/`Semaphore`/`BoundedSemaphore`/`Condition`/`Barrier`/`Array`,
+//! `register()` / `#[derive(ipc::Managed)]` for custom types, and `SharedMemoryManager`.
 //!
 //! ## Every wait, four ways
 //!
@@ -161,6 +169,13 @@
 //!   [`Connection`]; a connection that ends while its worker holds a job
 //!   means that worker died, so only that job's tasks fail and a
 //!   replacement starts.
+//! - **Managers**: the server is a spawned child serving a [`Listener`] on
+//!   an abstract address with a random authkey, on one thread. Each process
+//!   keeps one connection per server, with request ids, so calls pipeline;
+//!   a call that must wait moves to a task of its own in the server.
+//!   References are counted per connection (a closed connection gives its
+//!   references and locks back), and a proxy in transit holds a reference
+//!   under a token until the receiving process adopts it.
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]

@@ -26,7 +26,7 @@ use super::SharedMemory;
 /// `Float` and `Bool` (`Int(1) == Bool(true) == Float(1.0)`), so
 /// [`ShareableList::index`] and [`count`](ShareableList::count) agree with
 /// Python's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Item {
     /// `int` (a 64-bit signed integer, Python's `q`).
     Int(i64),

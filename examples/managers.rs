@@ -1,0 +1,122 @@
+//! Managers, as in tutorial 002 ("6、共享内存管理器Manager"):
+//!
+//! 1. `Manager()` with a `dict` and a `list` changed by a child process
+//!    (`d[1] = '1'; d['2'] = 2; d[0.25] = None; l.reverse()`).
+//! 2. A remote manager: a server on a TCP address with an authkey, and a
+//!    distributed queue fed by a producer and drained by workers in
+//!    *separate programs* (this example re-run as a plain command, not a
+//!    child of this tree), which reach the server over TCP.
+//!
+//! Run with `cargo run --example managers`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use ipc::manager::{DictProxy, ListProxy, QueueProxy};
+use ipc::shared::Item;
+
+/// 002's `f(d, l)`.
+async fn f(args: (DictProxy<Item, Item>, ListProxy<i64>)) {
+    let (d, l) = args;
+    d.insert(&Item::from(1), &Item::from("1")).await.unwrap();
+    d.insert(&Item::from("2"), &Item::from(2)).await.unwrap();
+    d.insert(&Item::from(0.25), &Item::None).await.unwrap();
+    l.reverse().await.unwrap();
+}
+
+/// A Python-style rendering of the dict: `{1: '1', '2': 2, 0.25: None}`.
+async fn render(d: &DictProxy<Item, Item>) -> ipc::Result<String> {
+    let items = d.items().await?;
+    let repr = |item: &Item| match item {
+        Item::Str(s) => format!("'{s}'"),
+        other => other.to_string(),
+    };
+    let inner: Vec<String> = items.iter().map(|(k, v)| format!("{}: {}", repr(k), repr(v))).collect();
+    Ok(format!("{{{}}}", inner.join(", ")))
+}
+
+/// What a worker program is given on its stdin.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Job {
+    tasks: QueueProxy<u64>,
+    results: QueueProxy<(u64, u64)>,
+}
+
+#[ipc::main]
+async fn main() -> ipc::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--worker") {
+        return worker().await;
+    }
+
+    println!("== Manager: a dict and a list changed by a child ==");
+    let manager = ipc::Manager::start().await?;
+    let d = manager.dict::<Item, Item>().await?;
+    let l = manager.list_from(&(0..10).collect::<Vec<i64>>()).await?;
+    let mut p = ipc::Process::spawn(f, (d.clone(), l.clone()))?;
+    p.join().await?;
+    // Python ≥ 3.7 prints insertion order: {1: '1', '2': 2, 0.25: None}
+    // (the tutorial shows an older Python's order).
+    let shown = render(&d).await?;
+    println!("{shown}");
+    assert_eq!(shown, "{1: '1', '2': 2, 0.25: None}");
+    let reversed = l.to_vec().await?;
+    println!("{reversed:?}");
+    assert_eq!(reversed, (0..10).rev().collect::<Vec<_>>());
+    manager.shutdown().await?;
+
+    println!("== A remote manager: a distributed queue over TCP ==");
+    let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"distributed").bind()?;
+    let address = listener.address().clone();
+    let server = std::thread::spawn(move || ipc::manager::serve(listener));
+    let manager = ipc::Manager::connect(address.clone(), b"distributed").await?;
+    println!("serving at {address}");
+    let tasks = manager.queue::<u64>(0).await?;
+    let results = manager.queue::<(u64, u64)>(0).await?;
+
+    // Two workers: separate programs (not children of this process tree),
+    // each given the queue proxies on its stdin; they connect by themselves.
+    let exe = std::env::current_exe()?;
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let mut worker = Command::new(&exe).arg("--worker").stdin(Stdio::piped()).spawn()?;
+        let job = serde_json::to_vec(&Job { tasks: tasks.clone(), results: results.clone() })
+            .map_err(std::io::Error::other)?;
+        worker.stdin.take().expect("piped").write_all(&job)?;
+        workers.push(worker);
+    }
+    // The producer side: ten numbers, then one stop sign per worker.
+    for n in 1..=10 {
+        tasks.put(&n).await?;
+    }
+    for _ in &workers {
+        tasks.put(&0).await?;
+    }
+    let mut squares = Vec::new();
+    for _ in 1..=10 {
+        squares.push(results.get().await?);
+    }
+    squares.sort();
+    println!("results: {squares:?}");
+    assert_eq!(squares, (1..=10).map(|n| (n, n * n)).collect::<Vec<_>>());
+    for mut worker in workers {
+        assert!(worker.wait()?.success());
+    }
+    drop((tasks, results));
+    manager.shutdown().await?;
+    server.join().expect("server thread")?;
+    println!("done");
+    Ok(())
+}
+
+/// A worker program: squares numbers until it takes a 0.
+async fn worker() -> ipc::Result<()> {
+    let job: Job = serde_json::from_reader(std::io::stdin()).map_err(std::io::Error::other)?;
+    loop {
+        let n = job.tasks.get().await?;
+        if n == 0 {
+            return Ok(());
+        }
+        println!("worker {} squares {n}", std::process::id());
+        job.results.put(&(n, n * n)).await?;
+    }
+}
