@@ -5,7 +5,7 @@
 //! return typed proxies ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`],
 //! [`ValueProxy`], [`QueueProxy`], [`PriorityQueueProxy`], [`LockProxy`],
 //! [`EventProxy`]). Proxies are handles: clone them, pass them to children
-//! (or through a [`Connection`](crate::Connection)); a process that
+//! (or through a [`Connection`]); a process that
 //! receives one connects to the server by itself.
 //!
 //! **Beyond Python — fast proxies.** Each process keeps one connection per
