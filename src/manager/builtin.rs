@@ -55,6 +55,29 @@ fn index(i: i64, len: usize) -> Result<usize, RemoteError> {
     Ok(resolved as usize)
 }
 
+/// Waits until `f` gives a value, re-checking it at each notification of
+/// `changed`; after `timeout`, gives `f`'s last answer.
+async fn wait_until<R>(changed: &Notify, timeout: Option<Duration>, mut f: impl FnMut() -> Option<R>) -> Option<R> {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    loop {
+        let notified = changed.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a change in between is not missed.
+        notified.as_mut().enable();
+        if let Some(r) = f() {
+            return Some(r);
+        }
+        match deadline {
+            None => notified.await,
+            Some(d) => {
+                if tokio::time::timeout_at(d, notified).await.is_err() {
+                    return f();
+                }
+            }
+        }
+    }
+}
+
 // ----- dict --------------------------------------------------------------
 
 #[derive(Default)]
@@ -351,27 +374,6 @@ impl Queue {
         drop(items);
         self.changed.notify_waiters();
     }
-
-    /// Waits until `f` gives a value; each change re-checks it.
-    async fn wait_for<R>(&self, timeout: Option<Duration>, mut f: impl FnMut() -> Option<R>) -> Option<R> {
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if let Some(r) = f() {
-                return Some(r);
-            }
-            match deadline {
-                None => changed.await,
-                Some(d) => {
-                    if tokio::time::timeout_at(d, changed).await.is_err() {
-                        return f();
-                    }
-                }
-            }
-        }
-    }
 }
 
 impl Served for Queue {
@@ -394,12 +396,16 @@ impl Served for Queue {
                             None
                         }
                     };
-                    let done = if block { self.wait_for(timeout, attempt).await } else { attempt() };
+                    let done = if block { wait_until(&self.changed, timeout, attempt).await } else { attempt() };
                     done.map(|()| encode(&())).unwrap_or(Err(RemoteError::Full))
                 }
                 "get" => {
                     let (block, timeout): (bool, Option<Duration>) = decode(&args)?;
-                    let got = if block { self.wait_for(timeout, || self.try_get()).await } else { self.try_get() };
+                    let got = if block {
+                        wait_until(&self.changed, timeout, || self.try_get()).await
+                    } else {
+                        self.try_get()
+                    };
                     got.map(|item| encode(&item)).unwrap_or(Err(RemoteError::Empty))
                 }
                 "unget" => {
@@ -418,7 +424,7 @@ impl Served for Queue {
                     encode(&())
                 }
                 "join" => {
-                    self.wait_for(None, || (lock(&self.items).unfinished == 0).then_some(())).await;
+                    wait_until(&self.changed, None, || (lock(&self.items).unfinished == 0).then_some(())).await;
                     encode(&())
                 }
                 other => Err(no_method(self.type_name, other)),
@@ -470,23 +476,8 @@ impl Served for Lock {
                     if !block {
                         return encode(&self.try_acquire(caller));
                     }
-                    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-                    loop {
-                        let changed = self.changed.notified();
-                        tokio::pin!(changed);
-                        changed.as_mut().enable();
-                        if self.try_acquire(caller) {
-                            return encode(&true);
-                        }
-                        match deadline {
-                            None => changed.await,
-                            Some(d) => {
-                                if tokio::time::timeout_at(d, changed).await.is_err() {
-                                    return encode(&self.try_acquire(caller));
-                                }
-                            }
-                        }
-                    }
+                    let acquired = wait_until(&self.changed, timeout, || self.try_acquire(caller).then_some(())).await;
+                    encode(&acquired.is_some())
                 }
                 "release" => {
                     self.release()?;
@@ -537,23 +528,8 @@ impl Served for Event {
                 "is_set" => encode(&*lock(&self.set)),
                 "wait" => {
                     let timeout: Option<Duration> = decode(&args)?;
-                    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-                    loop {
-                        let changed = self.changed.notified();
-                        tokio::pin!(changed);
-                        changed.as_mut().enable();
-                        if *lock(&self.set) {
-                            return encode(&true);
-                        }
-                        match deadline {
-                            None => changed.await,
-                            Some(d) => {
-                                if tokio::time::timeout_at(d, changed).await.is_err() {
-                                    return encode(&*lock(&self.set));
-                                }
-                            }
-                        }
-                    }
+                    let set = wait_until(&self.changed, timeout, || lock(&self.set).then_some(())).await;
+                    encode(&set.is_some())
                 }
                 other => Err(no_method("Event", other)),
             }
