@@ -64,11 +64,6 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
     Ok(bytes)
 }
 
-/// Encodes a value for storage in the server.
-fn stored<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
-    encode(value)
-}
-
 fn load<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
     Ok(codec::decode(bytes, Vec::new())?)
 }
@@ -206,7 +201,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn insert(&self, key: &K, value: &V) -> Result<Option<V>, CallError> {
-        let old: Option<Vec<u8>> = self.obj.call("insert", &(stored(key)?, stored(value)?)).await?;
+        let old: Option<Vec<u8>> = self.obj.call("insert", &(encode(key)?, encode(value)?)).await?;
         old.map(|b| load(&b)).transpose()
     }
 
@@ -226,7 +221,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, key: &K) -> Result<Option<V>, CallError> {
-        let v: Option<Vec<u8>> = self.obj.call("get", &stored(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call("get", &encode(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -249,7 +244,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn remove(&self, key: &K) -> Result<V, CallError> {
-        let v: Vec<u8> = self.obj.call("remove", &stored(key)?).await?;
+        let v: Vec<u8> = self.obj.call("remove", &encode(key)?).await?;
         load(&v)
     }
 
@@ -269,7 +264,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn pop(&self, key: &K) -> Result<Option<V>, CallError> {
-        let v: Option<Vec<u8>> = self.obj.call("pop", &stored(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call("pop", &encode(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -290,7 +285,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn contains_key(&self, key: &K) -> Result<bool, CallError> {
-        self.obj.call("contains", &stored(key)?).await
+        self.obj.call("contains", &encode(key)?).await
     }
 
     /// `len(d)`.
@@ -412,7 +407,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn push(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("append", &stored(value)?).await
+        self.obj.call("append", &encode(value)?).await
     }
 
     /// `l.extend(values)`.
@@ -432,7 +427,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn extend(&self, values: &[T]) -> Result<(), CallError> {
-        let values = values.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+        let values = values.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
         self.obj.call("extend", &values).await
     }
 
@@ -474,7 +469,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(index, stored(value)?)).await
+        self.obj.call("set", &(index, encode(value)?)).await
     }
 
     /// `l.insert(index, value)` (the index is clamped, as in Python).
@@ -495,7 +490,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn insert(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("insert", &(index, stored(value)?)).await
+        self.obj.call("insert", &(index, encode(value)?)).await
     }
 
     /// `l.pop()` (the last item); an empty list is `IndexError`.
@@ -555,7 +550,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn remove(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("remove", &stored(value)?).await
+        self.obj.call("remove", &encode(value)?).await
     }
 
     /// `l.index(value)`; absent is `ValueError`.
@@ -574,7 +569,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn index(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("index", &stored(value)?).await? as usize)
+        Ok(self.obj.call::<_, u64>("index", &encode(value)?).await? as usize)
     }
 
     /// `l.count(value)`.
@@ -593,7 +588,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn count(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("count", &stored(value)?).await? as usize)
+        Ok(self.obj.call::<_, u64>("count", &encode(value)?).await? as usize)
     }
 
     /// `l.reverse()`.
@@ -751,7 +746,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(name, stored(value)?)).await
+        self.obj.call("set", &(name, encode(value)?)).await
     }
 
     /// `del ns.name`.
@@ -850,7 +845,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &stored(value)?).await
+        self.obj.call("set", &encode(value)?).await
     }
 }
 
@@ -888,7 +883,7 @@ proxy! {
 
 impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     async fn put_with(&self, item: &T, block: bool, timeout: Option<Duration>) -> Result<(), CallError> {
-        self.obj.call("put", &((0i64, stored(item)?), block, timeout)).await
+        self.obj.call("put", &((0i64, encode(item)?), block, timeout)).await
     }
 
     async fn get_with(&self, block: bool, timeout: Option<Duration>) -> Result<T, CallError> {
@@ -1123,7 +1118,7 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, priority: i64, item: &T) -> Result<(), CallError> {
-        self.obj.call("put", &((priority, stored(item)?), true, None::<Duration>)).await
+        self.obj.call("put", &((priority, encode(item)?), true, None::<Duration>)).await
     }
 
     /// Takes the item of lowest priority, waiting for one; returns it with
