@@ -11,6 +11,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use tokio::sync::Notify;
 
+use super::builtin_sync as sync;
 use super::error::RemoteError;
 use super::server::{decode, encode, CallFuture, Caller, Served};
 
@@ -20,29 +21,35 @@ type Bytes = Vec<u8>;
 pub(crate) fn construct(type_name: &str, args: &[u8]) -> Result<Arc<dyn Served>, RemoteError> {
     Ok(match type_name {
         "dict" => Arc::new(Dict::default()),
-        "list" => Arc::new(List { items: Mutex::new(decode(args)?) }),
+        "list" => Arc::new(List { items: Mutex::new(decode(args)?), fixed: false }),
         "Namespace" => Arc::new(Namespace::default()),
         "Value" => Arc::new(Value { value: Mutex::new(decode(args)?) }),
         "Queue" | "LifoQueue" | "PriorityQueue" | "JoinableQueue" => {
             let maxsize: u64 = decode(args)?;
             Arc::new(Queue::new(type_name, maxsize as usize))
         }
+        "Array" => Arc::new(List { items: Mutex::new(decode(args)?), fixed: true }),
         "Lock" => Arc::new(Lock::default()),
         "Event" => Arc::new(Event::default()),
+        "RLock" => Arc::new(sync::RLock::default()),
+        "Semaphore" => Arc::new(sync::Semaphore::new(decode(args)?, false)),
+        "BoundedSemaphore" => Arc::new(sync::Semaphore::new(decode(args)?, true)),
+        "Condition" => Arc::new(sync::Condition::default()),
+        "Barrier" => Arc::new(sync::Barrier::new(decode(args)?)?),
         other => return Err(RemoteError::NoSuchType(other.to_string())),
     })
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn no_method(type_name: &str, method: &str) -> RemoteError {
+pub(super) fn no_method(type_name: &str, method: &str) -> RemoteError {
     RemoteError::NoSuchMethod { type_name: type_name.to_string(), method: method.to_string() }
 }
 
 /// A call that completes at once.
-fn ready(result: Result<Bytes, RemoteError>) -> CallFuture {
+pub(super) fn ready(result: Result<Bytes, RemoteError>) -> CallFuture {
     Box::pin(std::future::ready(result))
 }
 
@@ -57,7 +64,11 @@ fn index(i: i64, len: usize) -> Result<usize, RemoteError> {
 
 /// Waits until `f` gives a value, re-checking it at each notification of
 /// `changed`; after `timeout`, gives `f`'s last answer.
-async fn wait_until<R>(changed: &Notify, timeout: Option<Duration>, mut f: impl FnMut() -> Option<R>) -> Option<R> {
+pub(super) async fn wait_until<R>(
+    changed: &Notify,
+    timeout: Option<Duration>,
+    mut f: impl FnMut() -> Option<R>,
+) -> Option<R> {
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     loop {
         let notified = changed.notified();
@@ -117,18 +128,30 @@ impl Served for Dict {
     }
 }
 
-// ----- list --------------------------------------------------------------
+// ----- list and Array ----------------------------------------------------
 
+/// A `list`, or (`fixed`) an `Array`: a list whose length never changes.
 struct List {
     items: Mutex<Vec<Bytes>>,
+    fixed: bool,
 }
+
+/// What an `Array` may do: everything that keeps the length.
+const ARRAY_METHODS: &[&str] = &["get", "set", "len", "to_vec", "index", "count"];
 
 impl Served for List {
     fn type_name(&self) -> &'static str {
-        "list"
+        if self.fixed {
+            "Array"
+        } else {
+            "list"
+        }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {
+        if self.fixed && !ARRAY_METHODS.contains(&method) {
+            return ready(Err(no_method("Array", method)));
+        }
         ready((|| {
             let mut items = lock(&self.items);
             match method {

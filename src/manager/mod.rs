@@ -3,8 +3,9 @@
 //!
 //! [`Manager::start`] spawns the server; its methods make objects there and
 //! return typed proxies ([`DictProxy`], [`ListProxy`], [`NamespaceProxy`],
-//! [`ValueProxy`], [`QueueProxy`], [`PriorityQueueProxy`], [`LockProxy`],
-//! [`EventProxy`]). Proxies are handles: clone them, pass them to children
+//! [`ValueProxy`], [`ArrayProxy`], [`QueueProxy`], [`PriorityQueueProxy`],
+//! [`LockProxy`], [`RLockProxy`], [`SemaphoreProxy`], [`ConditionProxy`],
+//! [`EventProxy`], [`BarrierProxy`]). Proxies are handles: clone them, pass them to children
 //! (or through a [`Connection`]); a process that
 //! receives one connects to the server by itself.
 //!
@@ -25,12 +26,10 @@
 //! program runs with [`serve`] (Python's remote managers), over TCP or a
 //! Unix socket, with an authkey.
 //!
-//! Not yet: manager-served `RLock`, `Semaphore`, `BoundedSemaphore`,
-//! `Condition`, `Barrier` and `Array`, custom types
-//! (`#[derive(ipc::Managed)]`) and `SharedMemoryManager`. (The crate's own
-//! [`RLock`](crate::RLock), [`Semaphore`](crate::Semaphore) and the others
-//! are shared handles already, faster than any proxy, for processes of one
-//! machine.)
+//! Not yet: custom types (`#[derive(ipc::Managed)]`) and
+//! `SharedMemoryManager`. (The crate's own [`RLock`](crate::RLock),
+//! [`Semaphore`](crate::Semaphore) and the others are shared handles,
+//! far faster than any proxy, for processes of one machine.)
 //!
 //! ```
 //! #[ipc::main]
@@ -49,10 +48,12 @@
 //! ```
 
 mod builtin;
+mod builtin_sync;
 mod client;
 mod error;
 mod protocol;
 mod proxy;
+mod proxy_sync;
 mod server;
 
 use std::fmt;
@@ -66,6 +67,7 @@ pub use error::{CallError, RemoteError};
 pub use proxy::{
     DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
 };
+pub use proxy_sync::{ArrayProxy, BarrierProxy, ConditionProxy, RLockProxy, SemaphoreProxy};
 
 use client::Mux;
 use protocol::{ObjectId, Op};
@@ -322,9 +324,7 @@ impl Manager {
     ///
     /// See [`ListProxy`].
     pub async fn list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, CallError> {
-        let items =
-            items.iter().map(|item| codec::encode(item).map(|(bytes, _)| bytes)).collect::<Result<Vec<_>, _>>()?;
-        Ok(ListProxy::from_ref(self.create("list", &items).await?))
+        Ok(ListProxy::from_ref(self.create("list", &encode_all(items)?).await?))
     }
 
     /// A new, empty `Namespace` (Python's `manager.Namespace()`).
@@ -434,6 +434,100 @@ impl Manager {
     pub async fn event(&self) -> Result<EventProxy, CallError> {
         Ok(EventProxy::from_ref(self.create("Event", &()).await?))
     }
+
+    /// A new re-entrant lock (Python's `manager.RLock()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`RLockProxy`].
+    pub async fn rlock(&self) -> Result<RLockProxy, CallError> {
+        Ok(RLockProxy::from_ref(self.create("RLock", &()).await?))
+    }
+
+    /// A new semaphore with `value` permits (Python's
+    /// `manager.Semaphore(value)`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`SemaphoreProxy`].
+    pub async fn semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
+        Ok(SemaphoreProxy::from_ref(self.create("Semaphore", &value).await?))
+    }
+
+    /// A new bounded semaphore (Python's `manager.BoundedSemaphore(value)`):
+    /// releasing it above `value` is a `ValueError`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`SemaphoreProxy`].
+    pub async fn bounded_semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
+        Ok(SemaphoreProxy::from_ref(self.create("BoundedSemaphore", &value).await?))
+    }
+
+    /// A new condition variable with its own re-entrant lock (Python's
+    /// `manager.Condition()`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`ConditionProxy`].
+    pub async fn condition(&self) -> Result<ConditionProxy, CallError> {
+        Ok(ConditionProxy::from_ref(self.create("Condition", &()).await?))
+    }
+
+    /// A new barrier for `parties` parties (Python's
+    /// `manager.Barrier(parties)`).
+    ///
+    /// # Errors
+    ///
+    /// `ValueError` for 0 parties, or [`CallError::Disconnected`] if the
+    /// server is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let manager = ipc::Manager::start().await?;
+    /// assert!(manager.barrier(0).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn barrier(&self, parties: u64) -> Result<BarrierProxy, CallError> {
+        Ok(BarrierProxy::from_ref(self.create("Barrier", &parties).await?))
+    }
+
+    /// A new fixed-length array holding `items` (Python's
+    /// `manager.Array(typecode, sequence)`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the server is gone or an item cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// See [`ArrayProxy`].
+    pub async fn array<T: Serialize>(&self, items: &[T]) -> Result<ArrayProxy<T>, CallError> {
+        Ok(ArrayProxy::from_ref(self.create("Array", &encode_all(items)?).await?))
+    }
+}
+
+/// Each item encoded on its own (the server stores items as bytes).
+fn encode_all<T: Serialize>(items: &[T]) -> Result<Vec<Vec<u8>>, CallError> {
+    items.iter().map(proxy::encode).collect()
 }
 
 impl Drop for Manager {

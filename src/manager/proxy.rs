@@ -45,7 +45,7 @@ impl ObjectRef {
         &self,
         method: &str,
         args: &A,
-        undo: fn(&Mux, ObjectId, Vec<u8>),
+        undo: impl FnOnce(&Mux, ObjectId, Vec<u8>) + Send + 'static,
     ) -> Result<R, CallError> {
         let id = self.0.id;
         let undo: Undo = Box::new(move |mux, reply| undo(mux, id, reply));
@@ -54,7 +54,7 @@ impl ObjectRef {
     }
 }
 
-fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
+pub(super) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
     let (bytes, fds) = codec::encode(value)?;
     if !fds.is_empty() {
         return Err(CallError::Encode(crate::EncodeError(
@@ -64,7 +64,7 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
     Ok(bytes)
 }
 
-fn load<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
+pub(super) fn load<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
     Ok(codec::decode(bytes, Vec::new())?)
 }
 
@@ -158,6 +158,8 @@ macro_rules! proxy {
         }
     };
 }
+
+pub(super) use proxy;
 
 proxy! {
     /// A `dict` in a manager (Python's `DictProxy`): keys and values are

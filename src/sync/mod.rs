@@ -20,7 +20,7 @@ mod event;
 #[cfg(not(ipc_loom))]
 mod lock;
 #[cfg(not(ipc_loom))]
-mod owner;
+pub(crate) mod owner;
 pub(crate) mod raw;
 #[cfg(not(ipc_loom))]
 mod rlock;
