@@ -378,7 +378,7 @@ async fn main() -> ipc::Result<()> {
     pool.terminate().await;
 
     step("Managers: a dict and a list in a server process, a child edits them, an exited holder frees its lock");
-    let manager = ipc::Manager::start().await?;
+    let manager = ipc::Manager::builder().register::<Tally>().start().await?;
     let d = manager.dict::<String, u32>().await?;
     let l = manager.list_from(&(0..5).collect::<Vec<u32>>()).await?;
     let lock = manager.lock().await?;
@@ -390,6 +390,15 @@ async fn main() -> ipc::Result<()> {
     // server released it (Python's manager would keep it locked).
     assert!(lock.acquire_timeout(Duration::from_secs(5)).await?);
     println!("  dict {:?}, list reversed, lock recovered from an exited holder", d.items().await?);
+    // A type of our own, served by the manager; only #[expose]d methods are callable.
+    let tally = manager.create(&Tally { total: 0 }).await?;
+    let mut adders: Vec<_> =
+        (1..=3).map(|n| ipc::Process::spawn(add_to_tally, (tally.clone(), n))).collect::<Result<_, _>>()?;
+    for adder in &mut adders {
+        adder.join().await?;
+    }
+    assert_eq!(tally.add(0).await?, 6);
+    println!("  a custom Tally, added to by 3 processes: {}", tally.add(0).await?);
     manager.shutdown().await?;
 
     step("Daemons die with the parent; main waits for the rest at exit");
@@ -398,6 +407,26 @@ async fn main() -> ipc::Result<()> {
 
     println!("\ntour finished in {:.0?}: every step checked itself", started.elapsed());
     Ok(())
+}
+
+/// A custom managed type: one value in the manager, shared by every proxy.
+#[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+struct Tally {
+    total: u64,
+}
+
+#[ipc::managed]
+impl Tally {
+    /// Adds `n`; the new total.
+    #[expose]
+    fn add(&mut self, n: u64) -> u64 {
+        self.total += n;
+        self.total
+    }
+}
+
+async fn add_to_tally((tally, n): (TallyProxy, u64)) {
+    tally.add(n).await.unwrap();
 }
 
 async fn edit_managed(

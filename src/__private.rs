@@ -39,3 +39,21 @@ pub fn test_runtime(path: &'static str) -> tokio::runtime::Runtime {
         .build()
         .expect("building the tokio runtime for #[ipc::test]")
 }
+
+/// serde, for the proxies `#[derive(ipc::Managed)]` writes.
+pub use serde;
+
+/// What `#[ipc::managed]`'s dispatch code calls.
+pub mod manager {
+    use crate::manager::RemoteError;
+
+    /// Decodes an exposed method's arguments (a tuple).
+    pub fn decode<T: serde::de::DeserializeOwned>(args: &[u8]) -> Result<T, RemoteError> {
+        crate::manager::server_decode(args)
+    }
+
+    /// Encodes an exposed method's result.
+    pub fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, RemoteError> {
+        crate::manager::server_encode(value)
+    }
+}

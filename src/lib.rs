@@ -221,9 +221,9 @@ pub use codec::{DecodeError, EncodeError};
 #[cfg(not(ipc_loom))]
 pub use error::{Error, Result};
 #[cfg(not(ipc_loom))]
-pub use ipc_macros::{main, test, ShmSafe};
+pub use ipc_macros::{main, managed, test, Managed, ShmSafe};
 #[cfg(not(ipc_loom))]
-pub use manager::{CallError, Manager, RemoteError};
+pub use manager::{CallError, Managed, Manager, RemoteError};
 #[cfg(not(ipc_loom))]
 pub use pipe::{
     AcceptError, Address, AuthenticationError, Authkey, Client, ConnectError, Connection, Listener, ListenerBuilder,

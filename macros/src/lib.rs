@@ -1,12 +1,14 @@
-//! Procedural macros for [`ipc`](https://docs.rs/ipc): `#[ipc::main]` and
-//! `#[ipc::test]`. Use them through the `ipc` crate, which re-exports them.
+//! Procedural macros for [`ipc`](https://docs.rs/ipc): `#[ipc::main]`,
+//! `#[ipc::test]`, `#[derive(ipc::ShmSafe)]`, `#[derive(ipc::Managed)]` and
+//! `#[ipc::managed]`. Use them through the `ipc` crate, which re-exports them.
 //!
-//! This crate only forwards to `entry.rs`; generated code calls
+//! This crate only forwards to `entry.rs`, `shm_safe.rs` and `managed.rs`; generated code calls
 //! `::ipc::__private`, and `crate = "path"` overrides that path.
 
 use proc_macro::TokenStream;
 
 mod entry;
+mod managed;
 mod shm_safe;
 
 /// Marks the `async fn main` of a program that spawns `ipc` processes.
@@ -75,4 +77,49 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(ShmSafe)]
 pub fn derive_shm_safe(item: TokenStream) -> TokenStream {
     shm_safe::derive(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Derives `ipc::manager::Managed` for a type whose values live in a
+/// manager server, and makes its proxy type, `<Type>Proxy` (with the
+/// type's visibility). Pair it with `#[ipc::managed]` on an impl block that
+/// marks the callable methods `#[expose]`. The type must be serde
+/// (`Serialize` + `Deserialize`: it travels to the server when created)
+/// and not generic; `#[ipc(name = "...")]` changes the name it is
+/// registered under (the type's name by default).
+///
+/// ```ignore
+/// #[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+/// struct MathsClass;
+///
+/// #[ipc::managed]
+/// impl MathsClass {
+///     #[expose]
+///     fn add(&self, x: i64, y: i64) -> i64 { x + y }
+/// }
+/// // MathsClassProxy::add(&self, x: i64, y: i64) -> Result<i64, ipc::CallError>
+/// ```
+#[proc_macro_derive(Managed, attributes(ipc))]
+pub fn derive_managed(item: TokenStream) -> TokenStream {
+    managed::derive(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Marks the impl block of a `#[derive(ipc::Managed)]` type whose
+/// `#[expose]` methods a proxy may call; no other method is callable
+/// remotely. Exposed methods are synchronous, take `&self` or `&mut self`
+/// and owned serde arguments, and return an owned serde value (a `Result`
+/// reaches the caller as that `Result`). For each, the proxy gets an
+/// `async fn` of the same name and arguments returning
+/// `Result<Output, ipc::CallError>`, with the method's docs.
+///
+/// ```ignore
+/// #[ipc::managed]
+/// impl MathsClass {
+///     #[expose]
+///     fn mul(&self, x: i64, y: i64) -> i64 { x * y }
+///     fn private_helper(&self) {} // not callable through a proxy
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn managed(args: TokenStream, item: TokenStream) -> TokenStream {
+    managed::attribute(args.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

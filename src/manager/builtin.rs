@@ -17,6 +17,26 @@ use super::server::{decode, encode, CallFuture, Caller, Served};
 
 type Bytes = Vec<u8>;
 
+/// The built-in types' names (a custom type may not take one).
+pub(super) const NAMES: &[&str] = &[
+    "dict",
+    "list",
+    "Namespace",
+    "Value",
+    "Array",
+    "Queue",
+    "LifoQueue",
+    "PriorityQueue",
+    "JoinableQueue",
+    "Lock",
+    "Event",
+    "RLock",
+    "Semaphore",
+    "BoundedSemaphore",
+    "Condition",
+    "Barrier",
+];
+
 /// Makes a built-in object from its type name and encoded arguments.
 pub(crate) fn construct(type_name: &str, args: &[u8]) -> Result<Arc<dyn Served>, RemoteError> {
     Ok(match type_name {

@@ -48,9 +48,6 @@ pub enum RemoteError {
     /// The barrier is broken (Python's `BrokenBarrierError`).
     #[error("BrokenBarrierError")]
     BrokenBarrier,
-    /// A method of a custom type returned an error (its `Display`).
-    #[error("{0}")]
-    Failed(String),
     /// The object no longer exists (its last proxy was dropped, or the
     /// server restarted).
     #[error("no object {0} in the manager")]

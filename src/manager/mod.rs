@@ -50,6 +50,7 @@
 mod builtin;
 mod builtin_sync;
 mod client;
+mod custom;
 mod error;
 mod protocol;
 mod proxy;
@@ -57,12 +58,14 @@ mod proxy_sync;
 mod server;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use custom::{Exposed, Factories, Managed, Proxy, Registry};
 pub use error::{CallError, RemoteError};
 pub use proxy::{
     DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
@@ -72,6 +75,7 @@ pub use proxy_sync::{ArrayProxy, BarrierProxy, ConditionProxy, RLockProxy, Semap
 use client::Mux;
 use protocol::{ObjectId, Op};
 use proxy::ObjectRef;
+pub(crate) use server::{decode as server_decode, encode as server_encode};
 
 use crate::pipe::{Address, Authkey, Listener};
 use crate::{codec, Connection, Error, Pipe, Process};
@@ -123,20 +127,149 @@ struct ServerArg {
     ready: Connection,
 }
 
-/// The server process's target.
-async fn server_main(arg: ServerArg) {
+/// The server process's target: serves the built-in types and those of `R`.
+async fn server_main<R: Registry>(arg: ServerArg) {
+    // A method's panic is its caller's error (with its location), not noise
+    // on the server's stderr.
+    crate::process::quiet_panics();
     let mut ready = arg.ready;
+    let factories = match Factories::of::<R>() {
+        Ok(factories) => factories,
+        Err(e) => {
+            let _ = ready.send(&Err::<(), String>(e)).await;
+            return;
+        }
+    };
     let listener = Listener::builder(arg.address).authkey(Authkey::new(&arg.authkey)).bind();
     match listener {
         Ok(listener) => {
             if ready.send(&Ok::<(), String>(())).await.is_ok() {
                 drop(ready);
-                server::serve(listener).await;
+                server::serve(listener, factories).await;
             }
         }
         Err(e) => {
             let _ = ready.send(&Err::<(), String>(e.to_string())).await;
         }
+    }
+}
+
+/// Starts a manager server with custom types registered
+/// (Python's `BaseManager` subclass with `register` calls).
+///
+/// # Examples
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+/// struct Maths;
+///
+/// #[ipc::managed]
+/// impl Maths {
+///     #[expose]
+///     fn add(&self, x: i64, y: i64) -> i64 {
+///         x + y
+///     }
+/// }
+///
+/// #[ipc::main]
+/// async fn main() -> ipc::Result<()> {
+///     let manager = ipc::Manager::builder().register::<Maths>().start().await?;
+///     let maths = manager.create(&Maths).await?;
+///     assert_eq!(maths.add(4, 3).await?, 7);
+///     Ok(())
+/// }
+/// ```
+pub struct ManagerBuilder<R = ()> {
+    _registered: PhantomData<fn() -> R>,
+}
+
+impl<R> fmt::Debug for ManagerBuilder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagerBuilder").field("registered", &std::any::type_name::<R>()).finish()
+    }
+}
+
+impl<R: Registry> ManagerBuilder<R> {
+    /// Lets the server make values of `T` ([`Manager::create`]). A name
+    /// registered twice, or taken by a built-in type, makes
+    /// [`start`](ManagerBuilder::start) and [`serve`](ManagerBuilder::serve)
+    /// fail.
+    ///
+    /// # Examples
+    ///
+    /// See [`ManagerBuilder`].
+    pub fn register<T: Managed>(self) -> ManagerBuilder<(T, R)> {
+        ManagerBuilder { _registered: PhantomData }
+    }
+
+    /// Spawns the server (as [`Manager::start`]) with the registered types.
+    ///
+    /// # Errors
+    ///
+    /// As [`Manager::start`]; also a name clash among the registered types.
+    ///
+    /// # Examples
+    ///
+    /// See [`ManagerBuilder`].
+    pub async fn start(self) -> Result<Manager, Error> {
+        let address = Address::unique()?;
+        let mut key = vec![0u8; 32];
+        crate::sys::random_bytes(&mut key)?;
+        let (mut ready, theirs) = Pipe::duplex()?;
+        let server = Process::builder()
+            .name("ipc-manager")
+            .daemon(true)
+            .kill_on_drop(true)
+            .spawn(server_main::<R>, ServerArg { address: address.clone(), authkey: key.clone(), ready: theirs })?;
+        match ready.recv::<Result<(), String>>().await? {
+            Ok(()) => {}
+            Err(e) => return Err(Error::Io(std::io::Error::other(format!("manager server could not start: {e}")))),
+        }
+        let mux = Mux::get(&address, &Authkey::new(&key)).await?;
+        Ok(Manager { mux, server: Some(server) })
+    }
+
+    /// Runs a server on `listener` in this thread, with the registered
+    /// types, until a client calls [`Manager::shutdown`] (as [`serve`]).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a name clash among the registered types; the
+    /// server's runtime could not be built.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+    /// struct Greeter {
+    ///     greeting: String,
+    /// }
+    ///
+    /// #[ipc::managed]
+    /// impl Greeter {
+    ///     #[expose]
+    ///     fn greet(&self, name: String) -> String {
+    ///         format!("{}, {name}!", self.greeting)
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main] async fn main() -> ipc::Result<()> {
+    /// let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"key").bind()?;
+    /// let address = listener.address().clone();
+    /// let server = std::thread::spawn(move || ipc::Manager::builder().register::<Greeter>().serve(listener));
+    ///
+    /// let manager = ipc::Manager::connect(address, b"key").await?;
+    /// let greeter = manager.create(&Greeter { greeting: "Hello".into() }).await?;
+    /// assert_eq!(greeter.greet("world".into()).await?, "Hello, world!");
+    /// manager.shutdown().await?;
+    /// server.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve(self, listener: Listener) -> std::io::Result<()> {
+        let factories = Factories::of::<R>().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(server::serve(listener, factories));
+        Ok(())
     }
 }
 
@@ -154,21 +287,17 @@ impl Manager {
     ///
     /// See [`Manager`].
     pub async fn start() -> Result<Manager, Error> {
-        let address = Address::unique()?;
-        let mut key = vec![0u8; 32];
-        crate::sys::random_bytes(&mut key)?;
-        let (mut ready, theirs) = Pipe::duplex()?;
-        let server = Process::builder()
-            .name("ipc-manager")
-            .daemon(true)
-            .kill_on_drop(true)
-            .spawn(server_main, ServerArg { address: address.clone(), authkey: key.clone(), ready: theirs })?;
-        match ready.recv::<Result<(), String>>().await? {
-            Ok(()) => {}
-            Err(e) => return Err(Error::Io(std::io::Error::other(format!("manager server could not listen: {e}")))),
-        }
-        let mux = Mux::get(&address, &Authkey::new(&key)).await?;
-        Ok(Manager { mux, server: Some(server) })
+        Manager::builder().start().await
+    }
+
+    /// A builder to register custom types before starting a server or
+    /// serving one.
+    ///
+    /// # Examples
+    ///
+    /// See [`ManagerBuilder`].
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder { _registered: PhantomData }
     }
 
     /// Connects to a server that another program runs with [`serve`]
@@ -274,9 +403,26 @@ impl Manager {
         Ok(codec::decode::<u64>(&bytes, Vec::new())? as usize)
     }
 
-    async fn create<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
-        let (args, fds) = codec::encode(args)?;
-        debug_assert!(fds.is_empty());
+    /// Makes `value` an object in the server (it travels there), returning
+    /// its typed proxy (Python's `manager.Maths()` for a type registered as
+    /// `"Maths"`). `T` must be registered with the server
+    /// ([`ManagerBuilder::register`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RemoteError::NoSuchType`] if the server does not know `T`,
+    /// [`CallError::Encode`] if `value` holds handles, or
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// See [`Managed`].
+    pub async fn create<T: Managed>(&self, value: &T) -> Result<T::Proxy, CallError> {
+        Ok(T::Proxy::from(Proxy::from_ref(self.make(T::NAME, value).await?)))
+    }
+
+    async fn make<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
+        let args = proxy::encode(args)?;
         let bytes = self.mux.request(Op::Create { type_name: type_name.to_string(), args }, None).await?;
         let id: ObjectId = codec::decode(&bytes, Vec::new())?;
         Ok(ObjectRef::new(self.mux.clone(), id))
@@ -292,7 +438,7 @@ impl Manager {
     ///
     /// See [`DictProxy`].
     pub async fn dict<K, V>(&self) -> Result<DictProxy<K, V>, CallError> {
-        Ok(DictProxy::from_ref(self.create("dict", &()).await?))
+        Ok(DictProxy::from_ref(self.make("dict", &()).await?))
     }
 
     /// A new, empty `list` (Python's `manager.list()`).
@@ -311,7 +457,7 @@ impl Manager {
     /// ```
     pub async fn list<T>(&self) -> Result<ListProxy<T>, CallError> {
         let empty: Vec<Vec<u8>> = Vec::new();
-        Ok(ListProxy::from_ref(self.create("list", &empty).await?))
+        Ok(ListProxy::from_ref(self.make("list", &empty).await?))
     }
 
     /// A new `list` holding `items` (Python's `manager.list(range(5))`).
@@ -324,7 +470,7 @@ impl Manager {
     ///
     /// See [`ListProxy`].
     pub async fn list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, CallError> {
-        Ok(ListProxy::from_ref(self.create("list", &encode_all(items)?).await?))
+        Ok(ListProxy::from_ref(self.make("list", &encode_all(items)?).await?))
     }
 
     /// A new, empty `Namespace` (Python's `manager.Namespace()`).
@@ -337,7 +483,7 @@ impl Manager {
     ///
     /// See [`NamespaceProxy`].
     pub async fn namespace(&self) -> Result<NamespaceProxy, CallError> {
-        Ok(NamespaceProxy::from_ref(self.create("Namespace", &()).await?))
+        Ok(NamespaceProxy::from_ref(self.make("Namespace", &()).await?))
     }
 
     /// A new value (Python's `manager.Value(typecode, value)`).
@@ -351,7 +497,7 @@ impl Manager {
     /// See [`ValueProxy`].
     pub async fn value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<ValueProxy<T>, CallError> {
         let (bytes, _) = codec::encode(value)?;
-        Ok(ValueProxy::from_ref(self.create("Value", &bytes).await?))
+        Ok(ValueProxy::from_ref(self.make("Value", &bytes).await?))
     }
 
     /// A new FIFO queue holding at most `maxsize` items, 0 for no limit
@@ -365,7 +511,7 @@ impl Manager {
     ///
     /// See [`QueueProxy`].
     pub async fn queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
-        Ok(QueueProxy::from_ref(self.create("Queue", &(maxsize as u64)).await?))
+        Ok(QueueProxy::from_ref(self.make("Queue", &(maxsize as u64)).await?))
     }
 
     /// A new joinable queue (Python's `manager.JoinableQueue(maxsize)`).
@@ -378,7 +524,7 @@ impl Manager {
     ///
     /// See [`QueueProxy::task_done`].
     pub async fn joinable_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
-        Ok(QueueProxy::from_ref(self.create("JoinableQueue", &(maxsize as u64)).await?))
+        Ok(QueueProxy::from_ref(self.make("JoinableQueue", &(maxsize as u64)).await?))
     }
 
     /// A new last-in-first-out queue (Python's `queue.LifoQueue` through a
@@ -392,7 +538,7 @@ impl Manager {
     ///
     /// See [`QueueProxy`].
     pub async fn lifo_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
-        Ok(QueueProxy::from_ref(self.create("LifoQueue", &(maxsize as u64)).await?))
+        Ok(QueueProxy::from_ref(self.make("LifoQueue", &(maxsize as u64)).await?))
     }
 
     /// A new priority queue (Python's `queue.PriorityQueue` through a
@@ -406,7 +552,7 @@ impl Manager {
     ///
     /// See [`PriorityQueueProxy`].
     pub async fn priority_queue<T>(&self, maxsize: usize) -> Result<PriorityQueueProxy<T>, CallError> {
-        Ok(PriorityQueueProxy::from_ref(self.create("PriorityQueue", &(maxsize as u64)).await?))
+        Ok(PriorityQueueProxy::from_ref(self.make("PriorityQueue", &(maxsize as u64)).await?))
     }
 
     /// A new lock (Python's `manager.Lock()`).
@@ -419,7 +565,7 @@ impl Manager {
     ///
     /// See [`LockProxy`].
     pub async fn lock(&self) -> Result<LockProxy, CallError> {
-        Ok(LockProxy::from_ref(self.create("Lock", &()).await?))
+        Ok(LockProxy::from_ref(self.make("Lock", &()).await?))
     }
 
     /// A new event (Python's `manager.Event()`).
@@ -432,7 +578,7 @@ impl Manager {
     ///
     /// See [`EventProxy`].
     pub async fn event(&self) -> Result<EventProxy, CallError> {
-        Ok(EventProxy::from_ref(self.create("Event", &()).await?))
+        Ok(EventProxy::from_ref(self.make("Event", &()).await?))
     }
 
     /// A new re-entrant lock (Python's `manager.RLock()`).
@@ -445,7 +591,7 @@ impl Manager {
     ///
     /// See [`RLockProxy`].
     pub async fn rlock(&self) -> Result<RLockProxy, CallError> {
-        Ok(RLockProxy::from_ref(self.create("RLock", &()).await?))
+        Ok(RLockProxy::from_ref(self.make("RLock", &()).await?))
     }
 
     /// A new semaphore with `value` permits (Python's
@@ -459,7 +605,7 @@ impl Manager {
     ///
     /// See [`SemaphoreProxy`].
     pub async fn semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
-        Ok(SemaphoreProxy::from_ref(self.create("Semaphore", &value).await?))
+        Ok(SemaphoreProxy::from_ref(self.make("Semaphore", &value).await?))
     }
 
     /// A new bounded semaphore (Python's `manager.BoundedSemaphore(value)`):
@@ -473,7 +619,7 @@ impl Manager {
     ///
     /// See [`SemaphoreProxy`].
     pub async fn bounded_semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
-        Ok(SemaphoreProxy::from_ref(self.create("BoundedSemaphore", &value).await?))
+        Ok(SemaphoreProxy::from_ref(self.make("BoundedSemaphore", &value).await?))
     }
 
     /// A new condition variable with its own re-entrant lock (Python's
@@ -487,7 +633,7 @@ impl Manager {
     ///
     /// See [`ConditionProxy`].
     pub async fn condition(&self) -> Result<ConditionProxy, CallError> {
-        Ok(ConditionProxy::from_ref(self.create("Condition", &()).await?))
+        Ok(ConditionProxy::from_ref(self.make("Condition", &()).await?))
     }
 
     /// A new barrier for `parties` parties (Python's
@@ -507,7 +653,7 @@ impl Manager {
     /// # Ok(()) }
     /// ```
     pub async fn barrier(&self, parties: u64) -> Result<BarrierProxy, CallError> {
-        Ok(BarrierProxy::from_ref(self.create("Barrier", &parties).await?))
+        Ok(BarrierProxy::from_ref(self.make("Barrier", &parties).await?))
     }
 
     /// A new fixed-length array holding `items` (Python's
@@ -521,7 +667,7 @@ impl Manager {
     ///
     /// See [`ArrayProxy`].
     pub async fn array<T: Serialize>(&self, items: &[T]) -> Result<ArrayProxy<T>, CallError> {
-        Ok(ArrayProxy::from_ref(self.create("Array", &encode_all(items)?).await?))
+        Ok(ArrayProxy::from_ref(self.make("Array", &encode_all(items)?).await?))
     }
 }
 
@@ -552,7 +698,5 @@ impl Drop for Manager {
 ///
 /// See [`Manager::connect`].
 pub fn serve(listener: Listener) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(server::serve(listener));
-    Ok(())
+    Manager::builder().serve(listener)
 }

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::builtin;
 use super::client::MAX_FRAME;
+use super::custom::Factories;
 use super::error::RemoteError;
 use super::protocol::{ObjectId, Op, Reply, Request};
 use crate::pipe::Listener;
@@ -86,6 +87,8 @@ impl Table {
 pub(crate) struct Server {
     table: Mutex<Table>,
     stop: watch::Sender<bool>,
+    /// The custom types registered with this server.
+    factories: Factories,
 }
 
 impl Server {
@@ -94,7 +97,10 @@ impl Server {
     }
 
     fn create(&self, caller: Caller, type_name: &str, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
-        let object = builtin::construct(type_name, args)?;
+        let object = match self.factories.get(type_name) {
+            Some(make) => make(args)?,
+            None => builtin::construct(type_name, args)?,
+        };
         let mut table = self.table();
         table.next += 1;
         let id = table.next;
@@ -165,11 +171,12 @@ impl Server {
     }
 }
 
-/// Serves `listener` until a `Shutdown` request arrives. Runs on the
-/// current (single-threaded) runtime.
-pub(crate) async fn serve(listener: Listener) {
+/// Serves `listener` until a `Shutdown` request arrives, making the
+/// built-in types and those of `factories`. Runs on the current
+/// (single-threaded) runtime.
+pub(crate) async fn serve(listener: Listener, factories: Factories) {
     let (stop, mut stopped) = watch::channel(false);
-    let server = Arc::new(Server { table: Mutex::new(Table::default()), stop });
+    let server = Arc::new(Server { table: Mutex::new(Table::default()), stop, factories });
     let mut next_caller: Caller = 0;
     loop {
         tokio::select! {
@@ -221,7 +228,15 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                         continue;
                     }
                 };
-                let mut call = AssertUnwindSafe(object.call(&method, args, caller)).catch_unwind();
+                // A method may panic while starting (most run to completion in `call`).
+                let started = std::panic::catch_unwind(AssertUnwindSafe(|| object.call(&method, args, caller)));
+                let mut call = match started {
+                    Ok(call) => AssertUnwindSafe(call).catch_unwind(),
+                    Err(panic) => {
+                        reply(Err(panicked(&*panic)));
+                        continue;
+                    }
+                };
                 // First poll in place: calls that need not wait finish in order.
                 match futures::poll!(&mut call) {
                     std::task::Poll::Ready(result) => reply(flatten(result)),
@@ -284,10 +299,18 @@ async fn write_replies(mut writer: Connection, mut outbox: mpsc::UnboundedReceiv
 }
 
 fn flatten(result: std::thread::Result<Result<Vec<u8>, RemoteError>>) -> Result<Vec<u8>, RemoteError> {
-    match result {
-        Ok(result) => result,
-        Err(panic) => Err(RemoteError::Panicked(crate::process::panic_message(&*panic))),
-    }
+    result.unwrap_or_else(|panic| Err(panicked(&*panic)))
+}
+
+/// A method's panic, with where it happened when the server's panic hook
+/// recorded it (a started server's does; an in-process one keeps the
+/// program's hook).
+fn panicked(panic: &(dyn std::any::Any + Send)) -> RemoteError {
+    let message = crate::process::panic_message(panic);
+    RemoteError::Panicked(match crate::process::take_panic_location() {
+        Some(location) => format!("{message} at {location}"),
+        None => message,
+    })
 }
 
 /// Encodes a reply value.

@@ -236,6 +236,11 @@ pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option
         .map_err(|payload| (panic_message(&*payload), LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take())))
 }
 
+/// The location the quiet panic hook recorded for this thread's last panic.
+pub(crate) fn take_panic_location() -> Option<String> {
+    LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take())
+}
+
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()

@@ -57,7 +57,9 @@ use serde::Serialize;
 pub use error::JoinError;
 pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
 
-pub(crate) use bootstrap::{catch_panic, dispatch_main, dispatch_test, panic_message, quiet_panics, set_test_mode};
+pub(crate) use bootstrap::{
+    catch_panic, dispatch_main, dispatch_test, panic_message, quiet_panics, set_test_mode, take_panic_location,
+};
 pub(crate) use entry::{offset_of, trampoline_at};
 pub(crate) use target::trampoline;
 

@@ -1,0 +1,6 @@
+#[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+struct Holder<T> {
+    value: T,
+}
+
+fn main() {}
