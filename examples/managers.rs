@@ -4,7 +4,10 @@
 //!    (`d[1] = '1'; d['2'] = 2; d[0.25] = None; l.reverse()`).
 //! 2. A custom type registered with a manager (`MyManager.register('Maths',
 //!    MathsClass)`), used through its proxy: prints 7 and 56.
-//! 3. A remote manager: a server on a TCP address with an authkey, and a
+//! 3. `SharedMemoryManager`: a `ShareableList` of 2000 numbers whose
+//!    halves two processes work on, summed afterwards; its block is
+//!    unlinked at the manager's shutdown.
+//! 4. A remote manager: a server on a TCP address with an authkey, and a
 //!    distributed queue fed by a producer and drained by workers in
 //!    *separate programs* (this example re-run as a plain command, not a
 //!    child of this tree), which reach the server over TCP.
@@ -14,8 +17,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ipc::manager::{DictProxy, ListProxy, QueueProxy};
+use ipc::manager::{DictProxy, ListProxy, QueueProxy, SharedMemoryManager};
 use ipc::shared::Item;
+use ipc::ShareableList;
 
 /// 002's `f(d, l)`.
 async fn f(args: (DictProxy<Item, Item>, ListProxy<i64>)) {
@@ -42,6 +46,18 @@ async fn render(d: &DictProxy<Item, Item>) -> ipc::Result<String> {
 struct Job {
     tasks: QueueProxy<u64>,
     results: QueueProxy<(u64, u64)>,
+}
+
+/// The SharedMemoryManager program's `do_work(sl, start, stop)`: squares
+/// its part of the list in place.
+fn do_work((name, start, stop): (String, isize, isize)) -> Result<(), String> {
+    let sl = ShareableList::open(&name).map_err(|e| e.to_string())?;
+    for i in start..stop {
+        if let Item::Int(n) = sl.get(i).map_err(|e| e.to_string())? {
+            sl.set(i, n * n).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// 002's `MathsClass`: its values live in the manager's server process;
@@ -92,6 +108,28 @@ async fn main() -> ipc::Result<()> {
     println!("{product}");
     assert_eq!((sum, product), (7, 56));
     manager.shutdown().await?;
+
+    println!("== SharedMemoryManager: two processes share the work on a ShareableList ==");
+    let smm = SharedMemoryManager::start().await?;
+    let sl = smm.shareable_list(0..2000i64).await?;
+    let name = sl.shm().name().to_string();
+    // Python pickles a ShareableList by its name; the children open it by name.
+    let mut p1 = ipc::Process::spawn(do_work, (name.clone(), 0, 1000))?;
+    let mut p2 = ipc::Process::spawn(do_work, (name.clone(), 1000, 2000))?; // a Pool might be more efficient
+    p1.join().await?.map_err(std::io::Error::other)?;
+    p2.join().await?.map_err(std::io::Error::other)?;
+    let mut total_result = 0;
+    for item in sl.iter() {
+        if let Item::Int(n) = item? {
+            total_result += n;
+        }
+    }
+    println!("total_result = {total_result}");
+    assert_eq!(total_result, (0..2000i64).map(|i| i * i).sum::<i64>());
+    drop(sl);
+    smm.shutdown().await?;
+    assert!(ipc::SharedMemory::open(&name).is_err(), "the block outlived its manager");
+    println!("the list's block {name} was unlinked at shutdown");
 
     println!("== A remote manager: a distributed queue over TCP ==");
     let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"distributed").bind()?;

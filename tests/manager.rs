@@ -274,3 +274,35 @@ async fn remote_managers_need_the_right_key_and_survive_garbage() {
     server.join().unwrap().unwrap();
     let _ = Address::unique();
 }
+
+#[ipc::test]
+async fn a_shared_memory_manager_unlinks_its_blocks() {
+    use ipc::manager::SharedMemoryManager;
+    let gone = |name: &str| ipc::SharedMemory::open(name).is_err();
+
+    let smm = bounded(SharedMemoryManager::start()).await.unwrap();
+    let a = smm.shared_memory(4096).await.unwrap();
+    let b = smm.shared_memory(1).await.unwrap();
+    let list = smm.shareable_list(["howdy", "HoWdY"]).await.unwrap();
+    let names = [a.name().to_string(), b.name().to_string(), list.shm().name().to_string()];
+    b.unlink().unwrap(); // unlinked early: skipped at shutdown
+    a.write_at(0, b"still usable while attached").unwrap();
+    bounded(smm.shutdown()).await.unwrap();
+    assert!(names.iter().all(|n| gone(n)), "{names:?}");
+    // Attached handles keep their mapping after the unlink.
+    let mut buf = [0u8; 5];
+    a.read_at(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"still");
+
+    // Dropping the manager does the same.
+    let smm = bounded(SharedMemoryManager::start()).await.unwrap();
+    let c = smm.shared_memory(64).await.unwrap();
+    let name = c.name().to_string();
+    drop(smm);
+    bounded(async {
+        while !gone(&name) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}

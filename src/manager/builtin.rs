@@ -35,6 +35,7 @@ pub(super) const NAMES: &[&str] = &[
     "BoundedSemaphore",
     "Condition",
     "Barrier",
+    "SharedMemoryTracker",
 ];
 
 /// Makes a built-in object from its type name and encoded arguments.
@@ -56,6 +57,7 @@ pub(crate) fn construct(type_name: &str, args: &[u8]) -> Result<Arc<dyn Served>,
         "BoundedSemaphore" => Arc::new(sync::Semaphore::new(decode(args)?, true)),
         "Condition" => Arc::new(sync::Condition::default()),
         "Barrier" => Arc::new(sync::Barrier::new(decode(args)?)?),
+        "SharedMemoryTracker" => Arc::new(BlockTracker::default()),
         other => return Err(RemoteError::NoSuchType(other.to_string())),
     })
 }
@@ -577,5 +579,42 @@ impl Served for Event {
                 other => Err(no_method("Event", other)),
             }
         })
+    }
+}
+
+// ----- SharedMemoryManager's blocks ---------------------------------------
+
+/// The names of the shared-memory blocks a `SharedMemoryManager` made:
+/// unlinked when this object goes (the manager's shutdown, or its last
+/// proxy dropped).
+#[derive(Default)]
+struct BlockTracker {
+    names: Mutex<Vec<String>>,
+}
+
+impl Served for BlockTracker {
+    fn type_name(&self) -> &'static str {
+        "SharedMemoryTracker"
+    }
+
+    fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {
+        ready((|| match method {
+            "track" => {
+                lock(&self.names).push(decode(&args)?);
+                encode(&())
+            }
+            other => Err(no_method("SharedMemoryTracker", other)),
+        })())
+    }
+}
+
+impl Drop for BlockTracker {
+    fn drop(&mut self) {
+        for name in lock(&self.names).drain(..) {
+            // Already unlinked by someone else is fine: it is gone either way.
+            if let Ok(block) = crate::SharedMemory::open(&name) {
+                let _ = block.unlink();
+            }
+        }
     }
 }

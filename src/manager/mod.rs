@@ -26,10 +26,15 @@
 //! program runs with [`serve`] (Python's remote managers), over TCP or a
 //! Unix socket, with an authkey.
 //!
-//! Not yet: custom types (`#[derive(ipc::Managed)]`) and
-//! `SharedMemoryManager`. (The crate's own [`RLock`](crate::RLock),
-//! [`Semaphore`](crate::Semaphore) and the others are shared handles,
-//! far faster than any proxy, for processes of one machine.)
+//! Custom types are served too: `#[derive(ipc::Managed)]` and
+//! `#[ipc::managed]` (see [`Managed`]) make a typed proxy, and
+//! [`Manager::builder`] registers the types. [`SharedMemoryManager`] makes
+//! shared-memory blocks that are unlinked at its shutdown.
+//!
+//! (The crate's own [`RLock`](crate::RLock), [`Semaphore`](crate::Semaphore)
+//! and the others are shared handles, far faster than any proxy, for
+//! processes of one machine; managers are for objects of any type, and for
+//! processes on other machines.)
 //!
 //! ```
 //! #[ipc::main]
@@ -56,6 +61,7 @@ mod protocol;
 mod proxy;
 mod proxy_sync;
 mod server;
+mod shared_memory;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -71,6 +77,7 @@ pub use proxy::{
     DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
 };
 pub use proxy_sync::{ArrayProxy, BarrierProxy, ConditionProxy, RLockProxy, SemaphoreProxy};
+pub use shared_memory::SharedMemoryManager;
 
 use client::Mux;
 use protocol::{ObjectId, Op};
@@ -677,10 +684,20 @@ fn encode_all<T: Serialize>(items: &[T]) -> Result<Vec<Vec<u8>>, CallError> {
 }
 
 impl Drop for Manager {
-    /// A manager that started its server stops it.
+    /// A manager that started its server stops it: asks it to shut down
+    /// (so its objects' clean-up runs, a `SharedMemoryManager`'s unlinks),
+    /// and reaps it from a task, killing it if it has not exited after 5 s
+    /// (or at once, outside a runtime or when the runtime ends first).
     fn drop(&mut self) {
-        if self.server.is_some() {
-            self.mux.notify(Op::Shutdown);
+        let Some(mut server) = self.server.take() else { return };
+        self.mux.notify(Op::Shutdown);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if server.join_timeout(SHUTDOWN_GRACE).await.is_err() {
+                    let _ = server.kill();
+                    let _ = server.join().await;
+                }
+            });
         }
     }
 }

@@ -180,7 +180,13 @@ pub(crate) async fn serve(listener: Listener, factories: Factories) {
     let mut next_caller: Caller = 0;
     loop {
         tokio::select! {
-            _ = stopped.changed() => return,
+            _ = stopped.changed() => {
+                // The objects die with the server, now (their `Drop`s run:
+                // a SharedMemoryManager's blocks are unlinked).
+                let objects = std::mem::take(&mut server.table().objects);
+                drop(objects);
+                return;
+            }
             accepted = listener.accept() => {
                 // A peer that fails the handshake is its own problem.
                 let Ok(conn) = accepted else { continue };

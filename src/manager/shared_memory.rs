@@ -1,0 +1,143 @@
+//! `SharedMemoryManager` (Python's
+//! `multiprocessing.managers.SharedMemoryManager`).
+
+use std::fmt;
+
+use super::error::CallError;
+use super::proxy::ObjectRef;
+use super::Manager;
+use crate::shared::Item;
+use crate::{Error, ShareableList, SharedMemory};
+
+/// Makes [`SharedMemory`] blocks and [`ShareableList`]s that are unlinked
+/// when it shuts down (Python's `SharedMemoryManager`): a server process
+/// keeps their names and unlinks them at
+/// [`shutdown`](SharedMemoryManager::shutdown) or when this manager is
+/// dropped. If this process is killed instead, the process tree's
+/// resource tracker unlinks them, as it does every block the tree made.
+///
+/// The blocks are ordinary ones: pass them (or their names) to other
+/// processes as usual.
+///
+/// # Examples
+///
+/// ```
+/// #[ipc::main]
+/// async fn main() -> ipc::Result<()> {
+///     let smm = ipc::manager::SharedMemoryManager::start().await?;
+///     let block = smm.shared_memory(128).await?;
+///     let list = smm.shareable_list([1i64, 2, 3]).await?;
+///     let names = (block.name().to_string(), list.shm().name().to_string());
+///     smm.shutdown().await?;
+///     assert!(ipc::SharedMemory::open(&names.0).is_err()); // unlinked
+///     assert!(ipc::SharedMemory::open(&names.1).is_err());
+///     Ok(())
+/// }
+/// ```
+pub struct SharedMemoryManager {
+    tracker: ObjectRef,
+    manager: Manager,
+}
+
+impl fmt::Debug for SharedMemoryManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedMemoryManager").field("manager", &self.manager).finish_non_exhaustive()
+    }
+}
+
+impl SharedMemoryManager {
+    /// Spawns the server that will unlink the blocks.
+    ///
+    /// # Errors
+    ///
+    /// As [`Manager::start`].
+    ///
+    /// # Examples
+    ///
+    /// See [`SharedMemoryManager`].
+    pub async fn start() -> Result<SharedMemoryManager, Error> {
+        let manager = Manager::start().await?;
+        let tracker = manager.make("SharedMemoryTracker", &()).await?;
+        Ok(SharedMemoryManager { tracker, manager })
+    }
+
+    async fn track(&self, name: &str) -> Result<(), CallError> {
+        self.tracker.call("track", name).await
+    }
+
+    /// A new block of `size` bytes with a fresh name (Python's
+    /// `smm.SharedMemory(size)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedMemory::create`]; [`CallError::Disconnected`] if the
+    /// server is gone (the block is then unlinked at once).
+    ///
+    /// # Examples
+    ///
+    /// See [`SharedMemoryManager`].
+    pub async fn shared_memory(&self, size: usize) -> Result<SharedMemory, Error> {
+        let block = SharedMemory::create(None, size)?;
+        if let Err(e) = self.track(block.name()).await {
+            let _ = block.unlink();
+            return Err(e.into());
+        }
+        Ok(block)
+    }
+
+    /// A new [`ShareableList`] holding `items` (Python's
+    /// `smm.ShareableList(sequence)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`ShareableList::create`]; [`CallError::Disconnected`] if the
+    /// server is gone (the list's block is then unlinked at once).
+    ///
+    /// # Examples
+    ///
+    /// See [`SharedMemoryManager`].
+    pub async fn shareable_list<I>(&self, items: I) -> Result<ShareableList, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Item>,
+    {
+        let list = ShareableList::create(None, items)?;
+        if let Err(e) = self.track(list.shm().name()).await {
+            let _ = list.shm().unlink();
+            return Err(e.into());
+        }
+        Ok(list)
+    }
+
+    /// The manager underneath, for the other managed objects (Python's
+    /// `SharedMemoryManager` is a `SyncManager` too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let smm = ipc::manager::SharedMemoryManager::start().await?;
+    /// let q = smm.manager().queue::<u8>(0).await?;
+    /// q.put(&1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn manager(&self) -> &Manager {
+        &self.manager
+    }
+
+    /// Unlinks every block made here and stops the server (Python's
+    /// `smm.shutdown()`); blocks already unlinked are skipped.
+    ///
+    /// # Errors
+    ///
+    /// As [`Manager::shutdown`].
+    ///
+    /// # Examples
+    ///
+    /// See [`SharedMemoryManager`].
+    pub async fn shutdown(self) -> Result<(), Error> {
+        let SharedMemoryManager { tracker, manager } = self;
+        drop(tracker);
+        manager.shutdown().await
+    }
+}
