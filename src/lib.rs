@@ -103,12 +103,15 @@
 //! | `Manager()`, `with Manager() as m:` | [`Manager::start().await`](Manager::start); drop or [`shutdown().await`](Manager::shutdown) | the server is a daemon child, reaped at shutdown |
 //! | `m.dict()`, `m.list(seq)`, `m.Namespace()`, `m.Value(t, v)` | [`dict`](Manager::dict), [`list`](Manager::list) / [`list_from`](Manager::list_from), [`namespace`](Manager::namespace), [`value`](Manager::value) | typed proxies of serde values; proxies are handles |
 //! | `m.Queue()`, `m.JoinableQueue()`, `LifoQueue`, `PriorityQueue` | [`queue`](Manager::queue), [`joinable_queue`](Manager::joinable_queue), [`lifo_queue`](Manager::lifo_queue), [`priority_queue`](Manager::priority_queue) | waits happen in the server; cancel safe |
-//! | `m.Lock()`, `m.Event()` | [`lock`](Manager::lock), [`event`](Manager::event) | a dead holder's lock is released |
+//! | `m.Array(t, seq)` | [`array`](Manager::array) | fixed length, any serde item |
+//! | `m.Lock()`, `m.RLock()`, `m.Event()` | [`lock`](Manager::lock), [`rlock`](Manager::rlock), [`event`](Manager::event) | a dead holder's lock is released; an `RLock` is owned by a task |
+//! | `m.Semaphore(n)`, `m.BoundedSemaphore(n)` | [`semaphore`](Manager::semaphore), [`bounded_semaphore`](Manager::bounded_semaphore) | cancel-safe `acquire` |
+//! | `m.Condition()`, `m.Barrier(n)` | [`condition`](Manager::condition), [`barrier`](Manager::barrier) | a party dying at the barrier breaks it |
+//! | `BaseManager.register('Maths', MathsClass)`; `manager.Maths()` | `#[derive(`[`Managed`](macro@Managed)`)]` + [`#[ipc::managed]`](managed) with `#[expose]`; [`Manager::builder().register::<T>()`](manager::ManagerBuilder::register); [`create(&value)`](Manager::create) | a typed `<Type>Proxy` with `async` methods |
+//! | `proxy._callmethod(name, args)` | [`Proxy::call_method`](manager::Proxy::call_method) | only exposed methods answer |
+//! | `SharedMemoryManager()`; `SharedMemory(n)`, `ShareableList(seq)` | [`SharedMemoryManager::start`](manager::SharedMemoryManager::start); [`shared_memory`](manager::SharedMemoryManager::shared_memory), [`shareable_list`](manager::SharedMemoryManager::shareable_list) | unlinked at its shutdown |
 //! | `KeyError`, `IndexError`, `queue.Empty`… from a proxy | [`CallError::Remote`]`(`[`RemoteError`]`::KeyError(_))`… | the kind survives |
 //! | `BaseManager(address, authkey).connect()`, `get_server().serve_forever()` | [`Manager::connect`], [`manager::serve`] | TCP or Unix, Python's handshake |
-//!
-//! Not yet in the crate: manager-served `RLock`/`Semaphore`/`BoundedSemaphore`/`Condition`/`Barrier`/`Array`,
-//! `register()` / `#[derive(ipc::Managed)]` for custom types, and `SharedMemoryManager`.
 //!
 //! ## Every wait, four ways
 //!
@@ -175,7 +178,10 @@
 //!   a call that must wait moves to a task of its own in the server.
 //!   References are counted per connection (a closed connection gives its
 //!   references and locks back), and a proxy in transit holds a reference
-//!   under a token until the receiving process adopts it.
+//!   under a token until the receiving process adopts it. Custom types are
+//!   registered as a type-level list that is part of the server child's
+//!   target (`server_main::<(B, (A, ()))>`), so the server knows them from
+//!   its own code and only names and data cross a connection.
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
