@@ -100,6 +100,19 @@ impl Reentrant {
         wait_until(&self.changed, None, free).await;
     }
 
+    /// The `acquire` and `release` calls both lock proxies make; `None`
+    /// for any other method.
+    async fn call(&self, method: &str, args: &[u8], caller: Caller) -> Option<Result<Bytes, RemoteError>> {
+        Some(match method {
+            "acquire" => match decode::<(u64, bool, Option<Duration>)>(args) {
+                Ok((task, block, timeout)) => encode(&self.acquire((caller, task), block, timeout).await),
+                Err(e) => Err(e),
+            },
+            "release" => decode(args).and_then(|task| self.release((caller, task))).and_then(|()| encode(&())),
+            _ => return None,
+        })
+    }
+
     fn disconnected(&self, caller: Caller) {
         let mut held = lock(&self.held);
         if held.owner.is_some_and(|(c, _)| c == caller) {
@@ -123,17 +136,8 @@ impl Served for RLock {
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
         let method = method.to_string();
         Box::pin(async move {
-            match method.as_str() {
-                "acquire" => {
-                    let (task, block, timeout): (u64, bool, Option<Duration>) = decode(&args)?;
-                    encode(&self.0.acquire((caller, task), block, timeout).await)
-                }
-                "release" => {
-                    self.0.release((caller, decode(&args)?))?;
-                    encode(&())
-                }
-                other => Err(no_method("RLock", other)),
-            }
+            let result = self.0.call(&method, &args, caller).await;
+            result.unwrap_or_else(|| Err(no_method("RLock", &method)))
         })
     }
 
@@ -302,15 +306,10 @@ impl Served for Condition {
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
         let method = method.to_string();
         Box::pin(async move {
+            if let Some(result) = self.lock.call(&method, &args, caller).await {
+                return result;
+            }
             match method.as_str() {
-                "acquire" => {
-                    let (task, block, timeout): (u64, bool, Option<Duration>) = decode(&args)?;
-                    encode(&self.lock.acquire((caller, task), block, timeout).await)
-                }
-                "release" => {
-                    self.lock.release((caller, decode(&args)?))?;
-                    encode(&())
-                }
                 "wait" => {
                     let (task, timeout): (u64, Option<Duration>) = decode(&args)?;
                     encode(&self.wait((caller, task), timeout).await?)
