@@ -305,4 +305,31 @@ async fn a_shared_memory_manager_unlinks_its_blocks() {
         }
     })
     .await;
+
+    // Requests cancelled at 0–40 µs leave no block behind. (The only test
+    // in this binary that makes `psm_` blocks is this one, so a snapshot of
+    // /dev/shm tells.)
+    let psm = || -> std::collections::HashSet<String> {
+        std::fs::read_dir("/dev/shm")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("psm_"))
+            .collect()
+    };
+    let before = psm();
+    let smm = bounded(SharedMemoryManager::start()).await.unwrap();
+    let mut made = Vec::new();
+    let mut cancelled = 0;
+    for round in 0..200u64 {
+        match tokio::time::timeout(Duration::from_micros(round % 40), smm.shared_memory(64)).await {
+            Ok(block) => made.push(block.unwrap()),
+            Err(_) => cancelled += 1,
+        }
+    }
+    assert!(cancelled > 0 && !made.is_empty(), "{cancelled} cancelled, {} made", made.len());
+    let ours: std::collections::HashSet<String> = made.iter().map(|b| b.name().to_string()).collect();
+    let strays: Vec<String> = psm().difference(&before).filter(|n| !ours.contains(*n)).cloned().collect();
+    assert!(strays.is_empty(), "cancelled requests left blocks: {strays:?}");
+    bounded(smm.shutdown()).await.unwrap();
+    assert!(ours.iter().all(|n| gone(n)));
 }

@@ -264,13 +264,15 @@ fn check(method: &ImplItemFn) -> Result<Exposed> {
     }
     let mut args = Vec::new();
     for (i, input) in inputs.enumerate() {
-        let FnArg::Typed(arg) = input else { unreachable!("a receiver comes first") };
+        let FnArg::Typed(arg) = input else {
+            return Err(Error::new(input.span(), "`self` comes first, once"));
+        };
         check_owned(&arg.ty, "take owned arguments (`String`, not `&str`): they travel to the server by value")?;
         let name = match &*arg.pat {
             Pat::Ident(p) => p.ident.clone(),
             _ => format_ident!("arg{}", i),
         };
-        args.push(((name), (*arg.ty).clone()));
+        args.push((name, (*arg.ty).clone()));
     }
     let output = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),

@@ -169,19 +169,15 @@ impl Semaphore {
         *value -= 1;
         true
     }
+}
 
+impl Served for Semaphore {
     fn type_name(&self) -> &'static str {
         if self.bound.is_some() {
             "BoundedSemaphore"
         } else {
             "Semaphore"
         }
-    }
-}
-
-impl Served for Semaphore {
-    fn type_name(&self) -> &'static str {
-        Semaphore::type_name(self)
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {
@@ -209,7 +205,7 @@ impl Served for Semaphore {
                     encode(&())
                 }
                 "get_value" => encode(&*lock(&self.value)),
-                other => Err(no_method(Semaphore::type_name(&self), other)),
+                other => Err(no_method(self.type_name(), other)),
             }
         })
     }

@@ -205,7 +205,9 @@ fn factory<T: Managed>(args: &[u8]) -> Result<Arc<dyn Served>, RemoteError> {
     Ok(Arc::new(Custom { value: Mutex::new(decode::<T>(args)?) }))
 }
 
-/// The custom types a server makes, by name.
+/// The custom types a server makes, by name (only [`Registry`]'s
+/// implementations use it).
+#[doc(hidden)]
 #[derive(Default)]
 pub struct Factories {
     map: HashMap<&'static str, Factory>,

@@ -503,8 +503,7 @@ impl Manager {
     ///
     /// See [`ValueProxy`].
     pub async fn value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<ValueProxy<T>, CallError> {
-        let (bytes, _) = codec::encode(value)?;
-        Ok(ValueProxy::from_ref(self.make("Value", &bytes).await?))
+        Ok(ValueProxy::from_ref(self.make("Value", &proxy::encode(value)?).await?))
     }
 
     /// A new FIFO queue holding at most `maxsize` items, 0 for no limit

@@ -1169,10 +1169,16 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     }
 }
 
-/// Releases a lock acquired for a caller that left (the undo of `acquire`).
-fn unacquire(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
-    if codec::decode::<bool>(&reply, Vec::new()) == Ok(true) {
-        mux.notify(Op::Call { object, method: "release".into(), args: Vec::new() });
+/// The undo of an `acquire` whose caller left: if the reply says it
+/// acquired, calls `release` with `release_args` (encoded).
+pub(super) fn release_if_acquired<A: Serialize>(
+    release_args: A,
+) -> impl FnOnce(&Mux, ObjectId, Vec<u8>) + Send + 'static {
+    let args = codec::encode(&release_args).map(|(bytes, _)| bytes);
+    move |mux, object, reply| {
+        if let (Ok(true), Ok(args)) = (codec::decode::<bool>(&reply, Vec::new()), args) {
+            mux.notify(Op::Call { object, method: "release".into(), args });
+        }
     }
 }
 
@@ -1200,7 +1206,7 @@ proxy! {
 
 impl LockProxy {
     async fn acquire_with(&self, block: bool, timeout: Option<Duration>) -> Result<bool, CallError> {
-        self.obj.call_with_undo("acquire", &(block, timeout), unacquire).await
+        self.obj.call_with_undo("acquire", &(block, timeout), release_if_acquired(())).await
     }
 
     /// `lock.acquire()`: waits until this caller holds the lock.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::client::Mux;
 use super::error::CallError;
 use super::protocol::{ObjectId, Op};
-use super::proxy::{encode, load, proxy, ObjectRef};
+use super::proxy::{encode, load, proxy, release_if_acquired, ObjectRef};
 use crate::codec;
 use crate::sync::owner;
 
@@ -51,12 +51,7 @@ proxy! {
 /// The methods every manager lock with an owner shares.
 async fn acquire_owned(obj: &ObjectRef, block: bool, timeout: Option<Duration>) -> Result<bool, CallError> {
     let task = owner::local();
-    let undo = move |mux: &Mux, object, reply: Vec<u8>| {
-        if codec::decode::<bool>(&reply, Vec::new()) == Ok(true) {
-            release_for(mux, object, task);
-        }
-    };
-    obj.call_with_undo("acquire", &(task, block, timeout), undo).await
+    obj.call_with_undo("acquire", &(task, block, timeout), release_if_acquired(task)).await
 }
 
 impl RLockProxy {
@@ -164,17 +159,9 @@ proxy! {
     SemaphoreProxy
 }
 
-fn unacquire_permit(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
-    if codec::decode::<bool>(&reply, Vec::new()) == Ok(true) {
-        if let Ok((args, _)) = codec::encode(&1u64) {
-            mux.notify(Op::Call { object, method: "release".into(), args });
-        }
-    }
-}
-
 impl SemaphoreProxy {
     async fn acquire_with(&self, block: bool, timeout: Option<Duration>) -> Result<bool, CallError> {
-        self.obj.call_with_undo("acquire", &(block, timeout), unacquire_permit).await
+        self.obj.call_with_undo("acquire", &(block, timeout), release_if_acquired(1u64)).await
     }
 
     /// `s.acquire()`: waits for a permit.

@@ -61,8 +61,22 @@ impl SharedMemoryManager {
         Ok(SharedMemoryManager { tracker, manager })
     }
 
-    async fn track(&self, name: &str) -> Result<(), CallError> {
-        self.tracker.call("track", name).await
+    /// Hands `block`'s name to the server. Cancel safe: a caller that
+    /// leaves before the server has the name unlinks the block here (the
+    /// server skips a name already gone).
+    async fn track(&self, block: &SharedMemory) -> Result<(), CallError> {
+        struct UnlinkUnlessTracked<'a>(Option<&'a SharedMemory>);
+        impl Drop for UnlinkUnlessTracked<'_> {
+            fn drop(&mut self) {
+                if let Some(block) = self.0 {
+                    let _ = block.unlink();
+                }
+            }
+        }
+        let mut guard = UnlinkUnlessTracked(Some(block));
+        self.tracker.call::<_, ()>("track", block.name()).await?;
+        guard.0 = None;
+        Ok(())
     }
 
     /// A new block of `size` bytes with a fresh name (Python's
@@ -73,15 +87,16 @@ impl SharedMemoryManager {
     /// As [`SharedMemory::create`]; [`CallError::Disconnected`] if the
     /// server is gone (the block is then unlinked at once).
     ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a block made for a caller that left is unlinked.
+    ///
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
     pub async fn shared_memory(&self, size: usize) -> Result<SharedMemory, Error> {
         let block = SharedMemory::create(None, size)?;
-        if let Err(e) = self.track(block.name()).await {
-            let _ = block.unlink();
-            return Err(e.into());
-        }
+        self.track(&block).await?;
         Ok(block)
     }
 
@@ -93,6 +108,10 @@ impl SharedMemoryManager {
     /// As [`ShareableList::create`]; [`CallError::Disconnected`] if the
     /// server is gone (the list's block is then unlinked at once).
     ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`shared_memory`](SharedMemoryManager::shared_memory).
+    ///
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
@@ -102,10 +121,7 @@ impl SharedMemoryManager {
         I::Item: Into<Item>,
     {
         let list = ShareableList::create(None, items)?;
-        if let Err(e) = self.track(list.shm().name()).await {
-            let _ = list.shm().unlink();
-            return Err(e.into());
-        }
+        self.track(list.shm()).await?;
         Ok(list)
     }
 
