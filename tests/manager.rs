@@ -275,6 +275,46 @@ async fn remote_managers_need_the_right_key_and_survive_garbage() {
     let _ = Address::unique();
 }
 
+#[tokio::test]
+async fn a_client_that_stops_reading_holds_up_only_itself() {
+    let listener = Listener::builder(Address::unique().unwrap()).authkey(b"key").bind().unwrap();
+    let address = listener.address().clone();
+    let server = std::thread::spawn(move || ipc::manager::serve(listener));
+
+    // A peer that sends requests (garbage: each gets an error reply) and
+    // does not read: more replies pile up behind it than the server keeps
+    // (it then stops reading that peer's requests, so the flood stalls).
+    const SENT: usize = 100_000;
+    let mut raw = bounded(Client::new(address.clone()).authkey(b"key").connect()).await.unwrap();
+    let mut flooder = raw.try_clone().unwrap();
+    let flood = tokio::spawn(async move {
+        for _ in 0..SENT {
+            flooder.send_bytes(&[0xff]).await.unwrap();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let manager = bounded(Manager::connect(address, b"key")).await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    for i in 0..100 {
+        bounded(d.insert(&i, &i)).await.unwrap();
+    }
+    assert_eq!(bounded(d.len()).await.unwrap(), 100);
+
+    // Once it reads, every reply comes, whole, none lost on the way.
+    let read_all = async {
+        for _ in 0..SENT {
+            let reply = raw.recv_bytes(1 << 20).await.unwrap();
+            assert!(!reply.is_empty());
+        }
+    };
+    bounded(read_all).await;
+    bounded(flood).await.unwrap();
+    drop(raw);
+    drop(d);
+    bounded(manager.shutdown()).await.unwrap();
+    server.join().unwrap().unwrap();
+}
+
 #[ipc::test]
 async fn a_shared_memory_manager_unlinks_its_blocks() {
     use ipc::manager::SharedMemoryManager;

@@ -6,6 +6,18 @@
 //! it, so any number of calls are in flight at once (pipelining) and a call
 //! that waits in the server (a queue's `get`) holds up nobody.
 //!
+//! A call that is the only one in flight first reads the socket itself,
+//! spinning for the connection's learned budget (see `wake::Spinner`): a
+//! server that answers within microseconds then costs no wake-up of the
+//! reader task and no hand-over between threads — on these machines each
+//! of those costs more than the whole call. The socket is registered with
+//! the reactor only while some awaited reply has no caller spinning for
+//! it (the reader task registers it then, and drops the registration when
+//! nothing is awaited): a registered socket wakes a parked runtime thread
+//! on every reply, even one a spinning caller already took. Who reads is
+//! decided by a lock on the reading half, held only inside one poll, never
+//! across an await.
+//!
 //! Sends are synchronous writes of one small frame under a mutex: proxies
 //! must be able to send from `Drop` (release) and from `Serialize` (lend),
 //! where nothing can be awaited.
@@ -22,14 +34,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, Weak};
 
-use tokio::sync::oneshot;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{oneshot, Notify};
 
 use super::error::{CallError, RemoteError};
 use super::protocol::{ObjectId, Op, Reply, Request};
 use crate::loom::{AtomicU64, Ordering};
-use crate::pipe::{Address, Authkey, Client};
+use crate::pipe::{push_frame, Address, Authkey, Client};
 use crate::{codec, Connection};
 
 /// The largest reply a process accepts from its manager (the server's limit
@@ -52,14 +66,39 @@ struct State {
     reading: bool,
     /// The connection failed or its reader's runtime is gone.
     closed: bool,
+    /// A caller is reading the socket for its reply (and delivering every
+    /// other reply it reads).
+    spinning: bool,
+}
+
+impl State {
+    /// Call `id` may read for its reply.
+    fn may_spin(&self, id: u64) -> bool {
+        !self.spinning && !self.closed && self.pending.contains_key(&id)
+    }
+
+    /// Replies are awaited and no caller is reading for them.
+    fn needs_reader(&self) -> bool {
+        !self.spinning && (!self.pending.is_empty() || !self.abandoned.is_empty())
+    }
+}
+
+/// The writing half and the requests queued for it.
+struct Writer {
+    conn: Connection,
+    /// Framed requests not yet written.
+    batch: Vec<u8>,
 }
 
 /// One connection to one manager server.
 pub(crate) struct Mux {
     address: Address,
     authkey: Authkey,
-    writer: Mutex<Connection>,
-    reader: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Mutex<Writer>,
+    /// The reading half; whoever holds it reads (never across an await).
+    reader: Mutex<Connection>,
+    /// Wakes the reader task when [`State::needs_reader`] may have become true.
+    wanted: Arc<Notify>,
     state: Mutex<State>,
     next_id: AtomicU64,
     reader_task: Mutex<Option<tokio::task::AbortHandle>>,
@@ -97,12 +136,19 @@ fn remember(mux: &Arc<Mux>) -> Arc<Mux> {
 
 impl Mux {
     fn new(address: Address, authkey: Authkey, conn: Connection) -> std::io::Result<Arc<Mux>> {
-        let reader = conn.try_clone()?;
+        // Fresh halves, neither registered with a reactor: the handshake's
+        // registration (dropped with `conn`) would wake a runtime thread on
+        // every reply (see the module docs).
+        let mut reader = conn.try_clone()?;
+        reader.read_ahead(); // no handles travel on it
+        let writer = conn.try_clone()?;
+        drop(conn);
         Ok(Arc::new(Mux {
             address,
             authkey,
-            writer: Mutex::new(conn),
-            reader: Arc::new(tokio::sync::Mutex::new(reader)),
+            writer: Mutex::new(Writer { conn: writer, batch: Vec::new() }),
+            reader: Mutex::new(reader),
+            wanted: Arc::new(Notify::new()),
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(1),
             reader_task: Mutex::new(None),
@@ -139,17 +185,39 @@ impl Mux {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes one request. Synchronous: frames are small and the server
-    /// always reads.
-    pub(crate) fn send(&self, request: &Request) -> Result<(), CallError> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a request to the batch the next [`flush`](Mux::flush) writes.
+    fn queue(&self, request: &Request) -> Result<(), CallError> {
         let (bytes, fds) = codec::encode(request)?;
         debug_assert!(fds.is_empty(), "requests carry no handles");
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        writer.blocking_send_frame(&bytes, &[]).map_err(|_| {
-            drop(writer);
+        push_frame(&mut self.lock_writer().batch, &bytes);
+        Ok(())
+    }
+
+    /// Writes the queued requests in one system call. Synchronous: requests
+    /// are small and the server always reads.
+    fn flush(&self) -> Result<(), CallError> {
+        let mut writer = self.lock_writer();
+        if writer.batch.is_empty() {
+            return Ok(());
+        }
+        let Writer { conn, batch } = &mut *writer;
+        let sent = conn.blocking_send_framed(batch);
+        batch.clear();
+        drop(writer);
+        sent.map_err(|_| {
             self.close();
             CallError::Disconnected
         })
+    }
+
+    /// Writes one request now (behind any queued ones).
+    pub(crate) fn send(&self, request: &Request) -> Result<(), CallError> {
+        self.queue(request)?;
+        self.flush()
     }
 
     /// Sends a message nobody waits for; failures are ignored (the server
@@ -172,7 +240,13 @@ impl Mux {
         }
         let mut call = PendingCall { mux: self, id, rx, undo, settled: false };
         self.ensure_reader()?;
-        self.send(&Request { id, op })?;
+        self.queue(&Request { id, op })?;
+        // Let the other calls of this task (a `join`) queue theirs: the
+        // first to go on writes them all at once. A call dropped meanwhile
+        // still goes out, followed by its `Cancel`.
+        yield_once().await;
+        self.flush()?;
+        self.spin_for_reply(id);
         let result = (&mut call.rx).await;
         call.settled = true;
         match result {
@@ -197,9 +271,102 @@ impl Mux {
             self.state().reading = false;
             return Err(CallError::Disconnected);
         };
-        let task = runtime.spawn(read_replies(Arc::downgrade(self), self.reader.clone()));
+        let task = runtime.spawn(read_replies(Arc::downgrade(self), self.wanted.clone()));
         *self.reader_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
         Ok(())
+    }
+
+    fn lock_reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new registration of the reading half with the current runtime's
+    /// reactor (dropping it deregisters).
+    fn watch(&self) -> std::io::Result<AsyncFd<OwnedFd>> {
+        let dup = crate::sys::dup_cloexec(self.lock_reader().as_fd())?;
+        crate::sys::register_async(dup).map_err(|(_, e)| e)
+    }
+
+    /// Reads for call `id`'s reply here (delivering any other replies that
+    /// come first), spinning for the connection's learned budget without
+    /// blocking in the kernel — unless another caller is doing so already;
+    /// the reader task takes over when nobody is.
+    fn spin_for_reply(&self, id: u64) {
+        {
+            let mut state = self.state();
+            if !state.may_spin(id) {
+                drop(state);
+                self.wanted.notify_one();
+                return;
+            }
+            state.spinning = true;
+        }
+        self.read_for(id);
+        let mut state = self.state();
+        state.spinning = false;
+        if state.needs_reader() {
+            drop(state);
+            self.wanted.notify_one();
+        }
+    }
+
+    fn read_for(&self, id: u64) {
+        // The reader task draining: it delivers.
+        let Ok(mut reader) = self.reader.try_lock() else { return };
+        loop {
+            match reader.spin_recv_frame(MAX_FRAME) {
+                Ok(Some((bytes, _fds))) => {
+                    if !self.route(&bytes) {
+                        drop(reader);
+                        self.close();
+                        return;
+                    }
+                    // Ours came: go on while others' keep coming (the
+                    // rest of a pipelined burst), so their callers find
+                    // them delivered instead of reading or waiting each.
+                    let state = self.state();
+                    if !state.pending.contains_key(&id) && state.pending.is_empty() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(_) => {
+                    drop(reader);
+                    self.close();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads and routes every reply the socket holds now.
+    fn drain(&self) -> Drained {
+        // A spinning caller reads instead (and wakes the reader task when
+        // it stops, if need be).
+        let Ok(mut reader) = self.reader.try_lock() else { return Drained::Busy };
+        loop {
+            match reader.try_recv_frame(MAX_FRAME) {
+                Ok(Some((bytes, _fds))) => {
+                    if !self.route(&bytes) {
+                        return Drained::Unusable;
+                    }
+                }
+                Ok(None) => return Drained::Empty,
+                Err(_) => return Drained::Unusable,
+            }
+        }
+    }
+
+    /// Decodes and delivers one reply frame; false for garbage (a server
+    /// that sends it cannot be trusted with more calls).
+    fn route(&self, frame: &[u8]) -> bool {
+        match codec::decode::<Reply>(frame, Vec::new()) {
+            Ok(reply) => {
+                self.deliver(reply);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Routes one reply to its caller, or undoes it if the caller left.
@@ -256,6 +423,8 @@ impl Drop for PendingCall<'_> {
             }
             state.abandoned.insert(self.id, self.undo.take());
             drop(state);
+            // Its reply (result or "cancelled") must still be read.
+            self.mux.wanted.notify_one();
             self.mux.notify(Op::Cancel { call: self.id });
             return;
         }
@@ -265,6 +434,16 @@ impl Drop for PendingCall<'_> {
             undo(self.mux, bytes);
         }
     }
+}
+
+/// What [`Mux::drain`] found.
+enum Drained {
+    /// The socket is empty now.
+    Empty,
+    /// A caller is reading it.
+    Busy,
+    /// The connection is closed, or the server sent garbage.
+    Unusable,
 }
 
 /// Marks the reader gone when its task ends for any reason (including its
@@ -280,21 +459,66 @@ impl Drop for ReaderGuard {
     }
 }
 
-async fn read_replies(mux: Weak<Mux>, reader: Arc<tokio::sync::Mutex<Connection>>) {
+/// Waits for the socket to be readable, then reads all it holds. Readiness
+/// is forgotten only after a read found the socket empty; tokio forgets it
+/// only if no new data arrived since it was reported, so none is missed
+/// (data a spinning caller took just costs one empty read here).
+///
+/// Between those, while no reply is awaited that a caller is not reading
+/// for itself, the task sleeps on `wanted` with the socket unregistered.
+async fn read_replies(mux: Weak<Mux>, wanted: Arc<Notify>) {
     let _guard = ReaderGuard(mux.clone());
-    let mut conn = reader.lock().await;
     loop {
-        let frame = conn.recv_frame(MAX_FRAME).await;
-        let Some(mux) = mux.upgrade() else { return };
-        match frame {
-            Ok((bytes, _fds)) => match codec::decode::<Reply>(&bytes, Vec::new()) {
-                Ok(reply) => mux.deliver(reply),
-                // A server that sends garbage cannot be trusted with more calls.
-                Err(_) => return,
-            },
-            Err(_) => return,
+        loop {
+            let Some(mux) = mux.upgrade() else { return };
+            if mux.state().needs_reader() {
+                break;
+            }
+            drop(mux);
+            wanted.notified().await;
+        }
+        let watch = match mux.upgrade().map(|mux| mux.watch()) {
+            Some(Ok(watch)) => watch,
+            _ => return,
+        };
+        // Registered before the first read: whatever arrives after that
+        // read raises readiness.
+        let mut ready = None;
+        loop {
+            let Some(mux) = mux.upgrade() else { return };
+            match mux.drain() {
+                Drained::Unusable => return,
+                // Readiness is forgotten only after a read found nothing.
+                Drained::Empty => {
+                    if let Some(mut ready) = ready.take() {
+                        tokio::io::unix::AsyncFdReadyGuard::clear_ready(&mut ready);
+                    }
+                }
+                Drained::Busy => {}
+            }
+            if !mux.state().needs_reader() {
+                break;
+            }
+            drop(mux);
+            let Ok(guard) = watch.readable().await else { return };
+            ready = Some(guard);
         }
     }
+}
+
+/// Returns `Pending` once, waking itself at once: whatever else the task
+/// polls (other calls of a `join`) runs before it goes on. Unlike
+/// `tokio::task::yield_now`, it does not wait for the reactor to be polled.
+fn yield_once() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
 }
 
 /// Fetches the next id for a reference handed to another process.

@@ -24,14 +24,14 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{watch, Notify};
 
 use super::builtin;
 use super::client::MAX_FRAME;
 use super::custom::Factories;
 use super::error::RemoteError;
 use super::protocol::{ObjectId, Op, Reply, Request};
-use crate::pipe::Listener;
+use crate::pipe::{push_frame, Listener, TrySend};
 use crate::{codec, Connection};
 
 /// The future of one method call.
@@ -199,28 +199,47 @@ pub(crate) async fn serve(listener: Listener, factories: Factories) {
 
 async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Caller) {
     let Ok(writer) = conn.try_clone() else { return };
-    let (replies, outbox) = mpsc::unbounded_channel::<Reply>();
-    let writing = tokio::spawn(write_replies(writer, outbox));
+    let outbox = Arc::new(Outbox::new(writer));
+    let writing = tokio::spawn(write_replies(outbox.clone()));
     let waiting: Arc<Mutex<HashMap<u64, tokio::task::AbortHandle>>> = Arc::default();
     let mut stopped = server.stop.subscribe();
-    loop {
-        let frame = tokio::select! {
-            _ = stopped.changed() => break,
-            frame = conn.recv_frame(MAX_FRAME) => frame,
+    conn.read_ahead();
+    'serve: loop {
+        // The replies to a burst of requests leave together, a few at a
+        // time: few system calls, and the caller sees the first ones early
+        // (while it still spins for them).
+        let buffered = conn.frame_buffered();
+        if !buffered || outbox.batched() >= REPLY_BATCH {
+            outbox.flush();
+        }
+        while outbox.backlog() >= MAX_BACKLOG {
+            tokio::select! {
+                _ = stopped.changed() => break 'serve,
+                _ = outbox.written.notified() => {}
+            }
+        }
+        let frame = if buffered {
+            // Returns at once; `stop` is looked at whenever the loop waits.
+            conn.recv_frame(MAX_FRAME).await
+        } else {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                frame = conn.recv_frame(MAX_FRAME) => frame,
+            }
         };
         let Ok((bytes, _fds)) = frame else { break };
         let request = match codec::decode::<Request>(&bytes, Vec::new()) {
             Ok(request) => request,
             Err(e) => {
                 // Garbage from an authenticated peer: say so, keep serving.
-                let _ = replies.send(Reply { id: 0, result: Err(RemoteError::BadRequest(e.to_string())) });
+                outbox.push(&Reply { id: 0, result: Err(RemoteError::BadRequest(e.to_string())) });
                 continue;
             }
         };
         let id = request.id;
         let reply = |result| {
             if id != 0 {
-                let _ = replies.send(Reply { id, result });
+                outbox.push(&Reply { id, result });
             }
         };
         match request.op {
@@ -251,7 +270,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                         tokio::spawn(call);
                     }
                     std::task::Poll::Pending => {
-                        let replies = replies.clone();
+                        let outbox = outbox.clone();
                         let table = waiting.clone();
                         let mut entries = waiting.lock().unwrap_or_else(|e| e.into_inner());
                         let task = tokio::spawn(async move {
@@ -259,7 +278,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                             // Reply only if not cancelled meanwhile.
                             let owned = table.lock().unwrap_or_else(|e| e.into_inner()).remove(&id).is_some();
                             if owned {
-                                let _ = replies.send(Reply { id, result });
+                                outbox.send(&Reply { id, result });
                             }
                         });
                         entries.insert(id, task.abort_handle());
@@ -270,7 +289,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                 let task = waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&call);
                 if let Some(task) = task {
                     task.abort();
-                    let _ = replies.send(Reply { id: call, result: Err(RemoteError::Cancelled) });
+                    outbox.push(&Reply { id: call, result: Err(RemoteError::Cancelled) });
                 }
             }
             Op::Lend { object, token } => server.lend(object, token),
@@ -279,7 +298,8 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
             Op::Count => reply(encode(&(server.object_count() as u64))),
             Op::Shutdown => {
                 reply(Ok(Vec::new()));
-                drop(replies);
+                outbox.flush();
+                outbox.close();
                 let _ = writing.await;
                 let _ = server.stop.send(true);
                 server.disconnected(caller);
@@ -291,16 +311,149 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
         task.abort();
     }
     server.disconnected(caller);
-    drop(replies);
+    outbox.flush();
+    outbox.close();
     let _ = writing.await;
 }
 
-async fn write_replies(mut writer: Connection, mut outbox: mpsc::UnboundedReceiver<Reply>) {
-    while let Some(reply) = outbox.recv().await {
-        let Ok((bytes, _)) = codec::encode(&reply) else { continue };
-        if writer.send_bytes(&bytes).await.is_err() {
+/// The most replies written in one system call while a burst of requests
+/// is being handled.
+const REPLY_BATCH: usize = 8;
+
+/// Bytes of unwritten replies at which a connection's requests stop being
+/// read until its client reads (one that never does cannot grow the
+/// server's memory without bound).
+const MAX_BACKLOG: usize = 4 << 20;
+
+/// One connection's replies, in order. Replies to a burst of requests
+/// (pipelined calls, read in one go) are batched and leave in one write
+/// when the burst is handled; a batch is written at once when the socket
+/// has room — the common case, which costs no task switch — otherwise the
+/// connection's writer task writes it, so a client that stops reading
+/// holds up only itself, never the server's one thread.
+struct Outbox {
+    conn: tokio::sync::Mutex<Connection>,
+    queue: Mutex<Queued>,
+    more: Notify,
+    /// The writer task wrote a batch.
+    written: Notify,
+}
+
+#[derive(Default)]
+struct Queued {
+    /// Framed replies not yet handed to the socket.
+    bytes: Vec<u8>,
+    /// How many.
+    count: usize,
+    /// No more replies: the writer ends once the queue is written.
+    closed: bool,
+}
+
+impl Outbox {
+    fn new(conn: Connection) -> Outbox {
+        Outbox {
+            conn: tokio::sync::Mutex::new(conn),
+            queue: Mutex::default(),
+            more: Notify::new(),
+            written: Notify::new(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a reply to the batch the next [`flush`](Outbox::flush) writes.
+    fn push(&self, reply: &Reply) {
+        if let Ok((bytes, _)) = codec::encode(reply) {
+            let mut queue = self.queue();
+            push_frame(&mut queue.bytes, &bytes);
+            queue.count += 1;
+        }
+    }
+
+    /// How many replies wait to be written.
+    fn batched(&self) -> usize {
+        self.queue().count
+    }
+
+    /// Bytes of replies waiting to be written.
+    fn backlog(&self) -> usize {
+        self.queue().bytes.len()
+    }
+
+    /// Sends a reply now (behind any batch).
+    fn send(&self, reply: &Reply) {
+        self.push(reply);
+        self.flush();
+    }
+
+    /// Writes the batch if the socket takes it now; otherwise leaves it to
+    /// the writer task. Never past earlier replies: not while the writer
+    /// holds the connection (it takes the queue after its write) nor while
+    /// a tail is unsent (`Busy`).
+    fn flush(&self) {
+        let mut queue = self.queue();
+        if queue.bytes.is_empty() {
             return;
         }
+        let Ok(mut conn) = self.conn.try_lock() else {
+            self.more.notify_one();
+            return;
+        };
+        match conn.try_send_framed(&queue.bytes) {
+            Ok(TrySend::Sent) => {}
+            Ok(TrySend::Started) => {
+                // The connection keeps the tail; the writer finishes it.
+                self.more.notify_one();
+            }
+            Ok(TrySend::Busy) => {
+                self.more.notify_one();
+                return;
+            }
+            // The client is gone; its reading side ends the connection.
+            Err(_) => {}
+        }
+        queue.bytes.clear();
+        queue.count = 0;
+    }
+
+    fn close(&self) {
+        self.queue().closed = true;
+        self.more.notify_one();
+    }
+}
+
+async fn write_replies(outbox: Arc<Outbox>) {
+    loop {
+        {
+            let mut conn = outbox.conn.lock().await;
+            if conn.flush().await.is_err() {
+                return;
+            }
+            loop {
+                let batch = {
+                    let mut queue = outbox.queue();
+                    queue.count = 0;
+                    std::mem::take(&mut queue.bytes)
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                if conn.send_framed(&batch).await.is_err() {
+                    return;
+                }
+                outbox.written.notify_one();
+            }
+        }
+        let done = {
+            let queue = outbox.queue();
+            queue.closed && queue.bytes.is_empty()
+        };
+        if done {
+            return;
+        }
+        outbox.more.notified().await;
     }
 }
 

@@ -627,6 +627,38 @@ impl Connection {
         }
     }
 
+    /// One non-blocking read: a whole frame if the socket holds the rest of
+    /// one, `Ok(None)` if not (what arrived so far is kept for the next read).
+    pub(crate) fn try_recv_frame(&mut self, max_len: usize) -> Result<Option<Frame>, RecvError> {
+        self.recv_frame_now(max_len, false)
+    }
+
+    /// Like [`try_recv_frame`](Connection::try_recv_frame), but first spins
+    /// on the socket for this connection's learned budget (see
+    /// [`Spinner`]), never blocking in the kernel: `Ok(None)` means the spin
+    /// ran out. For callers that expect an answer within microseconds.
+    pub(crate) fn spin_recv_frame(&mut self, max_len: usize) -> Result<Option<Frame>, RecvError> {
+        self.recv_frame_now(max_len, true)
+    }
+
+    fn recv_frame_now(&mut self, max_len: usize, spin: bool) -> Result<Option<Frame>, RecvError> {
+        if !self.readable {
+            return Err(RecvError::NotReadable);
+        }
+        let max = max_len.min(self.max_message);
+        let Connection { socket, reader, spinner, .. } = self;
+        let fd = socket.fd();
+        let outcome = if spin {
+            read_or_spin(reader, spinner, fd, max, None)?
+        } else {
+            match reader.read(fd, max)? {
+                ReadOutcome::WouldBlock => None,
+                other => Some(other),
+            }
+        };
+        outcome.map(|outcome| finish(outcome, max)).transpose()
+    }
+
     pub(crate) fn blocking_recv_frame(
         &mut self,
         max_len: usize,
@@ -678,6 +710,82 @@ impl Connection {
         blocking_write(fd, &mut partial, &fds)
     }
 
+    /// Writes already framed bytes (any number of whole frames, see
+    /// [`push_frame`](super::frame::push_frame)) without waiting:
+    /// [`TrySend::Busy`] (nothing written) if the socket is full or an
+    /// earlier write's tail is still unsent; [`TrySend::Started`] if only
+    /// part fitted, the rest kept for [`flush`](Connection::flush), which
+    /// must run before anything else is sent. Stream sockets only (several
+    /// frames in one write would break a sequenced-packet socket's records).
+    pub(crate) fn try_send_framed(&mut self, framed: &[u8]) -> Result<TrySend, SendError> {
+        self.check_framed()?;
+        if !self.unsent.is_empty() {
+            return Ok(TrySend::Busy);
+        }
+        let fd = self.socket.fd();
+        let mut partial = Partial::new(&mut self.unsent, [framed, &[]], usize::MAX);
+        loop {
+            match partial.step(fd, &[]) {
+                Ok(true) => return Ok(TrySend::Sent),
+                Ok(false) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Dropping `partial` keeps a started write's tail.
+                    return Ok(if partial.written == 0 { TrySend::Busy } else { TrySend::Started });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes already framed bytes, waiting for room (cancel safe as
+    /// [`send_bytes`](Connection::send_bytes)). Stream sockets only.
+    pub(crate) async fn send_framed(&mut self, framed: &[u8]) -> Result<(), SendError> {
+        self.check_framed()?;
+        let Connection { socket, unsent, .. } = self;
+        let afd = socket.registered()?;
+        async_write(afd, &mut Unsent(unsent, usize::MAX), &[]).await?;
+        async_write(afd, &mut Partial::new(unsent, [framed, &[]], usize::MAX), &[]).await
+    }
+
+    /// [`send_framed`](Connection::send_framed), blocking.
+    pub(crate) fn blocking_send_framed(&mut self, framed: &[u8]) -> Result<(), SendError> {
+        self.check_framed()?;
+        let fd = self.socket.fd();
+        blocking_write(fd, &mut Unsent(&mut self.unsent, usize::MAX), &[])?;
+        blocking_write(fd, &mut Partial::new(&mut self.unsent, [framed, &[]], usize::MAX), &[])
+    }
+
+    fn check_framed(&self) -> Result<(), SendError> {
+        self.check_send(&[])?;
+        if self.reader.record_size() != usize::MAX {
+            let e = io::Error::new(io::ErrorKind::InvalidInput, "several frames per write need a stream socket");
+            return Err(SendError::Io(e));
+        }
+        Ok(())
+    }
+
+    /// Reads ahead from now on: one `recvmsg` takes every frame the socket
+    /// holds (see [`FrameReader`]). For stream connections over which no
+    /// handles travel (descriptors that come anyway are closed).
+    pub(crate) fn read_ahead(&mut self) {
+        self.reader.read_ahead();
+    }
+
+    /// A whole frame is waiting in the read-ahead buffer.
+    pub(crate) fn frame_buffered(&self) -> bool {
+        self.reader.frame_buffered()
+    }
+
+    /// Writes the tail a [`try_send_framed`](Connection::try_send_framed)
+    /// (or a cancelled send) left behind, waiting for room.
+    pub(crate) async fn flush(&mut self) -> Result<(), SendError> {
+        let record = self.reader.record_size();
+        let Connection { socket, unsent, .. } = self;
+        let afd = socket.registered()?;
+        async_write(afd, &mut Unsent(unsent, record), &[]).await
+    }
+
     fn check_send(&self, fds: &[OwnedFd]) -> Result<(), SendError> {
         if !self.writable {
             return Err(SendError::NotWritable);
@@ -690,6 +798,17 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// What [`Connection::try_send_framed`] managed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrySend {
+    /// Everything is written.
+    Sent,
+    /// Part is written; [`Connection::flush`] writes the rest.
+    Started,
+    /// Nothing is written: send it later.
+    Busy,
 }
 
 /// Reads what the socket holds; if nothing, spins for the learned budget (at

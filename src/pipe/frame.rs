@@ -23,6 +23,13 @@
 //!   socket, as in Python, they would corrupt each other). Longer messages
 //!   are several records, and only one process at a time should read them.
 //!
+//! A stream that never carries descriptors (a manager's connection) may
+//! instead **read ahead**: each `recvmsg` takes all the socket holds (up to
+//! a 64 KiB buffer), so a burst of pipelined frames costs one system call,
+//! not two per frame; frames are copied out of the buffer. A frame longer
+//! than the buffer continues with exact reads into its own allocation, as
+//! above.
+//!
 //! All progress lives in [`FrameReader`], so a caller that stops half way (a
 //! cancelled future) resumes where it left off. The payload buffer grows with
 //! the bytes that actually arrive, never with what the header claims, so a
@@ -43,6 +50,8 @@ const SHORT_MAX: usize = i32::MAX as usize;
 pub(crate) const RECORD_MAX: usize = (64 << 10) + 64;
 /// First capacity of a stream payload buffer whose header claims more.
 const INITIAL_CHUNK: usize = 64 << 10;
+/// The read-ahead buffer's size, and the longest frame assembled in it.
+const AHEAD_CHUNK: usize = 64 << 10;
 /// The most descriptors one frame may bring (more is a hostile peer).
 const MAX_FDS_PER_FRAME: usize = 4 * sys::MAX_FDS_PER_MSG;
 
@@ -58,6 +67,15 @@ pub(crate) fn encode_header(len: usize) -> ([u8; 12], usize) {
         h[..4].copy_from_slice(&(len as i32).to_be_bytes());
         (h, 4)
     }
+}
+
+/// Appends `payload` as one frame (header and bytes) to `buf`, for writers
+/// that send several frames in one system call.
+pub(crate) fn push_frame(buf: &mut Vec<u8>, payload: &[u8]) {
+    let (header, hlen) = encode_header(payload.len());
+    buf.reserve(hlen + payload.len());
+    buf.extend_from_slice(&header[..hlen]);
+    buf.extend_from_slice(payload);
 }
 
 /// Parses a complete header at the start of `bytes`: `(header length,
@@ -134,6 +152,17 @@ pub(crate) struct FrameReader {
     fds: Vec<OwnedFd>,
     /// Set after an invalid header: the stream cannot be re-synchronised.
     poisoned: Option<i32>,
+    /// Read-ahead (stream sockets without descriptors); boxed, as few
+    /// connections read ahead.
+    ahead: Option<Box<Ahead>>,
+}
+
+/// Bytes received ahead of the frame being read.
+#[derive(Debug, Default)]
+struct Ahead {
+    buf: Vec<u8>,
+    /// Where the bytes not yet handed out start.
+    pos: usize,
 }
 
 impl FrameReader {
@@ -146,12 +175,37 @@ impl FrameReader {
             payload: Vec::new(),
             fds: Vec::new(),
             poisoned: None,
+            ahead: None,
+        }
+    }
+
+    /// Reads ahead from now on (see the module notes); only for stream
+    /// sockets over which no descriptors travel (any that come are closed).
+    pub(crate) fn read_ahead(&mut self) {
+        if self.kind == SocketKind::Stream && self.ahead.is_none() {
+            self.ahead = Some(Box::default());
+        }
+    }
+
+    /// Bytes read ahead and not yet handed out.
+    fn buffered(&self) -> &[u8] {
+        self.ahead.as_deref().map_or(&[], |ahead| &ahead.buf[ahead.pos..])
+    }
+
+    /// Whether a whole frame is waiting in the read-ahead buffer (the next
+    /// [`read`](FrameReader::read) returns it without a system call).
+    pub(crate) fn frame_buffered(&self) -> bool {
+        match parse_header(self.buffered()) {
+            Ok(Some((hlen, len))) => (self.buffered().len() - hlen) as u64 >= len,
+            // Garbage is returned at once too.
+            Err(_) => true,
+            Ok(None) => false,
         }
     }
 
     /// Whether part of a frame has been consumed from the socket.
     pub(crate) fn in_frame(&self) -> bool {
-        self.consumed > 0
+        self.consumed > 0 || !self.buffered().is_empty()
     }
 
     /// Bytes per `sendmsg` a writer on this socket should use: a record on a
@@ -169,6 +223,7 @@ impl FrameReader {
             return Ok(ReadOutcome::InvalidHeader(h));
         }
         let step = match self.kind {
+            SocketKind::Stream if self.ahead.is_some() => self.read_ahead_stream(fd, max),
             SocketKind::Stream => self.read_stream(fd, max),
             SocketKind::SeqPacket => self.read_records(fd, max),
         };
@@ -211,6 +266,72 @@ impl FrameReader {
                 self.payload.reserve_exact((len - have).min(have.max(INITIAL_CHUNK)));
             }
             self.recv(fd, Into::Payload, len - self.payload.len())?;
+        }
+        Ok(())
+    }
+
+    /// Stream sockets reading ahead: frames come out of the buffer; one
+    /// `recvmsg` refills it with all the socket holds.
+    fn read_ahead_stream(&mut self, fd: BorrowedFd<'_>, max: usize) -> Result<(), Stop> {
+        loop {
+            if self.len.is_some() {
+                // A long frame, being read exactly.
+                return self.read_stream(fd, max);
+            }
+            let avail = self.buffered();
+            match parse_header(avail) {
+                Err(h) => return Err(Stop::Invalid(h)),
+                Ok(Some((_, len))) if len > max as u64 => return Err(Stop::TooLarge(len)),
+                Ok(Some((hlen, len))) => {
+                    let len = len as usize;
+                    if avail.len() - hlen >= len {
+                        let payload = avail[hlen..hlen + len].to_vec();
+                        self.payload = payload;
+                        if let Some(ahead) = &mut self.ahead {
+                            ahead.pos += hlen + len;
+                        }
+                        return Ok(());
+                    }
+                    if hlen + len > AHEAD_CHUNK {
+                        // Too long for the buffer: what came so far starts
+                        // its own payload, and exact reads go on from there.
+                        let (header, payload) = (avail[..hlen].to_vec(), avail[hlen..].to_vec());
+                        self.consumed = avail.len() as u64;
+                        self.header = header;
+                        self.payload = payload;
+                        self.len = Some(len as u64);
+                        self.clear_ahead();
+                        continue;
+                    }
+                }
+                Ok(None) => {}
+            }
+            self.fill(fd)?;
+        }
+    }
+
+    fn clear_ahead(&mut self) {
+        if let Some(ahead) = &mut self.ahead {
+            ahead.buf.clear();
+            ahead.pos = 0;
+        }
+    }
+
+    /// One `recvmsg` into the read-ahead buffer, after moving what is left
+    /// of it to the front. The buffer never holds more than one partial
+    /// frame (at most [`AHEAD_CHUNK`]) plus one chunk.
+    fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<(), Stop> {
+        let Ahead { buf, pos } = self.ahead.as_deref_mut().expect("reading ahead");
+        buf.drain(..std::mem::take(pos));
+        if buf.capacity() - buf.len() < AHEAD_CHUNK / 2 {
+            buf.reserve(AHEAD_CHUNK);
+        }
+        let room = buf.capacity() - buf.len();
+        let n = sys::recv_append(fd, buf, room, &mut self.fds);
+        // Descriptors have no frame to travel with here: close them.
+        self.fds.clear();
+        if n? == 0 {
+            return Err(Stop::Eof);
         }
         Ok(())
     }
@@ -262,7 +383,7 @@ impl FrameReader {
         if !self.in_frame() {
             return ReadOutcome::Eof;
         }
-        ReadOutcome::Truncated { received: self.consumed }
+        ReadOutcome::Truncated { received: self.consumed + self.buffered().len() as u64 }
     }
 
     /// One `recvmsg` of at most `max` bytes into the header or payload buffer.
@@ -322,5 +443,136 @@ mod tests {
         let mut long = vec![0xff; 4];
         long.extend_from_slice(&7u64.to_be_bytes());
         assert_eq!(parse_header(&long), Ok(Some((12, 7))));
+    }
+
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    /// A reading-ahead reader on one end of a stream pair; the other end.
+    fn ahead_pair() -> (UnixStream, FrameReader, UnixStream) {
+        let (rx, tx) = UnixStream::pair().unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let mut reader = FrameReader::new(SocketKind::Stream);
+        reader.read_ahead();
+        (rx, reader, tx)
+    }
+
+    /// Reads until something other than `WouldBlock` (bounded: 10 s).
+    fn next(reader: &mut FrameReader, rx: &UnixStream, max: usize) -> ReadOutcome {
+        loop {
+            match reader.read(rx.as_fd(), max).unwrap() {
+                ReadOutcome::WouldBlock => {
+                    assert!(sys::poll_fd(rx.as_fd(), sys::Interest::Read, Some(Duration::from_secs(10))).unwrap());
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn framed(messages: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for m in messages {
+            push_frame(&mut bytes, m);
+        }
+        bytes
+    }
+
+    #[test]
+    fn read_ahead_takes_a_burst_in_one_read() {
+        let (rx, mut reader, mut tx) = ahead_pair();
+        tx.write_all(&framed(&[b"one".to_vec(), b"two".to_vec(), b"three".to_vec()])).unwrap();
+        let ReadOutcome::Frame(first, _) = next(&mut reader, &rx, 100) else { panic!("a frame") };
+        assert_eq!(first, b"one");
+        // The other two are already here: no system call is needed for them.
+        assert!(reader.frame_buffered());
+        let ReadOutcome::Frame(second, _) = reader.read(rx.as_fd(), 100).unwrap() else { panic!("buffered") };
+        assert_eq!(second, b"two");
+        assert!(reader.frame_buffered() && reader.in_frame());
+        let ReadOutcome::Frame(third, _) = reader.read(rx.as_fd(), 100).unwrap() else { panic!("buffered") };
+        assert_eq!(third, b"three");
+        assert!(!reader.frame_buffered() && !reader.in_frame());
+        assert!(matches!(reader.read(rx.as_fd(), 100).unwrap(), ReadOutcome::WouldBlock));
+    }
+
+    #[test]
+    fn read_ahead_keeps_a_frame_over_the_limit_for_a_larger_one() {
+        let (rx, mut reader, mut tx) = ahead_pair();
+        tx.write_all(&framed(&[vec![7; 1000], b"after".to_vec()])).unwrap();
+        assert!(matches!(next(&mut reader, &rx, 10), ReadOutcome::TooLarge(1000)));
+        let ReadOutcome::Frame(big, _) = next(&mut reader, &rx, 1000) else { panic!("a frame") };
+        assert_eq!(big, vec![7; 1000]);
+        let ReadOutcome::Frame(after, _) = next(&mut reader, &rx, 10) else { panic!("a frame") };
+        assert_eq!(after, b"after");
+    }
+
+    #[test]
+    fn read_ahead_reports_lies_and_garbage() {
+        // A header claiming far more than comes, then the end: truncated,
+        // with what really came counted.
+        let (rx, mut reader, mut tx) = ahead_pair();
+        tx.write_all(&[0x7f, 0xff, 0xff, 0xff]).unwrap();
+        tx.write_all(&[1; 10]).unwrap();
+        drop(tx);
+        assert!(matches!(next(&mut reader, &rx, usize::MAX), ReadOutcome::Truncated { received: 14 }));
+
+        let (rx, mut reader, mut tx) = ahead_pair();
+        tx.write_all(&framed(&[b"fine".to_vec()])).unwrap();
+        tx.write_all(&(-7i32).to_be_bytes()).unwrap();
+        assert!(matches!(next(&mut reader, &rx, 100), ReadOutcome::Frame(..)));
+        assert!(matches!(next(&mut reader, &rx, 100), ReadOutcome::InvalidHeader(-7)));
+        assert!(matches!(next(&mut reader, &rx, 100), ReadOutcome::InvalidHeader(-7)));
+
+        let (rx, mut reader, tx) = ahead_pair();
+        drop(tx);
+        assert!(matches!(next(&mut reader, &rx, 100), ReadOutcome::Eof));
+    }
+
+    fn message() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            6 => proptest::collection::vec(any::<u8>(), 0..64),
+            2 => proptest::collection::vec(any::<u8>(), 30_000..70_000), // around the buffer's size
+            1 => proptest::collection::vec(any::<u8>(), 130_000..200_000), // longer: exact reads
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// However the bytes are cut into writes, reading ahead returns the
+        /// same frames, whole and in order, then the end.
+        #[test]
+        fn read_ahead_frames_arrive_whole_in_any_cutting(
+            messages in proptest::collection::vec(message(), 0..16),
+            cuts in proptest::collection::vec(1usize..100_000, 1..32),
+        ) {
+            let (rx, mut reader, mut tx) = ahead_pair();
+            let bytes = framed(&messages);
+            let writer = std::thread::spawn(move || {
+                let mut rest = &bytes[..];
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let n = (*cut).min(rest.len());
+                    tx.write_all(&rest[..n]).unwrap();
+                    rest = &rest[n..];
+                }
+            });
+            for m in &messages {
+                match next(&mut reader, &rx, usize::MAX) {
+                    ReadOutcome::Frame(got, fds) => {
+                        prop_assert_eq!(&got, m);
+                        prop_assert!(fds.is_empty());
+                    }
+                    other => prop_assert!(false, "expected a frame, got {:?}", other),
+                }
+            }
+            writer.join().unwrap();
+            prop_assert!(matches!(next(&mut reader, &rx, usize::MAX), ReadOutcome::Eof));
+        }
     }
 }
