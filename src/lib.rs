@@ -175,7 +175,10 @@
 //! - **Managers**: the server is a spawned child serving a [`Listener`] on
 //!   an abstract address with a random authkey, on one thread. Each process
 //!   keeps one connection per server, with request ids, so calls pipeline;
-//!   a call that must wait moves to a task of its own in the server.
+//!   a call that must wait moves to a task of its own in the server. A
+//!   lone caller reads its own reply, spinning briefly, so a quick call
+//!   wakes no thread on either side; a task's concurrent calls leave in
+//!   one write and their replies come back in batches.
 //!   References are counted per connection (a closed connection gives its
 //!   references and locks back), and a proxy in transit holds a reference
 //!   under a token until the receiving process adopts it. Custom types are

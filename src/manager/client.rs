@@ -6,11 +6,13 @@
 //! it, so any number of calls are in flight at once (pipelining) and a call
 //! that waits in the server (a queue's `get`) holds up nobody.
 //!
-//! A call that is the only one in flight first reads the socket itself,
-//! spinning for the connection's learned budget (see `wake::Spinner`): a
-//! server that answers within microseconds then costs no wake-up of the
-//! reader task and no hand-over between threads — on these machines each
-//! of those costs more than the whole call. The socket is registered with
+//! A waiting call first reads the socket itself (unless another caller
+//! already does), spinning for the connection's learned budget (see
+//! `wake::Spinner`) and delivering every reply it reads until its own has
+//! come and no other is awaited: a server that answers within microseconds
+//! then costs no wake-up of the reader task and no hand-over between
+//! threads — on these machines each of those costs more than the whole
+//! call. The socket is registered with
 //! the reactor only while some awaited reply has no caller spinning for
 //! it (the reader task registers it then, and drops the registration when
 //! nothing is awaited): a registered socket wakes a parked runtime thread
@@ -18,9 +20,12 @@
 //! decided by a lock on the reading half, held only inside one poll, never
 //! across an await.
 //!
-//! Sends are synchronous writes of one small frame under a mutex: proxies
-//! must be able to send from `Drop` (release) and from `Serialize` (lend),
-//! where nothing can be awaited.
+//! Sends are synchronous writes under a mutex: proxies must be able to
+//! send from `Drop` (release) and from `Serialize` (lend), where nothing
+//! can be awaited. A call queues its request, yields once, then writes
+//! whatever is queued, so the concurrent calls of one task (a `join`) leave
+//! in one write. The reading half reads ahead (no handles travel on it):
+//! one `recvmsg` takes a whole burst of replies.
 //!
 //! A call whose future is dropped before its reply sends `Cancel`; the
 //! server then either abandons the waiting call (answering "cancelled") or

@@ -11,6 +11,10 @@
 //! interleave, so every call gets exactly one answer: its result or
 //! "cancelled".
 //!
+//! Requests are read ahead (a burst in one `recvmsg`) and the receive
+//! spins before parking; replies are written inline, in batches (see
+//! `Outbox`), so a quick call costs the server no task switch or wake-up.
+//!
 //! Objects are reference counted per connection: a connection that closes
 //! (its process exited or was killed) gives back every reference it held,
 //! and objects it held the last reference to are freed. Locks it held are
