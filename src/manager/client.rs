@@ -8,8 +8,8 @@
 //!
 //! A waiting call first reads the socket itself (unless another caller
 //! already does), spinning for the connection's learned budget (see
-//! `wake::Spinner`) and delivering every reply it reads until its own has
-//! come and no other is awaited: a server that answers within microseconds
+//! `wake::Spinner`) and delivering every reply it reads, until its own has
+//! come and the socket holds no more: a server that answers within microseconds
 //! then costs no wake-up of the reader task and no hand-over between
 //! threads — on these machines each of those costs more than the whole
 //! call. The socket is registered with
@@ -292,8 +292,8 @@ impl Mux {
         crate::sys::register_async(dup).map_err(|(_, e)| e)
     }
 
-    /// Reads for call `id`'s reply here (delivering any other replies that
-    /// come first), spinning for the connection's learned budget without
+    /// Reads for call `id`'s reply here (delivering every other reply read
+    /// on the way), spinning for the connection's learned budget without
     /// blocking in the kernel — unless another caller is doing so already;
     /// the reader task takes over when nobody is.
     fn spin_for_reply(&self, id: u64) {
@@ -318,19 +318,24 @@ impl Mux {
     fn read_for(&self, id: u64) {
         // The reader task draining: it delivers.
         let Ok(mut reader) = self.reader.try_lock() else { return };
+        let mut ours = false;
         loop {
-            match reader.spin_recv_frame(MAX_FRAME) {
+            // Once ours came, only what is already here is read (the rest
+            // of a burst, whose callers then find their replies delivered):
+            // spinning on for others' replies would spin out whenever one
+            // of them waits in the server (a `get`), teaching the spinner
+            // that spins do not pay.
+            let frame = if ours { reader.try_recv_frame(MAX_FRAME) } else { reader.spin_recv_frame(MAX_FRAME) };
+            match frame {
                 Ok(Some((bytes, _fds))) => {
                     if !self.route(&bytes) {
                         drop(reader);
                         self.close();
                         return;
                     }
-                    // Ours came: go on while others' keep coming (the
-                    // rest of a pipelined burst), so their callers find
-                    // them delivered instead of reading or waiting each.
                     let state = self.state();
-                    if !state.pending.contains_key(&id) && state.pending.is_empty() {
+                    ours = !state.pending.contains_key(&id);
+                    if ours && state.pending.is_empty() {
                         return;
                     }
                 }
