@@ -316,6 +316,20 @@ async fn a_client_that_stops_reading_holds_up_only_itself() {
 }
 
 #[ipc::test]
+async fn a_reply_larger_than_the_backlog_limit_still_leaves() {
+    // Two calls in one write: the server reads both at once, and the first
+    // reply alone is over its 4 MiB backlog limit.
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<u8, Vec<u8>>().await.unwrap();
+    d.insert(&0, &vec![7; 5 << 20]).await.unwrap();
+    let (big, len) = bounded(async { futures::join!(d.get(&0), d.len()) }).await;
+    assert_eq!(big.unwrap().map(|v| v.len()), Some(5 << 20));
+    assert_eq!(len.unwrap(), 1);
+    drop(d);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[ipc::test]
 async fn a_shared_memory_manager_unlinks_its_blocks() {
     use ipc::manager::SharedMemoryManager;
     let gone = |name: &str| ipc::SharedMemory::open(name).is_err();

@@ -213,7 +213,9 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
         // time: few system calls, and the caller sees the first ones early
         // (while it still spins for them).
         let buffered = conn.frame_buffered();
-        if !buffered || outbox.batched() >= REPLY_BATCH {
+        // Also flush a backlog made of few large replies, or the wait below
+        // would wait for a write nobody started.
+        if !buffered || outbox.batched() >= REPLY_BATCH || outbox.backlog() >= MAX_BACKLOG {
             outbox.flush();
         }
         while outbox.backlog() >= MAX_BACKLOG {
