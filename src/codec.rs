@@ -26,6 +26,18 @@ pub struct EncodeError(pub(crate) String);
 #[error("could not decode message: {0}")]
 pub struct DecodeError(pub(crate) String);
 
+/// How integers are laid out in an encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ints {
+    /// Variable length (bincode's standard): small numbers are small. Every
+    /// message on a connection.
+    Varint,
+    /// Fixed width, little-endian: about twice as fast to encode and decode.
+    /// Payloads that never leave our own processes and are dominated by many
+    /// small values (a pool job's chunk of tasks).
+    Fixed,
+}
+
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
@@ -40,37 +52,65 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<O
 /// Encodes `value` onto the end of `out` (for callers that reuse a buffer),
 /// returning the descriptors of any handles inside it.
 pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<Vec<OwnedFd>, EncodeError> {
-    let (written, fds) = handle::with_encoding(|| bincode::serde::encode_into_std_write(value, out, config()));
-    written.map_err(|e| EncodeError(e.to_string()))?;
+    let (written, fds) = handle::with_encoding(|| encode_in_context(value, out, Ints::Varint));
+    written?;
     Ok(fds)
+}
+
+/// Encodes `value` onto the end of `out` inside an encoding context the
+/// caller installed ([`handle::with_encoding`]), for several values whose
+/// handles travel in one message.
+pub(crate) fn encode_in_context<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    ints: Ints,
+) -> Result<(), EncodeError> {
+    let written = match ints {
+        Ints::Varint => bincode::serde::encode_into_std_write(value, out, config()),
+        Ints::Fixed => bincode::serde::encode_into_std_write(value, out, config().with_fixed_int_encoding()),
+    };
+    written.map(drop).map_err(|e| EncodeError(e.to_string()))
 }
 
 /// Decodes a whole message; handles inside it take their descriptors from `fds`.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T, DecodeError> {
-    handle::with_decoding(fds, || {
-        let budget = bytes.len().saturating_mul(64).max(64 << 10);
-        let (value, used) = if budget <= 0x1_0000 {
-            decode_limited::<T, 0x1_0000>(bytes)
-        } else if budget <= 0x10_0000 {
-            decode_limited::<T, 0x10_0000>(bytes)
-        } else if budget <= 0x100_0000 {
-            decode_limited::<T, 0x100_0000>(bytes)
-        } else if budget <= 0x1000_0000 {
-            decode_limited::<T, 0x1000_0000>(bytes)
-        } else if budget <= 0x1_0000_0000 {
-            decode_limited::<T, 0x1_0000_0000>(bytes)
-        } else {
-            decode_limited::<T, 0x10_0000_0000>(bytes)
-        }?;
-        if used != bytes.len() {
-            return Err(DecodeError(format!("{} trailing bytes after the value", bytes.len() - used)));
-        }
-        Ok(value)
-    })
+    handle::with_decoding(fds, || decode_in_context(bytes, Ints::Varint))
 }
 
-fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(bytes: &[u8]) -> Result<(T, usize), DecodeError> {
-    bincode::serde::decode_from_slice(bytes, config().with_limit::<LIMIT>()).map_err(|e| DecodeError(e.to_string()))
+/// Decodes `bytes` as one whole value inside a decoding context the caller
+/// installed ([`handle::with_decoding`]).
+pub(crate) fn decode_in_context<T: DeserializeOwned>(bytes: &[u8], ints: Ints) -> Result<T, DecodeError> {
+    let budget = bytes.len().saturating_mul(64).max(64 << 10);
+    let (value, used) = if budget <= 0x1_0000 {
+        decode_limited::<T, 0x1_0000>(bytes, ints)
+    } else if budget <= 0x10_0000 {
+        decode_limited::<T, 0x10_0000>(bytes, ints)
+    } else if budget <= 0x100_0000 {
+        decode_limited::<T, 0x100_0000>(bytes, ints)
+    } else if budget <= 0x1000_0000 {
+        decode_limited::<T, 0x1000_0000>(bytes, ints)
+    } else if budget <= 0x1_0000_0000 {
+        decode_limited::<T, 0x1_0000_0000>(bytes, ints)
+    } else {
+        decode_limited::<T, 0x10_0000_0000>(bytes, ints)
+    }?;
+    if used != bytes.len() {
+        return Err(DecodeError(format!("{} trailing bytes after the value", bytes.len() - used)));
+    }
+    Ok(value)
+}
+
+fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(
+    bytes: &[u8],
+    ints: Ints,
+) -> Result<(T, usize), DecodeError> {
+    let decoded = match ints {
+        Ints::Varint => bincode::serde::decode_from_slice(bytes, config().with_limit::<LIMIT>()),
+        Ints::Fixed => {
+            bincode::serde::decode_from_slice(bytes, config().with_fixed_int_encoding().with_limit::<LIMIT>())
+        }
+    };
+    decoded.map_err(|e| DecodeError(e.to_string()))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //!
 //! [`Connection::send`]: crate::Connection::send
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 
 use serde::de::Error as _;
@@ -33,6 +33,10 @@ pub(crate) const OUTSIDE_CONTEXT: &str = "an ipc handle can only be serialized b
 thread_local! {
     static ENCODING: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
     static DECODING: RefCell<Option<Vec<Option<OwnedFd>>>> = const { RefCell::new(None) };
+    /// Set while user code runs in the middle of a transfer: the contexts
+    /// above are hidden from it. A plain flag (no destructor), so setting
+    /// it around every pool task costs next to nothing.
+    static OUTSIDE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with an encoding context installed; returns its result and the
@@ -50,7 +54,9 @@ pub(crate) fn with_encoding<R>(f: impl FnOnce() -> R) -> (R, Vec<OwnedFd>) {
         }
     }
     let restore = Restore(ENCODING.with(|c| c.borrow_mut().replace(Vec::new())));
+    let inside = Outside::set(false);
     let value = f();
+    drop(inside);
     let mine = ENCODING.with(|c| c.borrow_mut().take()).unwrap_or_default();
     drop(restore);
     (value, mine)
@@ -70,7 +76,39 @@ pub(crate) fn with_decoding<R>(fds: Vec<OwnedFd>, f: impl FnOnce() -> R) -> R {
         }
     }
     let _restore = Restore(outer);
+    let _inside = Outside::set(false);
     f()
+}
+
+/// Runs `f` as if no transfer were under way, restoring the current one
+/// after (also when `f` panics): user code called in the middle of a
+/// transfer (a pool task between its argument's decode and its result's
+/// encode) serializes handles as it would anywhere else. A transfer `f`
+/// starts itself works as usual.
+pub(crate) fn outside_transfer<R>(f: impl FnOnce() -> R) -> R {
+    let _restore = Outside::set(true);
+    f()
+}
+
+/// Puts [`OUTSIDE`] back as it was.
+struct Outside(bool);
+
+impl Outside {
+    fn set(outside: bool) -> Outside {
+        Outside(OUTSIDE.with(|o| o.replace(outside)))
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        OUTSIDE.with(|o| o.set(self.0));
+    }
+}
+
+/// The contexts installed are not for the code running now (see
+/// [`outside_transfer`]).
+fn outside() -> bool {
+    OUTSIDE.with(Cell::get)
 }
 
 /// Serializes one descriptor of a handle: duplicates it into the current
@@ -82,7 +120,7 @@ pub(crate) fn with_decoding<R>(fds: Vec<OwnedFd>, f: impl FnOnce() -> R) -> R {
 pub(crate) fn serialize_fd<S: Serializer>(fd: &impl AsFd, serializer: S) -> Result<S::Ok, S::Error> {
     let index = ENCODING.with(|c| -> Result<u32, S::Error> {
         let mut slot = c.borrow_mut();
-        let list = slot.as_mut().ok_or_else(|| S::Error::custom(OUTSIDE_CONTEXT))?;
+        let list = slot.as_mut().filter(|_| !outside()).ok_or_else(|| S::Error::custom(OUTSIDE_CONTEXT))?;
         let dup = sys::dup_cloexec(fd.as_fd()).map_err(S::Error::custom)?;
         let index = u32::try_from(list.len()).map_err(S::Error::custom)?;
         list.push(dup);
@@ -102,7 +140,7 @@ pub(crate) fn deserialize_fd<'de, D: Deserializer<'de>>(deserializer: D) -> Resu
     let index = u32::deserialize(deserializer)? as usize;
     DECODING.with(|c| {
         let mut slot = c.borrow_mut();
-        let table = slot.as_mut().ok_or_else(|| D::Error::custom(OUTSIDE_CONTEXT))?;
+        let table = slot.as_mut().filter(|_| !outside()).ok_or_else(|| D::Error::custom(OUTSIDE_CONTEXT))?;
         match table.get_mut(index) {
             None => Err(D::Error::custom(format_args!(
                 "handle refers to descriptor {index} but the message carried {}",
@@ -132,5 +170,35 @@ pub(crate) struct DeFd(pub(crate) OwnedFd);
 impl<'de> Deserialize<'de> for DeFd {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserialize_fd(deserializer).map(DeFd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::BorrowedFd;
+
+    use super::*;
+
+    fn encode_fd(fd: BorrowedFd<'_>) -> Result<Vec<u8>, String> {
+        bincode::serde::encode_to_vec(SerFd(fd), bincode::config::standard()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn code_outside_a_transfer_does_not_see_its_context() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (results, fds) = with_encoding(|| {
+            let first = encode_fd(a.as_fd());
+            // User code in the middle of the transfer: as if none were under way...
+            let hidden = outside_transfer(|| encode_fd(a.as_fd()));
+            // ...unless it starts one of its own.
+            let (nested, nested_fds) = outside_transfer(|| with_encoding(|| encode_fd(a.as_fd())));
+            let last = encode_fd(a.as_fd());
+            (first, hidden, nested, nested_fds.len(), last)
+        });
+        let (first, hidden, nested, nested_fds, last) = results;
+        assert!(first.is_ok() && last.is_ok());
+        assert!(hidden.unwrap_err().contains("can only be serialized by an ipc transfer"));
+        assert!(nested.is_ok());
+        assert_eq!((nested_fds, fds.len()), (1, 2), "the nested transfer's descriptor stayed its own");
     }
 }

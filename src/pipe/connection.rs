@@ -719,13 +719,35 @@ impl Connection {
     /// frames in one write would break a sequenced-packet socket's records).
     pub(crate) fn try_send_framed(&mut self, framed: &[u8]) -> Result<TrySend, SendError> {
         self.check_framed()?;
+        self.try_write([framed, &[]], usize::MAX, &[])
+    }
+
+    /// Sends `value` as one frame without waiting, on any socket kind, with
+    /// [`try_send_framed`](Connection::try_send_framed)'s outcomes: a
+    /// [`TrySend::Started`] frame's tail is kept for
+    /// [`flush`](Connection::flush).
+    pub(crate) fn try_send<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<TrySend, SendError> {
+        let (payload, fds) = codec::encode(value)?;
+        self.check_send(&fds)?;
+        let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+        let (header, hlen) = encode_header(payload.len());
+        let record = self.reader.record_size();
+        self.try_write([&header[..hlen], &payload], record, &fds)
+    }
+
+    /// A tail of an earlier frame waits for [`flush`](Connection::flush).
+    pub(crate) fn has_unsent(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+
+    fn try_write(&mut self, parts: [&[u8]; 2], record: usize, fds: &[BorrowedFd<'_>]) -> Result<TrySend, SendError> {
         if !self.unsent.is_empty() {
             return Ok(TrySend::Busy);
         }
         let fd = self.socket.fd();
-        let mut partial = Partial::new(&mut self.unsent, [framed, &[]], usize::MAX);
+        let mut partial = Partial::new(&mut self.unsent, parts, record);
         loop {
-            match partial.step(fd, &[]) {
+            match partial.step(fd, fds) {
                 Ok(true) => return Ok(TrySend::Sent),
                 Ok(false) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -3,59 +3,76 @@
 //!
 //! # Implementation notes
 //!
-//! Each worker is a daemon child with one [`Connection`] to the pool, so
-//! the pool always knows which job each worker holds. A scheduler task owns
-//! the workers: it hands a queued job (a chunk of tasks: the address of the
-//! target's trampoline, as for spawn, and the encoded arguments) to an idle
-//! worker and awaits its results on that worker's connection. If the
-//! connection ends instead, the worker died: the pool reaps it, fails only
-//! the tasks of that job with [`TaskError::WorkerDied`] (with its exit
-//! code), and starts a replacement. A job whose caller went away (a dropped
-//! [`TaskHandle`], `map` or stream) is skipped when its turn comes.
+//! Each worker is a daemon child with one [`Connection`] to the pool, kept
+//! busy by a slot task of its own ([`slot`]), so the pool always knows
+//! which jobs each worker holds. A job is a chunk of tasks — the offset of
+//! the target's chunk runner, as a spawn names its trampoline, and the
+//! arguments encoded as one buffer of records ([`chunk`]) — and its answer
+//! is the outcomes as another, so a default-chunked `map` costs one message
+//! per chunk each way. Jobs wait in one queue; slots take them, several at
+//! a time for a worker whose jobs are short. If a worker's connection ends
+//! instead of answering, it died: its slot reaps it, fails only the job it
+//! was running with [`TaskError::WorkerDied`] (with its exit code), puts
+//! the jobs it had not started back in the queue, and starts a replacement.
+//! A job whose caller went away (a dropped [`TaskHandle`], `map` or stream)
+//! is skipped when its turn comes.
 
+mod chunk;
 mod error;
+mod slot;
 mod worker;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use futures::stream::{FuturesUnordered, Stream, StreamExt, TryStreamExt};
+use futures::stream::{Stream, StreamExt};
+use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 
 pub use error::{PoolError, TaskError};
-use worker::{Blob, FromWorker, Init, Outcome, ToWorker, WorkerArg};
+use worker::{Blob, Init};
 
+use crate::codec;
 use crate::process::{offset_of, trampoline, Target};
-use crate::{codec, Connection, Pipe, Process};
 
 /// Jobs each worker may have queued for it by `imap`/`imap_unordered`.
 const IN_FLIGHT_PER_WORKER: usize = 4;
 
-/// What the scheduler is asked to do.
-enum Command {
-    Run(Job),
-    Close,
-    Join(oneshot::Sender<()>),
-    Terminate(oneshot::Sender<()>),
-}
+/// A `map` hands its chunks to the queue in groups of at least this many
+/// bytes (or [`SUBMIT_GROUP`] chunks), so workers start while the rest is
+/// encoded and small chunks do not cost a wake-up each.
+const SUBMIT_BYTES: usize = 32 << 10;
+
+/// See [`SUBMIT_BYTES`].
+const SUBMIT_GROUP: usize = 256;
+
+/// The answer to a job: its outcomes as a chunk, or why it has none.
+type Answer = Result<Blob, TaskError>;
 
 /// A chunk of tasks for one worker.
 struct Job {
+    /// The offset of the target's chunk runner.
     entry: isize,
-    args: Vec<Blob>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, TaskError>>,
+    /// The arguments, as records.
+    chunk: Blob,
+    reply: oneshot::Sender<Answer>,
+}
+
+impl Job {
+    fn new(entry: isize, chunk: Blob) -> (Job, oneshot::Receiver<Answer>) {
+        let (reply, rx) = oneshot::channel();
+        (Job { entry, chunk, reply }, rx)
+    }
 }
 
 /// How workers are made.
-#[derive(Clone)]
 struct Settings {
     initializer: Option<Init>,
     max_tasks_per_child: Option<u64>,
@@ -65,10 +82,10 @@ struct Settings {
 /// `multiprocessing.Pool`).
 ///
 /// Targets are `fn` items or non-capturing closures, as for
-/// [`Process::spawn`], taking one serde argument (a tuple for several) and
-/// returning a serde value. A task that panics, or whose worker is killed,
-/// fails on its own ([`TaskError`]); the pool replaces dead workers and the
-/// rest of the work completes.
+/// [`Process::spawn`](crate::Process::spawn), taking one serde argument (a
+/// tuple for several) and returning a serde value. A task that panics, or
+/// whose worker is killed, fails on its own ([`TaskError`]); the pool
+/// replaces dead workers and the rest of the work completes.
 ///
 /// Dropping the pool terminates it (Python's `with Pool() as p:`): workers
 /// are killed and reaped, unfinished tasks fail with
@@ -89,24 +106,130 @@ pub struct Pool {
     shared: Arc<Shared>,
 }
 
+/// What the pool's handle and its slots share.
 struct Shared {
-    commands: mpsc::UnboundedSender<Command>,
     processes: usize,
-    /// `close` or `terminate` was called.
-    closed: Mutex<bool>,
+    settings: Settings,
+    state: Mutex<State>,
+    /// Jobs were queued for an idle slot, or the pool was closed or
+    /// terminated: slots look again.
+    changed: Notify,
+    /// The last slot ended.
+    ended: Notify,
+}
+
+struct State {
+    /// Jobs no worker holds yet, oldest first.
+    queue: VecDeque<Job>,
+    /// `close` or `terminate` was called: no new work.
+    closed: bool,
+    terminated: bool,
+    /// Slots still running.
+    slots: usize,
+    /// Slots whose worker holds no job.
+    idle: usize,
+    /// Workers started so far (names them).
+    workers_started: usize,
+}
+
+impl State {
+    fn next_worker(&mut self) -> usize {
+        self.workers_started += 1;
+        self.workers_started
+    }
 }
 
 impl Shared {
-    fn submit(&self, entry: isize, args: Vec<Blob>) -> oneshot::Receiver<Result<Vec<Outcome>, TaskError>> {
-        let (reply, rx) = oneshot::channel();
-        if *self.closed.lock().unwrap_or_else(|p| p.into_inner()) {
-            let _ = reply.send(Err(TaskError::Closed));
-        } else if let Err(mpsc::error::SendError(Command::Run(job))) =
-            self.commands.send(Command::Run(Job { entry, args, reply }))
-        {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `jobs`, or fails them if the pool takes no more work.
+    fn submit(&self, jobs: impl IntoIterator<Item = Job>) {
+        let mut state = self.lock();
+        let refused = if state.closed {
+            Some(TaskError::Closed)
+        } else if state.slots == 0 {
+            Some(TaskError::NoWorkers)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            drop(state);
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        state.queue.extend(jobs);
+        // A busy slot looks at the queue when its next answer comes.
+        let wake = state.idle > 0;
+        drop(state);
+        if wake {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Puts jobs a worker had not started back at the front of the queue.
+    fn requeue(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for job in jobs.into_iter().rev() {
+            state.queue.push_front(job);
+        }
+        drop(state);
+        self.changed.notify_waiters();
+    }
+
+    /// A slot ended (`idle` as it counted itself); the last one fails what
+    /// is still queued.
+    fn slot_ended(&self, idle: bool) {
+        let mut state = self.lock();
+        state.slots -= 1;
+        state.idle -= usize::from(idle);
+        let last = state.slots == 0;
+        let orphans = if last { std::mem::take(&mut state.queue) } else { VecDeque::new() };
+        let why = if state.terminated { TaskError::Terminated } else { TaskError::NoWorkers };
+        drop(state);
+        for job in orphans {
+            let _ = job.reply.send(Err(why.clone()));
+        }
+        if last {
+            self.ended.notify_waiters();
+        }
+    }
+
+    /// Closes (and with `terminate`, terminates) the pool; queued jobs of a
+    /// terminated pool fail.
+    fn close(&self, terminate: bool) {
+        let mut state = self.lock();
+        state.closed = true;
+        let dropped = if terminate {
+            state.terminated = true;
+            std::mem::take(&mut state.queue)
+        } else {
+            VecDeque::new()
+        };
+        drop(state);
+        for job in dropped {
             let _ = job.reply.send(Err(TaskError::Terminated));
         }
-        rx
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until every slot has ended.
+    async fn slots_ended(&self) {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.lock().slots == 0 {
+                return;
+            }
+            ended.await;
+        }
     }
 
     fn apply_async<F, A, R, M>(&self, target: F, arg: A) -> TaskHandle<R>
@@ -115,14 +238,12 @@ impl Shared {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let _ = target;
-        let entry = offset_of(trampoline::<F, A, R, M>);
-        match codec::encode(&arg) {
-            Ok((bytes, fds)) => TaskHandle {
-                reply: Some(self.submit(entry, vec![Blob { bytes, fds }])),
-                refused: None,
-                _result: PhantomData,
-            },
+        match chunk::encode(std::slice::from_ref(&arg)) {
+            Ok(args) => {
+                let (job, reply) = Job::new(chunk::entry_of(target), args.blob);
+                self.submit([job]);
+                TaskHandle { reply: Some(reply), refused: None, _result: PhantomData }
+            }
             Err(e) => TaskHandle { reply: None, refused: Some(TaskError::Encode(e)), _result: PhantomData },
         }
     }
@@ -227,7 +348,7 @@ impl PoolBuilder {
         let initializer =
             self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::Error::Encode(e))))?;
         let settings = Settings { initializer, max_tasks_per_child: self.max_tasks_per_child };
-        let starts = (1..=processes).map(|n| start_worker(n, &settings));
+        let starts = (1..=processes).map(|n| slot::start_worker(n, &settings));
         let mut workers = Vec::new();
         let mut failure = None;
         for started in futures::future::join_all(starts).await {
@@ -237,193 +358,30 @@ impl PoolBuilder {
             }
         }
         if let Some(e) = failure {
-            for (_, _, mut p) in workers {
-                let _ = p.kill();
-                let _ = p.join().await;
+            for w in workers {
+                w.kill().await;
             }
             return Err(e);
         }
-        let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(schedule(rx, workers, settings, processes));
-        Ok(Pool { shared: Arc::new(Shared { commands, processes, closed: Mutex::new(false) }) })
-    }
-}
-
-/// Starts worker `n` and waits for it to be ready.
-async fn start_worker(n: usize, settings: &Settings) -> Result<(usize, Connection, Process<()>), PoolError> {
-    let (mut here, there) = Pipe::duplex().map_err(|e| PoolError::Spawn(Box::new(e.into())))?;
-    let init = match &settings.initializer {
-        Some(init) => Some(init.try_clone().map_err(|e| PoolError::Spawn(Box::new(e.into())))?),
-        None => None,
-    };
-    let mut process = Process::builder()
-        .name(format!("PoolWorker-{n}"))
-        .daemon(true)
-        .kill_on_drop(true)
-        .spawn(worker::run, WorkerArg { conn: there, init })
-        .map_err(|e| PoolError::Spawn(Box::new(e)))?;
-    match here.recv::<FromWorker>().await {
-        Ok(FromWorker::Ready) => Ok((n, here, process)),
-        Ok(FromWorker::InitFailed { message, location }) => {
-            let _ = process.join().await;
-            Err(PoolError::Initializer { message, location })
+        let state = State {
+            queue: VecDeque::new(),
+            closed: false,
+            terminated: false,
+            slots: processes,
+            idle: processes,
+            workers_started: processes,
+        };
+        let shared = Arc::new(Shared {
+            processes,
+            settings,
+            state: Mutex::new(state),
+            changed: Notify::new(),
+            ended: Notify::new(),
+        });
+        for w in workers {
+            tokio::spawn(slot::run(Arc::clone(&shared), w));
         }
-        _ => {
-            let _ = process.join().await;
-            Err(PoolError::Initializer {
-                message: format!("worker died: exit code {:?}", process.exitcode()),
-                location: None,
-            })
-        }
-    }
-}
-
-/// What a worker's turn ended with.
-enum Event {
-    /// The job's results were delivered.
-    Done { id: usize, conn: Connection },
-    /// The worker's connection ended: it died holding `job`.
-    Died { id: usize, job: Job },
-    /// A replacement is ready (or could not start).
-    Started(Result<Box<(usize, Connection, Process<()>)>, PoolError>),
-}
-
-async fn run_job(id: usize, mut conn: Connection, job: Job) -> Event {
-    let sent = conn.send(&ToWorker::Run { entry: job.entry, args: &job.args }).await;
-    if sent.is_err() {
-        return Event::Died { id, job };
-    }
-    match conn.recv::<FromWorker>().await {
-        Ok(FromWorker::Done { outcomes }) if outcomes.len() == job.args.len() => {
-            let _ = job.reply.send(Ok(outcomes));
-            Event::Done { id, conn }
-        }
-        _ => Event::Died { id, job },
-    }
-}
-
-/// The scheduler: owns the workers, hands out jobs, replaces the dead.
-async fn schedule(
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    workers: Vec<(usize, Connection, Process<()>)>,
-    settings: Settings,
-    size: usize,
-) {
-    let mut processes: HashMap<usize, Process<()>> = HashMap::new();
-    let mut jobs_run: HashMap<usize, u64> = HashMap::new();
-    let mut idle: Vec<(usize, Connection)> = Vec::new();
-    for (id, conn, p) in workers {
-        processes.insert(id, p);
-        idle.push((id, conn));
-    }
-    let mut next_id = size;
-    let mut queue: VecDeque<Job> = VecDeque::new();
-    let mut busy: FuturesUnordered<Pin<Box<dyn Future<Output = Event> + Send>>> = FuturesUnordered::new();
-    let mut closed = false;
-    let mut joiners: Vec<oneshot::Sender<()>> = Vec::new();
-    loop {
-        while !idle.is_empty() {
-            let Some(job) = queue.pop_front() else { break };
-            if job.reply.is_closed() {
-                continue; // its caller went away before it started
-            }
-            let (id, conn) = idle.pop().expect("checked non-empty");
-            busy.push(Box::pin(run_job(id, conn, job)));
-        }
-        if processes.is_empty() && busy.is_empty() {
-            // Every worker failed to come back: nothing can run.
-            for job in queue.drain(..) {
-                let _ = job.reply.send(Err(TaskError::NoWorkers));
-            }
-        }
-        if closed && queue.is_empty() && busy.is_empty() {
-            // Idle workers see their connection end and exit.
-            drop(idle);
-            for (_, mut p) in processes.drain() {
-                let _ = p.join().await;
-            }
-            for j in joiners {
-                let _ = j.send(());
-            }
-            return;
-        }
-        tokio::select! {
-            command = commands.recv() => match command {
-                Some(Command::Run(job)) if closed => { let _ = job.reply.send(Err(TaskError::Closed)); }
-                Some(Command::Run(job)) => queue.push_back(job),
-                Some(Command::Close) => closed = true,
-                Some(Command::Join(done)) => { closed = true; joiners.push(done); }
-                Some(Command::Terminate(done)) => {
-                    terminate(processes, busy, queue).await;
-                    let _ = done.send(());
-                    for j in joiners { let _ = j.send(()); }
-                    return;
-                }
-                None => {
-                    terminate(processes, busy, queue).await;
-                    return;
-                }
-            },
-            Some(event) = busy.next() => match event {
-                Event::Done { id, conn } => {
-                    let n = jobs_run.entry(id).or_default();
-                    *n += 1;
-                    if settings.max_tasks_per_child.is_some_and(|max| *n >= max) {
-                        // Retire it: its connection ends, it exits, a fresh one replaces it.
-                        drop(conn);
-                        if let Some(mut p) = processes.remove(&id) {
-                            let _ = p.join().await;
-                        }
-                        next_id += 1;
-                        let settings = settings.clone();
-                        busy.push(Box::pin(async move { Event::Started(start_worker(next_id, &settings).await.map(Box::new)) }));
-                    } else {
-                        idle.push((id, conn));
-                    }
-                }
-                Event::Died { id, job } => {
-                    let exitcode = match processes.remove(&id) {
-                        Some(mut p) => {
-                            if p.join_timeout(Duration::from_secs(5)).await.is_err() && p.exitcode().is_none() {
-                                let _ = p.kill();
-                                let _ = p.join().await;
-                            }
-                            p.exitcode()
-                        }
-                        None => None,
-                    };
-                    let _ = job.reply.send(Ok(job.args.iter().map(|_| Outcome::WorkerDied { exitcode }).collect()));
-                    next_id += 1;
-                    let settings = settings.clone();
-                    busy.push(Box::pin(async move { Event::Started(start_worker(next_id, &settings).await.map(Box::new)) }));
-                }
-                Event::Started(Ok(started)) => {
-                    let (id, conn, p) = *started;
-                    processes.insert(id, p);
-                    idle.push((id, conn));
-                }
-                Event::Started(Err(_)) => {}
-            },
-        }
-    }
-}
-
-/// Kills every worker, fails what was queued, and reaps them all.
-async fn terminate(
-    mut processes: HashMap<usize, Process<()>>,
-    busy: FuturesUnordered<Pin<Box<dyn Future<Output = Event> + Send>>>,
-    queue: VecDeque<Job>,
-) {
-    for p in processes.values() {
-        let _ = p.kill();
-    }
-    for job in queue {
-        let _ = job.reply.send(Err(TaskError::Terminated));
-    }
-    // Running jobs' callers see their reply dropped: Terminated.
-    drop(busy);
-    for (_, mut p) in processes.drain() {
-        let _ = p.join().await;
+        Ok(Pool { shared })
     }
 }
 
@@ -431,7 +389,7 @@ async fn terminate(
 /// or drop it to cancel the task if it has not started.
 #[must_use = "dropping a task handle cancels the task"]
 pub struct TaskHandle<R> {
-    reply: Option<oneshot::Receiver<Result<Vec<Outcome>, TaskError>>>,
+    reply: Option<oneshot::Receiver<Answer>>,
     refused: Option<TaskError>,
     _result: PhantomData<fn() -> R>,
 }
@@ -453,7 +411,7 @@ impl<R: DeserializeOwned> Future for TaskHandle<R> {
         let Some(reply) = this.reply.as_mut() else { return Poll::Ready(Err(TaskError::Terminated)) };
         let outcome = match Pin::new(reply).poll(cx) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(Ok(mut outcomes))) => outcomes.pop().map_or(Err(TaskError::Terminated), Outcome::decode),
+            Poll::Ready(Ok(Ok(outcomes))) => chunk::outcome(outcomes),
             Poll::Ready(Ok(Err(e))) => Err(e),
             Poll::Ready(Err(_)) => Err(TaskError::Terminated),
         };
@@ -589,8 +547,8 @@ impl Pool {
         I: IntoIterator<Item = A>,
     {
         let items: Vec<A> = items.into_iter().collect();
-        let chunk = items.len().div_ceil(4 * self.processes()).max(1);
-        self.map_chunked(target, items, chunk).await
+        let size = items.len().div_ceil(4 * self.processes()).max(1);
+        self.run_map(chunk::entry_of(target), items.len(), items.chunks(size).map(chunk::encode)).await
     }
 
     /// [`map`](Pool::map) with chunks of `chunk_size` tasks (Python's
@@ -620,31 +578,56 @@ impl Pool {
         if chunk_size == 0 {
             return Err(TaskError::Invalid("chunk size must be at least 1"));
         }
-        let _ = target;
-        let entry = offset_of(trampoline::<F, A, R, M>);
-        let mut chunks = Vec::new();
-        let mut args = Vec::with_capacity(chunk_size);
-        for item in items {
-            let (bytes, fds) = codec::encode(&item)?;
-            args.push(Blob { bytes, fds });
-            if args.len() == chunk_size {
-                chunks.push(self.shared.submit(entry, std::mem::replace(&mut args, Vec::with_capacity(chunk_size))));
-            }
-        }
-        if !args.is_empty() {
-            chunks.push(self.shared.submit(entry, args));
-        }
-        let decoded = chunks.into_iter().map(|rx| async move {
-            match rx.await {
-                Ok(Ok(outcomes)) => outcomes.into_iter().map(Outcome::decode::<R>).collect::<Result<Vec<R>, _>>(),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(TaskError::Terminated),
-            }
+        let entry = chunk::entry_of(target);
+        let mut items = items.into_iter();
+        let mut args = Vec::new();
+        let chunks = std::iter::from_fn(|| {
+            args.clear();
+            args.extend(items.by_ref().take(chunk_size));
+            (!args.is_empty()).then(|| chunk::encode(&args))
         });
+        self.run_map(entry, 0, chunks).await
+    }
+
+    /// Submits the encoded chunks (in groups, the first at once, so workers
+    /// start while the rest is encoded) and gathers their results in order.
+    async fn run_map<R: DeserializeOwned>(
+        &self,
+        entry: isize,
+        len_hint: usize,
+        chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
+    ) -> Result<Vec<R>, TaskError> {
+        let mut answers = futures::stream::FuturesOrdered::new();
+        let mut group = Vec::new();
+        let mut group_bytes = 0;
+        let mut chunks = chunks.peekable();
+        while let Some(encoded) = chunks.next() {
+            let encoded = encoded?;
+            let count = encoded.count;
+            group_bytes += encoded.blob.bytes.len();
+            let (job, answer) = Job::new(entry, encoded.blob);
+            answers.push_back(answer.map(move |answer| (answer, count)));
+            group.push(job);
+            if answers.len() == 1
+                || group_bytes >= SUBMIT_BYTES
+                || group.len() == SUBMIT_GROUP
+                || chunks.peek().is_none()
+            {
+                self.shared.submit(group.drain(..));
+                group_bytes = 0;
+            }
+        }
         // In item order: the first failure ends the map (dropping the later
-        // chunks cancels those not started).
-        let results: Vec<Vec<R>> = decoded.collect::<futures::stream::FuturesOrdered<_>>().try_collect().await?;
-        Ok(results.into_iter().flatten().collect())
+        // answers cancels the chunks not started).
+        let mut results = Vec::with_capacity(len_hint);
+        while let Some((answer, count)) = answers.next().await {
+            match answer {
+                Ok(Ok(outcomes)) => chunk::outcomes_into(outcomes, count, &mut results)?,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(TaskError::Terminated),
+            }
+        }
+        Ok(results)
     }
 
     /// [`map`](Pool::map) for targets of several arguments (Python's
@@ -776,8 +759,7 @@ impl Pool {
     /// # Ok(()) }
     /// ```
     pub fn close(&self) {
-        *self.shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        let _ = self.shared.commands.send(Command::Close);
+        self.shared.close(false);
     }
 
     /// Waits until the work submitted is done and every worker has exited
@@ -801,13 +783,10 @@ impl Pool {
     /// # Ok(()) }
     /// ```
     pub async fn join(&self) -> Result<(), PoolError> {
-        if !*self.shared.closed.lock().unwrap_or_else(|p| p.into_inner()) {
+        if !self.shared.lock().closed {
             return Err(PoolError::NotClosed);
         }
-        let (done, wait) = oneshot::channel();
-        if self.shared.commands.send(Command::Join(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.shared.slots_ended().await;
         Ok(())
     }
 
@@ -826,20 +805,15 @@ impl Pool {
     /// # Ok(()) }
     /// ```
     pub async fn terminate(&self) {
-        *self.shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        let (done, wait) = oneshot::channel();
-        if self.shared.commands.send(Command::Terminate(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.shared.close(true);
+        self.shared.slots_ended().await;
     }
 }
 
-/// Terminates the pool without waiting (the scheduler kills and reaps the
+/// Terminates the pool without waiting (the slots kill and reap the
 /// workers); streams still running see their tasks fail.
 impl Drop for Pool {
     fn drop(&mut self) {
-        *self.shared.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        let (done, _) = oneshot::channel();
-        let _ = self.shared.commands.send(Command::Terminate(done));
+        self.shared.close(true);
     }
 }

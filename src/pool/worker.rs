@@ -4,13 +4,12 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::TaskError;
 use crate::handle::{DeFd, SerFd};
 use crate::process::{catch_panic, quiet_panics, trampoline_at};
-use crate::{codec, Connection};
+use crate::Connection;
 
 /// Encoded bytes and the descriptors of the handles inside them.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Blob {
     pub(super) bytes: Vec<u8>,
     pub(super) fds: Vec<OwnedFd>,
@@ -26,14 +25,14 @@ impl Blob {
 impl Serialize for Blob {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let fds: Vec<SerFd<'_>> = self.fds.iter().map(|fd| SerFd(fd.as_fd())).collect();
-        (&self.bytes, fds).serialize(s)
+        (serde_bytes::Bytes::new(&self.bytes), fds).serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Blob {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (bytes, fds) = <(Vec<u8>, Vec<DeFd>)>::deserialize(d)?;
-        Ok(Blob { bytes, fds: fds.into_iter().map(|fd| fd.0).collect() })
+        let (bytes, fds) = <(serde_bytes::ByteBuf, Vec<DeFd>)>::deserialize(d)?;
+        Ok(Blob { bytes: bytes.into_vec(), fds: fds.into_iter().map(|fd| fd.0).collect() })
     }
 }
 
@@ -68,55 +67,32 @@ pub(super) struct WorkerArg {
     pub(super) init: Option<Init>,
 }
 
-/// Pool → worker.
+/// Pool → worker: jobs to run in this order, each the offset of its
+/// chunk runner ([`super::chunk::run_chunk`]) and its chunk of arguments.
 #[derive(Debug, Serialize)]
-pub(super) enum ToWorker<'a> {
-    /// Run the trampoline at `entry` on each argument.
-    Run { entry: isize, args: &'a [Blob] },
-}
+pub(super) struct Run<'a>(pub(super) Vec<(isize, &'a Blob)>);
 
 #[derive(Debug, Deserialize)]
-enum ToWorkerOwned {
-    Run { entry: isize, args: Vec<Blob> },
-}
+struct RunOwned(Vec<(isize, Blob)>);
 
 /// Worker → pool.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) enum FromWorker {
-    /// The initializer ran; tasks may come.
+    /// The initializer ran; jobs may come.
     Ready,
     /// The initializer failed; the worker exits.
     InitFailed { message: String, location: Option<String> },
-    /// One outcome per argument of the job, in order.
-    Done { outcomes: Vec<Outcome> },
-}
-
-/// One task's outcome.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) enum Outcome {
-    /// The encoded return value.
-    Returned(Blob),
-    /// The task panicked.
-    Panicked { message: String, location: Option<String> },
-    /// The argument did not decode or the result did not encode.
+    /// The outcomes of the oldest job not yet answered, as a chunk.
+    Done(Blob),
+    /// The oldest job not yet answered could not be run at all (its chunk
+    /// was malformed); every task in it failed with this.
     Failed(String),
-    /// Set by the pool, never sent: the worker died holding the task.
-    WorkerDied { exitcode: Option<i32> },
-}
-
-impl Outcome {
-    pub(super) fn decode<R: serde::de::DeserializeOwned>(self) -> Result<R, TaskError> {
-        match self {
-            Outcome::Returned(blob) => Ok(codec::decode(&blob.bytes, blob.fds)?),
-            Outcome::Panicked { message, location } => Err(TaskError::Panicked { message, location }),
-            Outcome::Failed(message) => Err(TaskError::Failed(message)),
-            Outcome::WorkerDied { exitcode } => Err(TaskError::WorkerDied { exitcode }),
-        }
-    }
 }
 
 /// The worker process: runs the initializer, then jobs until the pool's
-/// end of the connection closes.
+/// end of the connection closes. Each job is answered as soon as it is
+/// done, so the pool always knows which job a dead worker held: the oldest
+/// one it had not answered.
 pub(super) fn run(arg: WorkerArg) {
     let WorkerArg { mut conn, init } = arg;
     quiet_panics();
@@ -135,18 +111,17 @@ pub(super) fn run(arg: WorkerArg) {
     if conn.blocking_send(&FromWorker::Ready).is_err() {
         return;
     }
-    while let Ok(ToWorkerOwned::Run { entry, args }) = conn.blocking_recv::<ToWorkerOwned>() {
-        let f = trampoline_at(entry);
-        let outcomes = args
-            .into_iter()
-            .map(|a| match catch_panic(move || f(a.bytes, a.fds)) {
-                Ok(Ok((bytes, fds))) => Outcome::Returned(Blob { bytes, fds }),
-                Ok(Err(message)) => Outcome::Failed(message),
-                Err((message, location)) => Outcome::Panicked { message, location },
-            })
-            .collect();
-        if conn.blocking_send(&FromWorker::Done { outcomes }).is_err() {
-            return;
+    while let Ok(RunOwned(jobs)) = conn.blocking_recv::<RunOwned>() {
+        for (entry, chunk) in jobs {
+            let runner = trampoline_at(entry);
+            let reply = match catch_panic(move || runner(chunk.bytes, chunk.fds)) {
+                Ok(Ok((bytes, fds))) => FromWorker::Done(Blob { bytes, fds }),
+                Ok(Err(why)) => FromWorker::Failed(why),
+                Err((message, _)) => FromWorker::Failed(format!("the worker's chunk runner panicked: {message}")),
+            };
+            if conn.blocking_send(&reply).is_err() {
+                return;
+            }
         }
     }
 }

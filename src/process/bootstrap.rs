@@ -208,10 +208,8 @@ thread_local! {
 }
 
 fn record_location(location: Option<&std::panic::Location<'_>>) {
-    if let Some(loc) = location {
-        let loc = format!("{}:{}:{}", loc.file(), loc.line(), loc.column());
-        LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = Some(loc));
-    }
+    let loc = location.map(|loc| format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
+    LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
 }
 
 fn install_panic_hook() {
@@ -230,8 +228,10 @@ pub(crate) fn quiet_panics() {
 
 /// Runs `f` in a child, turning a panic into its message and its
 /// `file:line:column` (recorded by the child's panic hook).
+///
+/// The location is the one the hook recorded last, which is this panic's:
+/// the hook runs for every panic before it unwinds to here.
 pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, (String, Option<String>)> {
-    LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take());
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .map_err(|payload| (panic_message(&*payload), LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take())))
 }

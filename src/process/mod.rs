@@ -60,8 +60,8 @@ pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
 pub(crate) use bootstrap::{
     catch_panic, dispatch_main, dispatch_test, panic_message, quiet_panics, set_test_mode, take_panic_location,
 };
-pub(crate) use entry::{offset_of, trampoline_at};
-pub(crate) use target::trampoline;
+pub(crate) use entry::{conjure, offset_of, trampoline_at};
+pub(crate) use target::{trampoline, TrampolineResult};
 
 use crate::error::Error;
 use crate::loom::{AtomicU32, Ordering};

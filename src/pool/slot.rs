@@ -1,0 +1,334 @@
+//! A slot: the task that keeps one worker process busy, and replaces it
+//! when it dies or has run its share of jobs.
+//!
+//! # Implementation notes
+//!
+//! Each slot takes jobs from the pool's queue and sends them down its
+//! worker's connection, several per message when they are small, and the
+//! worker answers each job as soon as it finishes, in order. So the slot
+//! knows at every moment which jobs its worker holds (the ones sent and not
+//! yet answered, oldest first), and when the connection ends instead of
+//! answering, the oldest is the one the worker died running: it fails with
+//! [`TaskError::WorkerDied`], and the others, never started, go back to the
+//! front of the queue.
+//!
+//! How many jobs a worker holds at once is paced by how long its jobs
+//! take: one at a time until the first answer, then as many as fit in
+//! [`BUDGET`] of work at the measured rate (at most [`MAX_DEPTH`]), and
+//! none while the job it runs has been going for longer than that, or while
+//! another worker sits idle. Short tasks then flow without the worker
+//! waiting for the pool between them, and a long one holds up at most a
+//! budget's worth of queued work.
+//!
+//! Sending never waits while the worker holds jobs: the worker may be
+//! blocked writing an answer, and a slot blocked writing more jobs would
+//! then wait forever. A message that does not fit goes out in part and its
+//! tail is written while answers are read.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::worker::{FromWorker, Run, WorkerArg};
+use super::{worker, Job, PoolError, Settings, Shared, TaskError};
+use crate::pipe::TrySend;
+use crate::{Connection, Pipe, Process};
+
+/// The work a worker may hold queued behind the job it runs, at its
+/// measured rate.
+const BUDGET: Duration = Duration::from_micros(200);
+
+/// The most jobs a worker holds at once.
+const MAX_DEPTH: usize = 64;
+
+/// Jobs are added to one message while it is smaller than this.
+const BATCH_BYTES: usize = 60 << 10;
+
+/// A running worker process and its connection.
+pub(super) struct Worker {
+    /// Answers are read here.
+    reader: Connection,
+    /// Jobs are written here (a clone, so a write's tail can be flushed
+    /// while answers are read).
+    writer: Connection,
+    process: Process<()>,
+    /// Jobs sent to this worker (for `max_tasks_per_child`).
+    jobs: u64,
+}
+
+impl Worker {
+    /// Kills the worker and reaps it.
+    pub(super) async fn kill(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.join().await;
+    }
+}
+
+/// Starts worker number `n` and waits until it has run its initializer.
+pub(super) async fn start_worker(n: usize, settings: &Settings) -> Result<Worker, PoolError> {
+    let spawn_error = |e: crate::Error| PoolError::Spawn(Box::new(e));
+    let (mut here, there) = Pipe::duplex().map_err(|e| spawn_error(e.into()))?;
+    let init = match &settings.initializer {
+        Some(init) => Some(init.try_clone().map_err(|e| spawn_error(e.into()))?),
+        None => None,
+    };
+    let mut process = Process::builder()
+        .name(format!("PoolWorker-{n}"))
+        .daemon(true)
+        .kill_on_drop(true)
+        .spawn(worker::run, WorkerArg { conn: there, init })
+        .map_err(spawn_error)?;
+    match here.recv::<FromWorker>().await {
+        Ok(FromWorker::Ready) => {
+            let writer = here.try_clone().map_err(|e| spawn_error(e.into()))?;
+            Ok(Worker { reader: here, writer, process, jobs: 0 })
+        }
+        Ok(FromWorker::InitFailed { message, location }) => {
+            let _ = process.join().await;
+            Err(PoolError::Initializer { message, location })
+        }
+        _ => {
+            let _ = process.join().await;
+            Err(PoolError::Initializer {
+                message: format!("worker died: exit code {:?}", process.exitcode()),
+                location: None,
+            })
+        }
+    }
+}
+
+/// A job the worker holds.
+struct Held {
+    job: Job,
+    sent: Instant,
+}
+
+/// The measured time a job takes, and the pacing it implies.
+#[derive(Default)]
+struct Pace {
+    /// Moving average of the time between a job's start and its answer.
+    per_job: Option<Duration>,
+    /// When the last answer came.
+    last_answer: Option<Instant>,
+}
+
+impl Pace {
+    /// When the oldest held job (sent at `sent`) started: after it was sent
+    /// and after the job before it was answered.
+    fn started(&self, sent: Instant) -> Instant {
+        self.last_answer.map_or(sent, |a| a.max(sent))
+    }
+
+    fn answered(&mut self, sent: Instant, now: Instant) {
+        let took = now.saturating_duration_since(self.started(sent));
+        self.per_job = Some(match self.per_job {
+            None => took,
+            Some(avg) => (avg * 3 + took) / 4,
+        });
+        self.last_answer = Some(now);
+    }
+
+    /// Whether a worker holding `held` jobs (the oldest sent at `oldest`)
+    /// may be given one more.
+    fn may_add(&self, held: usize, oldest: Option<Instant>, now: Instant) -> bool {
+        let Some(oldest) = oldest else { return true };
+        let Some(per_job) = self.per_job else { return false };
+        held < MAX_DEPTH
+            && per_job * held as u32 <= BUDGET
+            && now.saturating_duration_since(self.started(oldest)) <= BUDGET
+    }
+}
+
+/// What a slot does next.
+enum Next {
+    Work,
+    /// Closed and drained: let the worker go and end.
+    Close,
+    /// Terminated: kill the worker and end.
+    Terminate,
+    /// The worker has run its `max_tasks_per_child` jobs: replace it.
+    Retire,
+}
+
+/// Runs a slot until the pool is closed and drained, or terminated, or a
+/// replacement worker cannot be started.
+pub(super) async fn run(shared: Arc<Shared>, mut worker: Worker) {
+    let mut held: VecDeque<Held> = VecDeque::new();
+    let mut pace = Pace::default();
+    let mut idle = true; // as counted in the shared state
+    loop {
+        let changed = shared.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+
+        // Take what this worker may have, under the lock.
+        let mut batch: Vec<Job> = Vec::new();
+        let next = {
+            let mut state = shared.lock();
+            if state.terminated {
+                Next::Terminate
+            } else {
+                let now = Instant::now();
+                let room = shared.settings.max_tasks_per_child.map_or(u64::MAX, |max| max - worker.jobs);
+                let mut bytes = 0;
+                let others_idle = state.idle - usize::from(idle);
+                while (batch.len() as u64) < room
+                    && bytes < BATCH_BYTES
+                    && !worker.writer.has_unsent()
+                    && state.queue.len() > if held.is_empty() && batch.is_empty() { 0 } else { others_idle }
+                    && pace.may_add(
+                        held.len() + batch.len(),
+                        held.front().map(|h| h.sent).or(batch.first().map(|_| now)),
+                        now,
+                    )
+                {
+                    let Some(job) = state.queue.pop_front() else { break };
+                    if job.reply.is_closed() {
+                        continue; // its caller went away before it started
+                    }
+                    bytes += job.chunk.bytes.len();
+                    batch.push(job);
+                }
+                let now_idle = held.is_empty() && batch.is_empty();
+                if now_idle != idle {
+                    if now_idle {
+                        state.idle += 1;
+                    } else {
+                        state.idle -= 1;
+                    }
+                    idle = now_idle;
+                }
+                if !now_idle {
+                    Next::Work
+                } else if state.closed && state.queue.is_empty() {
+                    Next::Close
+                } else if shared.settings.max_tasks_per_child.is_some_and(|max| worker.jobs >= max) {
+                    Next::Retire
+                } else {
+                    Next::Work
+                }
+            }
+        };
+
+        match next {
+            Next::Work => {}
+            Next::Terminate => {
+                let _ = worker.process.kill();
+                let _ = worker.process.join().await;
+                drop(held); // their callers see Terminated
+                shared.slot_ended(idle);
+                return;
+            }
+            Next::Close => {
+                drop(worker.reader);
+                drop(worker.writer); // the worker sees its connection end and exits
+                let _ = worker.process.join().await;
+                shared.slot_ended(idle);
+                return;
+            }
+            Next::Retire => {
+                let Worker { reader, writer, mut process, .. } = worker;
+                drop((reader, writer));
+                let _ = process.join().await;
+                match replace(&shared).await {
+                    Some(w) => worker = w,
+                    None => return shared.slot_ended(idle),
+                }
+                pace = Pace::default();
+                continue;
+            }
+        }
+
+        if !batch.is_empty() {
+            let sent = Instant::now();
+            let message = Run(batch.iter().map(|job| (job.entry, &job.chunk)).collect());
+            let outcome = match worker.writer.try_send(&message) {
+                // The worker holds nothing, so it is reading: waiting is safe.
+                Ok(TrySend::Busy) if held.is_empty() => worker.writer.send(&message).await.map(|()| TrySend::Sent),
+                other => other,
+            };
+            drop(message);
+            match outcome {
+                Ok(TrySend::Sent | TrySend::Started) => {
+                    worker.jobs += batch.len() as u64;
+                    held.extend(batch.into_iter().map(|job| Held { job, sent }));
+                }
+                Ok(TrySend::Busy) => {
+                    // The worker's end is full: these wait for the next turn.
+                    shared.requeue(batch);
+                }
+                Err(_) => {
+                    shared.requeue(batch);
+                    match died(&shared, worker, &mut held).await {
+                        Some(w) => worker = w,
+                        None => return shared.slot_ended(idle),
+                    }
+                    pace = Pace::default();
+                    continue;
+                }
+            }
+        }
+
+        if held.is_empty() {
+            changed.await;
+            continue;
+        }
+        let Worker { reader, writer, .. } = &mut worker;
+        tokio::select! {
+            biased;
+            answer = reader.recv::<FromWorker>() => {
+                let now = Instant::now();
+                let answered = match answer {
+                    Ok(FromWorker::Done(chunk)) => Ok(chunk),
+                    Ok(FromWorker::Failed(why)) => Err(TaskError::Failed(why)),
+                    _ => {
+                        // The connection ended (or spoke nonsense): the
+                        // worker died holding the oldest job.
+                        match died(&shared, worker, &mut held).await {
+                            Some(w) => worker = w,
+                            None => return shared.slot_ended(idle),
+                        }
+                        pace = Pace::default();
+                        continue;
+                    }
+                };
+                let Held { job, sent } = held.pop_front().expect("an answer comes only for a held job");
+                pace.answered(sent, now);
+                let _ = job.reply.send(answered);
+            }
+            flushed = writer.flush(), if writer.has_unsent() => {
+                if flushed.is_err() {
+                    match died(&shared, worker, &mut held).await {
+                        Some(w) => worker = w,
+                        None => return shared.slot_ended(idle),
+                    }
+                    pace = Pace::default();
+                }
+            }
+            () = &mut changed => {}
+        }
+    }
+}
+
+/// The worker died: reaps it, fails the job it was running, puts the jobs
+/// it had not started back in the queue, and starts a replacement.
+async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Option<Worker> {
+    let Worker { reader, writer, mut process, .. } = worker;
+    drop((reader, writer));
+    if process.join_timeout(Duration::from_secs(5)).await.is_err() && process.exitcode().is_none() {
+        let _ = process.kill();
+        let _ = process.join().await;
+    }
+    let exitcode = process.exitcode();
+    if let Some(Held { job, .. }) = held.pop_front() {
+        let _ = job.reply.send(Err(TaskError::WorkerDied { exitcode }));
+    }
+    shared.requeue(held.drain(..).map(|h| h.job).collect());
+    replace(shared).await
+}
+
+/// Starts the next worker, or `None` if it cannot be started.
+async fn replace(shared: &Shared) -> Option<Worker> {
+    let n = shared.lock().next_worker();
+    start_worker(n, &shared.settings).await.ok()
+}
