@@ -246,3 +246,56 @@ async fn dropping_a_map_cancels_the_work_not_started() {
     drop(pool);
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
+
+#[ipc::test]
+async fn jobs_queued_behind_a_dying_task_run_elsewhere() {
+    // Short tasks: each worker is sent several at once, so when one aborts
+    // the jobs it held but had not started go back to the queue.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let handles: Vec<_> = (0..400u32)
+        .map(|x| {
+            pool.apply_async(
+                |x: u32| {
+                    if x == 200 {
+                        std::process::abort();
+                    }
+                    x * 3
+                },
+                x,
+            )
+        })
+        .collect();
+    for (x, h) in handles.into_iter().enumerate() {
+        match bounded(h).await {
+            Ok(v) => assert_eq!(v, x as u32 * 3),
+            Err(TaskError::WorkerDied { exitcode }) => assert_eq!((x, exitcode), (200, Some(-libc::SIGABRT))),
+            Err(e) => panic!("task {x}: {e}"),
+        }
+    }
+}
+
+#[ipc::test]
+async fn large_jobs_and_answers_both_ways_keep_flowing() {
+    // 64 KiB in and out per task, several tasks in flight per worker: the
+    // pool must never wait on a full socket while its worker waits on one.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let items: Vec<serde_bytes::ByteBuf> =
+        (0..300u32).map(|i| serde_bytes::ByteBuf::from(vec![i as u8; 64 << 10])).collect();
+    let out = bounded(pool.map_chunked(
+        |b: serde_bytes::ByteBuf| {
+            let mut v = b.into_vec();
+            v.reverse();
+            serde_bytes::ByteBuf::from(v)
+        },
+        items.clone(),
+        1,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(out, items);
+    // And a few megabytes a chunk.
+    let big: Vec<u64> = (0..2_000_000).collect();
+    let sums = bounded(pool.map_chunked(|x: u64| x + 1, big, 500_000)).await.unwrap();
+    assert_eq!(sums.len(), 2_000_000);
+    assert_eq!(sums[1_999_999], 2_000_000);
+}

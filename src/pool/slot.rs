@@ -128,14 +128,30 @@ impl Pace {
         self.last_answer = Some(now);
     }
 
-    /// Whether a worker holding `held` jobs (the oldest sent at `oldest`)
-    /// may be given one more.
-    fn may_add(&self, held: usize, oldest: Option<Instant>, now: Instant) -> bool {
-        let Some(oldest) = oldest else { return true };
-        let Some(per_job) = self.per_job else { return false };
-        held < MAX_DEPTH
-            && per_job * held as u32 <= BUDGET
-            && now.saturating_duration_since(self.started(oldest)) <= BUDGET
+    /// How many jobs the worker may hold at once: one until a job's time
+    /// is known, then as many as fit in [`BUDGET`].
+    fn depth(&self) -> usize {
+        match self.per_job {
+            None => 1,
+            Some(per_job) => {
+                let fit = BUDGET.as_nanos() / per_job.as_nanos().max(1);
+                usize::try_from(fit).unwrap_or(MAX_DEPTH).clamp(1, MAX_DEPTH)
+            }
+        }
+    }
+
+    /// How many jobs to give a worker that holds `held` (the oldest sent at
+    /// `oldest`) now: up to its depth, but only once it is down to half of
+    /// it (so jobs go in batches and answers come back in runs), and none
+    /// while the job it runs has been going for longer than the budget.
+    fn room(&self, held: usize, oldest: Option<Instant>, now: Instant) -> usize {
+        let depth = self.depth();
+        match oldest {
+            None => depth,
+            Some(_) if held > depth / 2 => 0,
+            Some(oldest) if now.saturating_duration_since(self.started(oldest)) > BUDGET => 0,
+            Some(_) => depth - held,
+        }
     }
 }
 
@@ -169,18 +185,17 @@ pub(super) async fn run(shared: Arc<Shared>, mut worker: Worker) {
                 Next::Terminate
             } else {
                 let now = Instant::now();
-                let room = shared.settings.max_tasks_per_child.map_or(u64::MAX, |max| max - worker.jobs);
+                let left = shared.settings.max_tasks_per_child.map_or(u64::MAX, |max| max - worker.jobs);
+                let room = pace.room(held.len(), held.front().map(|h| h.sent), now);
+                let take = usize::try_from(left).unwrap_or(usize::MAX).min(room);
                 let mut bytes = 0;
                 let others_idle = state.idle - usize::from(idle);
-                while (batch.len() as u64) < room
+                // A worker that holds jobs leaves the queue's first ones to idle workers.
+                let spare = if held.is_empty() { 0 } else { others_idle };
+                while batch.len() < take
                     && bytes < BATCH_BYTES
                     && !worker.writer.has_unsent()
-                    && state.queue.len() > if held.is_empty() && batch.is_empty() { 0 } else { others_idle }
-                    && pace.may_add(
-                        held.len() + batch.len(),
-                        held.front().map(|h| h.sent).or(batch.first().map(|_| now)),
-                        now,
-                    )
+                    && state.queue.len() > spare
                 {
                     let Some(job) = state.queue.pop_front() else { break };
                     if job.reply.is_closed() {
@@ -277,24 +292,36 @@ pub(super) async fn run(shared: Arc<Shared>, mut worker: Worker) {
         tokio::select! {
             biased;
             answer = reader.recv::<FromWorker>() => {
-                let now = Instant::now();
-                let answered = match answer {
-                    Ok(FromWorker::Done(chunk)) => Ok(chunk),
-                    Ok(FromWorker::Failed(why)) => Err(TaskError::Failed(why)),
-                    _ => {
-                        // The connection ended (or spoke nonsense): the
-                        // worker died holding the oldest job.
-                        match died(&shared, worker, &mut held).await {
-                            Some(w) => worker = w,
-                            None => return shared.slot_ended(idle),
+                // This answer, and those already here after it, in one turn.
+                let mut answer = Some(answer);
+                let mut sane = true;
+                while let Some(received) = answer.take() {
+                    let now = Instant::now();
+                    let answered = match received {
+                        Ok(FromWorker::Done(chunk)) => Ok(chunk),
+                        Ok(FromWorker::Failed(why)) => Err(TaskError::Failed(why)),
+                        _ => {
+                            sane = false;
+                            break;
                         }
-                        pace = Pace::default();
-                        continue;
+                    };
+                    let Some(Held { job, sent }) = held.pop_front() else {
+                        sane = false; // an answer to nothing
+                        break;
+                    };
+                    pace.answered(sent, now);
+                    let _ = job.reply.send(answered);
+                    answer = reader.try_recv::<FromWorker>().transpose();
+                }
+                if !sane {
+                    // The connection ended (or spoke nonsense): the worker
+                    // died holding the oldest job.
+                    match died(&shared, worker, &mut held).await {
+                        Some(w) => worker = w,
+                        None => return shared.slot_ended(idle),
                     }
-                };
-                let Held { job, sent } = held.pop_front().expect("an answer comes only for a held job");
-                pace.answered(sent, now);
-                let _ = job.reply.send(answered);
+                    pace = Pace::default();
+                }
             }
             flushed = writer.flush(), if writer.has_unsent() => {
                 if flushed.is_err() {
