@@ -19,7 +19,6 @@
 //! One message per chunk is what makes default-chunked `map` cheap: a task
 //! costs an encode and a decode on each side, not a message of its own.
 
-use std::ops::ControlFlow;
 use std::os::fd::OwnedFd;
 
 use serde::de::DeserializeOwned;
@@ -46,6 +45,10 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 
 /// Reads an unsigned LEB128 varint from the front of `bytes`, advancing it.
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, DecodeError> {
+    if let Some((&b, rest)) = bytes.split_first().filter(|(&b, _)| b < 0x80) {
+        *bytes = rest; // one byte: the usual case
+        return Ok(u64::from(b));
+    }
     let mut n = 0u64;
     for shift in (0..64).step_by(7) {
         let (&b, rest) =
@@ -120,6 +123,21 @@ pub(super) fn encode<T: Serialize>(values: &[T]) -> Result<Chunk, EncodeError> {
     let (written, fds) = handle::with_encoding(|| values.iter().try_for_each(|v| out.push(None, v)));
     written?;
     Ok(Chunk { blob: Blob { bytes: out.bytes, fds }, count: values.len() })
+}
+
+/// Encodes `items` as chunks of `size` records (the last may be shorter),
+/// lazily: each chunk's items are taken from `items` (outside any handle
+/// context) when the chunk is wanted.
+pub(super) fn encode_stream<T: Serialize>(
+    mut items: impl Iterator<Item = T>,
+    size: usize,
+) -> impl Iterator<Item = Result<Chunk, EncodeError>> {
+    let mut batch = Vec::new();
+    std::iter::from_fn(move || {
+        batch.clear();
+        batch.extend(items.by_ref().take(size));
+        (!batch.is_empty()).then(|| encode(&batch))
+    })
 }
 
 /// The records of a received chunk; stops at the first malformed one.
@@ -222,63 +240,37 @@ fn decode_outcome<R: DeserializeOwned>(payload: &[u8]) -> Result<R, TaskError> {
     }
 }
 
-/// The pool's side: decodes the `count` outcomes of a reply chunk, in
-/// order, handing each to `each` until it breaks. A record that does not
-/// decode fails its own task; if the chunk ends early or is malformed, the
-/// tasks without a record fail with the reason.
-fn outcomes<R: DeserializeOwned>(
-    reply: Blob,
-    count: usize,
-    mut each: impl FnMut(Result<R, TaskError>) -> ControlFlow<()>,
-) {
-    let Blob { bytes, fds } = reply;
-    handle::with_decoding(fds, || {
-        let mut records = Records { bytes: &bytes };
-        // Why the rest have no record, once one is missing.
-        let mut missing: Option<DecodeError> = None;
-        for i in 0..count {
-            let outcome = match (&missing, records.next()) {
-                (None, Some(Ok(payload))) => decode_outcome(payload),
-                (None, Some(Err(e))) => Err(TaskError::Decode(missing.insert(e).clone())),
-                (None, None) => {
-                    let why = DecodeError(format!("the worker's reply holds {i} of {count} outcomes"));
-                    Err(TaskError::Decode(missing.insert(why).clone()))
-                }
-                (Some(why), _) => Err(TaskError::Decode(why.clone())),
-            };
-            if each(outcome).is_break() {
-                return;
-            }
-        }
-    });
-}
-
-/// The outcomes of a reply chunk appended to `out`; the first failure in
-/// order ends it.
+/// The pool's side: the `count` outcomes of a reply chunk appended to
+/// `out`, in order, until the first failure, which is returned. A record
+/// that does not decode fails its own task; if the chunk ends early or is
+/// malformed, the first task without a record fails with the reason.
 pub(super) fn outcomes_into<R: DeserializeOwned>(reply: Blob, count: usize, out: &mut Vec<R>) -> Result<(), TaskError> {
-    let mut failure = None;
     out.reserve(count);
-    outcomes(reply, count, |outcome| match outcome {
-        Ok(value) => {
+    let Blob { bytes, fds } = reply;
+    let mut records = Records { bytes: &bytes };
+    handle::with_decoding(fds, || {
+        for i in 0..count {
+            let value = match records.next() {
+                // The usual case first, without a detour through Result<R, TaskError>.
+                Some(Ok([RETURNED, body @ ..])) => codec::decode_in_context(body, Ints::Fixed)?,
+                Some(Ok(payload)) => decode_outcome(payload)?,
+                Some(Err(e)) => return Err(TaskError::Decode(e)),
+                None => {
+                    let why = format!("the worker's reply holds {i} of {count} outcomes");
+                    return Err(TaskError::Decode(DecodeError(why)));
+                }
+            };
             out.push(value);
-            ControlFlow::Continue(())
         }
-        Err(e) => {
-            failure = Some(e);
-            ControlFlow::Break(())
-        }
-    });
-    failure.map_or(Ok(()), Err)
+        Ok(())
+    })
 }
 
 /// The outcome of a reply chunk of one task.
 pub(super) fn outcome<R: DeserializeOwned>(reply: Blob) -> Result<R, TaskError> {
-    let mut first = None;
-    outcomes(reply, 1, |outcome| {
-        first = Some(outcome);
-        ControlFlow::Break(())
-    });
-    first.unwrap_or_else(|| Err(TaskError::Decode(DecodeError("an empty reply".into()))))
+    let mut one = Vec::with_capacity(1);
+    outcomes_into(reply, 1, &mut one)?;
+    one.pop().ok_or_else(|| TaskError::Decode(DecodeError("an empty reply".into())))
 }
 
 #[cfg(test)]
@@ -291,13 +283,27 @@ mod tests {
         encode(values).unwrap().blob.bytes
     }
 
-    /// Every outcome of a reply chunk.
+    /// Every outcome of a reply chunk of records, each decoded on its own
+    /// (as a chunk of one), as a map's would be until its first failure.
     fn all<R: DeserializeOwned>(reply: Blob, count: usize) -> Vec<Result<R, TaskError>> {
-        let mut got = Vec::new();
-        outcomes(reply, count, |o| {
-            got.push(o);
-            ControlFlow::Continue(())
-        });
+        let records: Vec<Result<&[u8], DecodeError>> = Records { bytes: &reply.bytes }.collect();
+        let mut got: Vec<Result<R, TaskError>> = records
+            .into_iter()
+            .map(|r| match r {
+                Ok(payload) => {
+                    let mut one = Vec::new();
+                    put_varint(&mut one, payload.len() as u64);
+                    one.extend_from_slice(payload);
+                    outcome(Blob { bytes: one, fds: Vec::new() })
+                }
+                Err(e) => Err(TaskError::Decode(e)),
+            })
+            .collect();
+        let mut whole = Vec::new();
+        if let Err(e) = outcomes_into::<R>(reply, count, &mut whole) {
+            got.resize_with(count, || Err(e.clone()));
+        }
+        got.truncate(count);
         got
     }
 

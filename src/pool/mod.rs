@@ -546,9 +546,21 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
         I: IntoIterator<Item = A>,
     {
-        let items: Vec<A> = items.into_iter().collect();
-        let size = items.len().div_ceil(4 * self.processes()).max(1);
-        self.run_map(chunk::entry_of(target), items.len(), items.chunks(size).map(chunk::encode)).await
+        let items = items.into_iter();
+        let chunks = |len: usize| len.div_ceil(4 * self.processes()).max(1);
+        match items.size_hint() {
+            // The length is known (a range, a Vec, ...): no need to collect
+            // (a wrong hint would only change the chunk size).
+            (low, Some(high)) if low == high => {
+                let size = chunks(low);
+                self.run_map(chunk::entry_of(target), low, chunk::encode_stream(items, size)).await
+            }
+            _ => {
+                let items: Vec<A> = items.collect();
+                let size = chunks(items.len());
+                self.run_map(chunk::entry_of(target), items.len(), items.chunks(size).map(chunk::encode)).await
+            }
+        }
     }
 
     /// [`map`](Pool::map) with chunks of `chunk_size` tasks (Python's
@@ -578,15 +590,9 @@ impl Pool {
         if chunk_size == 0 {
             return Err(TaskError::Invalid("chunk size must be at least 1"));
         }
-        let entry = chunk::entry_of(target);
-        let mut items = items.into_iter();
-        let mut args = Vec::new();
-        let chunks = std::iter::from_fn(|| {
-            args.clear();
-            args.extend(items.by_ref().take(chunk_size));
-            (!args.is_empty()).then(|| chunk::encode(&args))
-        });
-        self.run_map(entry, 0, chunks).await
+        let items = items.into_iter();
+        let len_hint = items.size_hint().0;
+        self.run_map(chunk::entry_of(target), len_hint, chunk::encode_stream(items, chunk_size)).await
     }
 
     /// Submits the encoded chunks (in groups, the first at once, so workers

@@ -96,6 +96,7 @@ pub(super) enum FromWorker {
 pub(super) fn run(arg: WorkerArg) {
     let WorkerArg { mut conn, init } = arg;
     quiet_panics();
+    crate::sys::keep_freed_memory();
     if let Some(init) = init {
         let f = trampoline_at(init.entry);
         let failed = match catch_panic(move || f(init.arg.bytes, init.arg.fds)) {
