@@ -299,3 +299,22 @@ async fn large_jobs_and_answers_both_ways_keep_flowing() {
     assert_eq!(sums.len(), 2_000_000);
     assert_eq!(sums[1_999_999], 2_000_000);
 }
+
+#[ipc::test]
+async fn a_pool_stopped_before_its_workers_are_ready() {
+    // Without an initializer the pool returns while its workers start.
+    let start = Instant::now();
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    bounded(pool.terminate()).await;
+    assert!(start.elapsed() < Duration::from_secs(5), "terminate took {:?}", start.elapsed());
+    assert!(matches!(bounded(pool.apply(|x: u8| x, 1)).await, Err(TaskError::Closed)));
+    // Closed at once: the workers start, find nothing to do, and exit.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    pool.close();
+    bounded(pool.join()).await.unwrap();
+    // Dropped at once, with work queued: nothing hangs.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let pending = pool.apply_async(|x: u8| x, 1);
+    drop(pool);
+    assert!(matches!(bounded(pending).await, Err(TaskError::Terminated)));
+}

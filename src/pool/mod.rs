@@ -348,21 +348,38 @@ impl PoolBuilder {
         let initializer =
             self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::Error::Encode(e))))?;
         let settings = Settings { initializer, max_tasks_per_child: self.max_tasks_per_child };
-        let starts = (1..=processes).map(|n| slot::start_worker(n, &settings));
-        let mut workers = Vec::new();
-        let mut failure = None;
-        for started in futures::future::join_all(starts).await {
-            match started {
-                Ok(w) => workers.push(w),
-                Err(e) => failure = failure.or(Some(e)),
+        let mut spawned = Vec::new();
+        for n in 1..=processes {
+            match slot::spawn_worker(n, &settings) {
+                Ok(s) => spawned.push(s),
+                Err(e) => {
+                    for s in spawned {
+                        s.kill().await;
+                    }
+                    return Err(e);
+                }
             }
         }
-        if let Some(e) = failure {
-            for w in workers {
-                w.kill().await;
+        let starts: Vec<slot::Start> = if settings.initializer.is_some() {
+            // Wait for every initializer: a failed one fails the pool.
+            let mut ready = Vec::new();
+            let mut failure = None;
+            for started in futures::future::join_all(spawned.into_iter().map(slot::Starting::ready_worker)).await {
+                match started {
+                    Ok(w) => ready.push(w),
+                    Err(e) => failure = failure.or(Some(e)),
+                }
             }
-            return Err(e);
-        }
+            if let Some(e) = failure {
+                for w in ready {
+                    w.kill().await;
+                }
+                return Err(e);
+            }
+            ready.into_iter().map(|w| slot::Start::Ready(Box::new(w))).collect()
+        } else {
+            spawned.into_iter().map(|s| slot::Start::Spawned(Box::new(s))).collect()
+        };
         let state = State {
             queue: VecDeque::new(),
             closed: false,
@@ -378,8 +395,8 @@ impl PoolBuilder {
             changed: Notify::new(),
             ended: Notify::new(),
         });
-        for w in workers {
-            tokio::spawn(slot::run(Arc::clone(&shared), w));
+        for start in starts {
+            tokio::spawn(slot::run(Arc::clone(&shared), start));
         }
         Ok(Pool { shared })
     }

@@ -64,37 +64,81 @@ impl Worker {
     }
 }
 
-/// Starts worker number `n` and waits until it has run its initializer.
-pub(super) async fn start_worker(n: usize, settings: &Settings) -> Result<Worker, PoolError> {
+/// A worker process spawned, not yet known to be ready.
+pub(super) struct Starting {
+    conn: Connection,
+    process: Process<()>,
+}
+
+/// How a slot's first worker comes.
+pub(super) enum Start {
+    /// Started and ready (the pool waited, to report a failed initializer).
+    Ready(Box<Worker>),
+    /// Spawned; the slot waits for it to be ready (a pool without an
+    /// initializer returns at once, as Python's does, and its first task
+    /// goes to whichever worker is ready first).
+    Spawned(Box<Starting>),
+}
+
+/// Spawns worker number `n`.
+pub(super) fn spawn_worker(n: usize, settings: &Settings) -> Result<Starting, PoolError> {
     let spawn_error = |e: crate::Error| PoolError::Spawn(Box::new(e));
-    let (mut here, there) = Pipe::duplex().map_err(|e| spawn_error(e.into()))?;
+    let (conn, there) = Pipe::duplex().map_err(|e| spawn_error(e.into()))?;
     let init = match &settings.initializer {
         Some(init) => Some(init.try_clone().map_err(|e| spawn_error(e.into()))?),
         None => None,
     };
-    let mut process = Process::builder()
+    let process = Process::builder()
         .name(format!("PoolWorker-{n}"))
         .daemon(true)
         .kill_on_drop(true)
         .spawn(worker::run, WorkerArg { conn: there, init })
         .map_err(spawn_error)?;
-    match here.recv::<FromWorker>().await {
-        Ok(FromWorker::Ready) => {
-            let writer = here.try_clone().map_err(|e| spawn_error(e.into()))?;
-            Ok(Worker { reader: here, writer, process, jobs: 0 })
-        }
-        Ok(FromWorker::InitFailed { message, location }) => {
-            let _ = process.join().await;
-            Err(PoolError::Initializer { message, location })
-        }
-        _ => {
-            let _ = process.join().await;
-            Err(PoolError::Initializer {
-                message: format!("worker died: exit code {:?}", process.exitcode()),
-                location: None,
-            })
+    Ok(Starting { conn, process })
+}
+
+impl Starting {
+    /// Waits until the worker has run its initializer (cancel safe).
+    async fn ready(&mut self) -> Result<(), PoolError> {
+        match self.conn.recv::<FromWorker>().await {
+            Ok(FromWorker::Ready) => Ok(()),
+            Ok(FromWorker::InitFailed { message, location }) => {
+                let _ = self.process.join().await;
+                Err(PoolError::Initializer { message, location })
+            }
+            _ => {
+                let _ = self.process.kill();
+                let _ = self.process.join().await;
+                Err(PoolError::Initializer {
+                    message: format!("worker died: exit code {:?}", self.process.exitcode()),
+                    location: None,
+                })
+            }
         }
     }
+
+    /// Waits until the worker is ready; on failure it has exited.
+    pub(super) async fn ready_worker(mut self) -> Result<Worker, PoolError> {
+        self.ready().await?;
+        self.into_worker()
+    }
+
+    /// The worker, once [`ready`](Starting::ready).
+    fn into_worker(self) -> Result<Worker, PoolError> {
+        let writer = self.conn.try_clone().map_err(|e| PoolError::Spawn(Box::new(crate::Error::from(e))))?;
+        Ok(Worker { reader: self.conn, writer, process: self.process, jobs: 0 })
+    }
+
+    /// Kills the worker and reaps it.
+    pub(super) async fn kill(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.join().await;
+    }
+}
+
+/// Starts worker number `n` and waits until it has run its initializer.
+pub(super) async fn start_worker(n: usize, settings: &Settings) -> Result<Worker, PoolError> {
+    spawn_worker(n, settings)?.ready_worker().await
 }
 
 /// A job the worker holds.
@@ -168,7 +212,32 @@ enum Next {
 
 /// Runs a slot until the pool is closed and drained, or terminated, or a
 /// replacement worker cannot be started.
-pub(super) async fn run(shared: Arc<Shared>, mut worker: Worker) {
+pub(super) async fn run(shared: Arc<Shared>, start: Start) {
+    let mut worker = match start {
+        Start::Ready(worker) => *worker,
+        Start::Spawned(mut starting) => loop {
+            let changed = shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if shared.lock().terminated {
+                (*starting).kill().await;
+                return shared.slot_ended(true);
+            }
+            tokio::select! {
+                ready = starting.ready() => {
+                    match ready.and_then(|()| (*starting).into_worker()) {
+                        Ok(worker) => break worker,
+                        // It could not start: try once more, as for a dead worker.
+                        Err(_) => match replace(&shared).await {
+                            Some(worker) => break worker,
+                            None => return shared.slot_ended(true),
+                        },
+                    }
+                }
+                () = changed => {}
+            }
+        },
+    };
     let mut held: VecDeque<Held> = VecDeque::new();
     let mut pace = Pace::default();
     let mut idle = true; // as counted in the shared state
