@@ -63,10 +63,11 @@ impl Default for Spinner {
     }
 }
 
-/// Whether more than one CPU is online (checked once).
+/// Whether this process may run on more than one CPU (checked once): if
+/// not, a spinning waiter only keeps its peer from running.
 fn multi_cpu() -> bool {
     static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MULTI.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+    *MULTI.get_or_init(|| crate::sys::cpus_allowed() > 1)
 }
 
 /// One wait's spin, planned by [`Spinner::plan`] and reported back with
