@@ -320,7 +320,10 @@ impl PoolBuilder {
         self
     }
 
-    /// Starts the workers and waits until each has run its initializer.
+    /// Starts the workers. With an [`initializer`](PoolBuilder::initializer)
+    /// it waits until each has run it; without one it returns once they are
+    /// spawned, as Python's does, and the first tasks go to whichever worker
+    /// is ready first.
     ///
     /// # Errors
     ///
