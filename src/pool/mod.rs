@@ -3,11 +3,12 @@
 //!
 //! # Implementation notes
 //!
-//! Each worker is a daemon child with one [`Connection`] to the pool, kept
-//! busy by a slot task of its own ([`slot`]), so the pool always knows
-//! which jobs each worker holds. A job is a chunk of tasks — the offset of
-//! the target's chunk runner, as a spawn names its trampoline, and the
-//! arguments encoded as one buffer of records ([`chunk`]) — and its answer
+//! Each worker is a daemon child with one [`Connection`](crate::Connection)
+//! to the pool, kept busy by a slot task of its own (`slot.rs`), so the
+//! pool always knows which jobs each worker holds. A job is a chunk of
+//! tasks — the offset of the target's chunk runner, as a spawn names its
+//! trampoline, and the arguments encoded as one buffer of records
+//! (`chunk.rs`) — and its answer
 //! is the outcomes as another, so a default-chunked `map` costs one message
 //! per chunk each way. Jobs wait in one queue; slots take them, several at
 //! a time for a worker whose jobs are short. If a worker's connection ends
