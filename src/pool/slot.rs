@@ -136,11 +136,6 @@ impl Starting {
     }
 }
 
-/// Starts worker number `n` and waits until it has run its initializer.
-pub(super) async fn start_worker(n: usize, settings: &Settings) -> Result<Worker, PoolError> {
-    spawn_worker(n, settings)?.ready_worker().await
-}
-
 /// A job the worker holds.
 struct Held {
     job: Job,
@@ -215,32 +210,22 @@ enum Next {
 pub(super) async fn run(shared: Arc<Shared>, start: Start) {
     let mut worker = match start {
         Start::Ready(worker) => *worker,
-        Start::Spawned(mut starting) => loop {
-            let changed = shared.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if shared.lock().terminated {
-                (*starting).kill().await;
-                return shared.slot_ended(true);
-            }
-            tokio::select! {
-                ready = starting.ready() => {
-                    match ready.and_then(|()| (*starting).into_worker()) {
-                        Ok(worker) => break worker,
-                        // It could not start: try once more, as for a dead worker.
-                        Err(_) => match replace(&shared).await {
-                            Some(worker) => break worker,
-                            None => return shared.slot_ended(true),
-                        },
-                    }
-                }
-                () = changed => {}
-            }
+        Start::Spawned(starting) => match until_ready(&shared, *starting).await {
+            Ok(worker) => worker,
+            Err(Unready::Terminated) => return shared.slot_ended(true),
+            // It could not start: try once more, as for a dead worker.
+            Err(Unready::Failed) => match replace(&shared).await {
+                Some(worker) => worker,
+                None => return shared.slot_ended(true),
+            },
         },
     };
     let mut held: VecDeque<Held> = VecDeque::new();
     let mut pace = Pace::default();
     let mut idle = true; // as counted in the shared state
+                         // The worker's end was full at the last send: no more jobs until it
+                         // answers one (retrying at every wake-up would spin).
+    let mut stalled = false;
     loop {
         let changed = shared.changed.notified();
         tokio::pin!(changed);
@@ -263,6 +248,7 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                 let spare = if held.is_empty() { 0 } else { others_idle };
                 while batch.len() < take
                     && bytes < BATCH_BYTES
+                    && !stalled
                     && !worker.writer.has_unsent()
                     && state.queue.len() > spare
                 {
@@ -338,7 +324,8 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                     held.extend(batch.into_iter().map(|job| Held { job, sent }));
                 }
                 Ok(TrySend::Busy) => {
-                    // The worker's end is full: these wait for the next turn.
+                    // The worker's end is full: these go back to the queue.
+                    stalled = true;
                     shared.requeue(batch);
                 }
                 Err(_) => {
@@ -379,6 +366,7 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                         break;
                     };
                     pace.answered(sent, now);
+                    stalled = false;
                     let _ = job.reply.send(answered);
                     answer = reader.try_recv::<FromWorker>().transpose();
                 }
@@ -423,8 +411,39 @@ async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Opt
     replace(shared).await
 }
 
-/// Starts the next worker, or `None` if it cannot be started.
+/// Why a spawned worker did not become ready.
+enum Unready {
+    /// The pool was terminated meanwhile (the worker was killed).
+    Terminated,
+    /// It failed or died first.
+    Failed,
+}
+
+/// Waits until a spawned worker is ready, or kills it if the pool is
+/// terminated first (a worker that never becomes ready cannot hold up
+/// `terminate`).
+async fn until_ready(shared: &Shared, mut starting: Starting) -> Result<Worker, Unready> {
+    loop {
+        let changed = shared.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if shared.lock().terminated {
+            starting.kill().await;
+            return Err(Unready::Terminated);
+        }
+        tokio::select! {
+            ready = starting.ready() => {
+                return ready.and_then(|()| starting.into_worker()).map_err(|_| Unready::Failed);
+            }
+            () = changed => {}
+        }
+    }
+}
+
+/// Starts the next worker, or `None` if it cannot be started (or the pool
+/// was terminated meanwhile).
 async fn replace(shared: &Shared) -> Option<Worker> {
     let n = shared.lock().next_worker();
-    start_worker(n, &shared.settings).await.ok()
+    let starting = spawn_worker(n, &shared.settings).ok()?;
+    until_ready(shared, starting).await.ok()
 }
