@@ -318,3 +318,19 @@ async fn a_pool_stopped_before_its_workers_are_ready() {
     drop(pool);
     assert!(matches!(bounded(pending).await, Err(TaskError::Terminated)));
 }
+
+#[ipc::test]
+async fn a_chunk_with_too_many_handles_fails_alone() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let events: Vec<Event> = (0..300).map(|_| Event::new().unwrap()).collect();
+    // 300 handles in one chunk cannot travel in one message (at most 253
+    // descriptors): that map fails, clearly, and the pool goes on.
+    let err = bounded(pool.map_chunked(|e: Event| e.is_set(), events.clone(), 300)).await.unwrap_err();
+    assert!(matches!(&err, TaskError::Failed(why) if why.contains("descriptors")), "{err:?}");
+    // In chunks that fit, the handles work in the workers.
+    events[7].set();
+    let set = bounded(pool.map_chunked(|e: Event| e.is_set(), events, 10)).await.unwrap();
+    assert_eq!(set.iter().filter(|s| **s).count(), 1);
+    assert!(set[7]);
+    assert_eq!(bounded(pool.apply(|x: u8| x + 1, 1)).await.unwrap(), 2);
+}

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use super::worker::{FromWorker, Run, WorkerArg};
 use super::{worker, Job, PoolError, Settings, Shared, TaskError};
-use crate::pipe::TrySend;
+use crate::pipe::{SendError, TrySend};
+use crate::sys::MAX_FDS_PER_MSG;
 use crate::{Connection, Pipe, Process};
 
 /// The work a worker may hold queued behind the job it runs, at its
@@ -242,7 +243,7 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                 let left = shared.settings.max_tasks_per_child.map_or(u64::MAX, |max| max - worker.jobs);
                 let room = pace.room(held.len(), held.front().map(|h| h.sent), now);
                 let take = usize::try_from(left).unwrap_or(usize::MAX).min(room);
-                let mut bytes = 0;
+                let (mut bytes, mut fds) = (0, 0);
                 let others_idle = state.idle - usize::from(idle);
                 // A worker that holds jobs leaves the queue's first ones to idle workers.
                 let spare = if held.is_empty() { 0 } else { others_idle };
@@ -256,7 +257,12 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                     if job.reply.is_closed() {
                         continue; // its caller went away before it started
                     }
+                    if !batch.is_empty() && fds + job.chunk.fds.len() > MAX_FDS_PER_MSG {
+                        state.queue.push_front(job); // for the next message
+                        break;
+                    }
                     bytes += job.chunk.bytes.len();
+                    fds += job.chunk.fds.len();
                     batch.push(job);
                 }
                 let now_idle = held.is_empty() && batch.is_empty();
@@ -327,6 +333,14 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                     // The worker's end is full: these go back to the queue.
                     stalled = true;
                     shared.requeue(batch);
+                }
+                Err(e @ (SendError::TooManyHandles(_) | SendError::Encode(_))) => {
+                    // The jobs cannot travel (nothing was sent): they fail,
+                    // the worker is fine.
+                    let why = format!("the job could not be sent to a worker: {e}");
+                    for job in batch {
+                        let _ = job.reply.send(Err(TaskError::Failed(why.clone())));
+                    }
                 }
                 Err(_) => {
                     shared.requeue(batch);
