@@ -14,16 +14,19 @@
 //!
 //! How many jobs a worker holds at once is paced by how long its jobs
 //! take: one at a time until the first answer, then as many as fit in
-//! [`BUDGET`] of work at the measured rate (at most [`MAX_DEPTH`]), and
-//! none while the job it runs has been going for longer than that, or while
-//! another worker sits idle. Short tasks then flow without the worker
-//! waiting for the pool between them, and a long one holds up at most a
-//! budget's worth of queued work.
+//! [`BUDGET`] of work at the measured rate (at most [`MAX_DEPTH`]), topped
+//! up in one message once it is down to half of that; none while the job
+//! it runs has been going for longer than the budget, and none the queue's
+//! first jobs while another worker sits idle. Short tasks then flow
+//! without the worker waiting for the pool between them, and a long one
+//! holds up at most a budget's worth of queued work.
 //!
 //! Sending never waits while the worker holds jobs: the worker may be
 //! blocked writing an answer, and a slot blocked writing more jobs would
 //! then wait forever. A message that does not fit goes out in part and its
-//! tail is written while answers are read.
+//! tail is written while answers are read; one that finds the worker's end
+//! full goes back to the queue until the worker answers. A job that cannot
+//! be sent at all (too many handles for one message) fails alone.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
