@@ -34,13 +34,25 @@ use crate::process::{catch_panic, conjure, offset_of, Target, TrampolineResult};
 /// byte, for a payload under 128 bytes (a longer one moves up).
 const HEADER_GUESS: usize = 1;
 
-/// Appends `n` to `out` as an unsigned LEB128 varint.
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+/// Writes `n` as an unsigned LEB128 varint at the front of `out` (room
+/// for any u64); returns how many bytes it took.
+fn varint_into(out: &mut [u8; 10], mut n: u64) -> usize {
+    let mut i = 0;
     while n >= 0x80 {
-        out.push((n as u8) | 0x80);
+        out[i] = (n as u8) | 0x80;
         n >>= 7;
+        i += 1;
     }
-    out.push(n as u8);
+    out[i] = n as u8;
+    i + 1
+}
+
+/// Appends `n` to `out` as an unsigned LEB128 varint.
+#[cfg(test)]
+fn put_varint(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 10];
+    let len = varint_into(&mut buf, n);
+    out.extend_from_slice(&buf[..len]);
 }
 
 /// Reads an unsigned LEB128 varint from the front of `bytes`, advancing it.
@@ -100,12 +112,12 @@ impl Writer {
             self.bytes[at] = len as u8;
             return;
         }
-        let mut header = Vec::with_capacity(10);
-        put_varint(&mut header, len as u64);
-        let extra = header.len() - HEADER_GUESS;
+        let mut header = [0u8; 10];
+        let n = varint_into(&mut header, len as u64);
+        let extra = n - HEADER_GUESS;
         self.bytes.resize(self.bytes.len() + extra, 0);
-        self.bytes.copy_within(at + HEADER_GUESS..at + HEADER_GUESS + len, at + header.len());
-        self.bytes[at..at + header.len()].copy_from_slice(&header);
+        self.bytes.copy_within(at + HEADER_GUESS..at + HEADER_GUESS + len, at + n);
+        self.bytes[at..at + n].copy_from_slice(&header[..n]);
     }
 }
 
