@@ -463,3 +463,80 @@ async fn items_of_every_size_up_to_half_the_ring_keep_their_order() {
     assert_eq!(v.get().await.unwrap(), item);
     assert_eq!(v.get().await.unwrap(), [1, 2]);
 }
+
+/// A `Deserialize` that refuses items starting with 0 and panics on items
+/// starting with 1.
+#[derive(Debug, PartialEq, serde::Serialize)]
+struct Picky(serde_bytes::ByteBuf);
+
+impl<'de> serde::Deserialize<'de> for Picky {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        match bytes.first() {
+            Some(0) => Err(serde::de::Error::custom("refused")),
+            Some(1) => panic!("picky"),
+            _ => Ok(Picky(bytes)),
+        }
+    }
+}
+
+#[test]
+fn items_that_fail_to_decode_are_taken_with_their_error_small_or_large() {
+    // Large items are decoded straight out of the ring, under the get lock;
+    // small ones after it. Either way a bad item is taken and the next get
+    // gets the next item.
+    for size in [16, 256 << 10] {
+        let q = Queue::<Picky>::with_ring(None, 4 << 20).unwrap();
+        for first in [0u8, 1, 2] {
+            q.try_put(Picky(serde_bytes::ByteBuf::from(vec![first; size]))).unwrap();
+        }
+        assert!(matches!(q.try_get(), Err(GetError::Decode(e)) if e.to_string().contains("refused")));
+        assert_eq!(q.qsize(), 2);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
+        assert!(panicked.is_err(), "the Deserialize panic reaches the caller");
+        assert_eq!(q.qsize(), 1, "{size}-byte item taken despite the panic");
+        assert_eq!(q.try_get().unwrap(), Picky(serde_bytes::ByteBuf::from(vec![2; size])));
+    }
+}
+
+#[tokio::test]
+async fn a_put_needs_only_a_send_item_to_be_a_send_future() {
+    // `Cell` is Send but not Sync: no borrow of the item may live across
+    // the put's awaits.
+    let q = Queue::<std::cell::Cell<u32>>::unbounded().unwrap();
+    let producer = q.clone();
+    tokio::spawn(async move { producer.put(std::cell::Cell::new(5)).await.unwrap() }).await.unwrap();
+    assert_eq!(q.get().await.unwrap().get(), 5);
+}
+
+#[test]
+fn every_sleeping_consumer_is_woken_by_a_burst_of_puts() {
+    // One sleeping consumer is woken once for a burst (not once per item);
+    // two sleeping consumers each get a wake-up for the items that are
+    // theirs, so neither sleeps beside an item. Gets without a timeout (a
+    // timed get takes the item when its time runs out, hiding a missed
+    // wake-up), watched from here with one.
+    let q = Queue::<u32>::unbounded().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let consumer = |n: u32| {
+        let (q, tx) = (q.clone(), tx.clone());
+        std::thread::spawn(move || tx.send((0..n).map(|_| q.blocking_get().unwrap()).sum::<u32>()))
+    };
+    let lone = consumer(1000);
+    std::thread::sleep(Duration::from_millis(100)); // asleep by now
+    for i in 0..1000 {
+        q.try_put(i).unwrap();
+    }
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok((0..1000).sum()));
+    lone.join().unwrap().unwrap();
+    let pair = [consumer(1), consumer(1)];
+    std::thread::sleep(Duration::from_millis(100));
+    q.try_put(1).unwrap();
+    q.try_put(2).unwrap();
+    let mut got = [0, 0].map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("a consumer slept beside an item"));
+    got.sort_unstable();
+    assert_eq!(got, [1, 2]);
+    for t in pair {
+        t.join().unwrap().unwrap();
+    }
+}

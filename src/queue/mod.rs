@@ -48,21 +48,25 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use error::{GetError, PutError, PutRefused};
 pub use joinable::{JoinableQueue, SimpleQueue, TaskDoneError};
 
-use crate::codec;
+use crate::codec::{self, Sunk};
 use crate::handle::{DeFd, SerFd};
-use crate::loom::Ordering;
+use crate::loom::{AtomicU32, Ordering};
 use crate::shm::{Frozen, Region};
 use crate::sync::raw::Sleeper;
-use crate::sync::{Lock, LockError, LockGuard};
+use crate::sync::{Lock, LockError, LockGuard, TryLockError};
 use crate::sys::{self, Interest, SocketKind};
 use crate::wake::{self, Spinner, Tokens};
-use ring::{Front, Push, Ring, Tag};
+use ring::{Front, Push, Ring, Seen, Tag};
 
 /// The ring's size unless [`Queue::with_ring`] says otherwise.
 const DEFAULT_RING: usize = 1 << 20;
 
 /// An out-of-line item's record and socket message: its number and length.
 const OUT_OF_LINE: usize = 16;
+/// Inline items of at least this many encoded bytes are decoded straight
+/// out of the ring under the get lock (one copy less); smaller ones are
+/// copied out and decoded after it, so consumers decode them in parallel.
+const DECODE_IN_RING: usize = 64 << 10;
 
 /// A FIFO queue of `T`s shared by every process holding the handle
 /// (Python's `multiprocessing.Queue`).
@@ -111,6 +115,11 @@ struct Inner {
     capacity: usize,
     parts: Parts,
     spinner: Mutex<Spinner>,
+    /// The encoded length of the last item put through this handle: where
+    /// the next is encoded (see [`Outgoing`]).
+    last_len: AtomicU32,
+    /// This process's last readings of the ring's positions.
+    seen: Seen,
 }
 
 impl<T> Clone for Queue<T> {
@@ -159,20 +168,32 @@ impl Payload {
             Payload::OutOfLine { .. } => OUT_OF_LINE,
         }
     }
+}
 
-    fn release(self) {
+impl Drop for Payload {
+    fn drop(&mut self) {
         if let Payload::Inline(bytes) = self {
-            give_scratch(bytes);
+            give_scratch(std::mem::take(bytes));
         }
     }
 }
 
-/// A taken item's bytes.
-enum Got {
+/// What the first, synchronous try of a put did.
+enum First {
+    /// Put, or refused for good.
+    Done(Result<(), Refused>),
+    /// Encoded aside, for the waiting path.
+    Aside(Payload),
+}
+
+/// A taken item, or its bytes.
+enum Got<T> {
     /// The first `len` bytes of the scratch buffer.
     Inline(usize),
     /// An out-of-line item's memfd, mapped.
     OutOfLine(Frozen),
+    /// Decoded straight out of the ring.
+    Decoded(Result<T, codec::DecodeError>),
 }
 
 fn corrupt() -> io::Error {
@@ -205,10 +226,10 @@ fn take_scratch() -> Vec<u8> {
 }
 
 /// Gives a scratch buffer back, unless it grew past what is worth keeping
-/// per thread (4 MiB: room for 1 MiB items and more).
-fn give_scratch(mut buf: Vec<u8>) {
+/// per thread (4 MiB: room for 1 MiB items and more). Its bytes stay, stale:
+/// a get copies over them without zeroing them first; an encode clears it.
+fn give_scratch(buf: Vec<u8>) {
     if buf.capacity() <= 4 << 20 {
-        buf.clear();
         SCRATCH.with(|s| s.set(buf));
     }
 }
@@ -318,13 +339,25 @@ impl<T> Queue<T> {
     }
 
     fn from_parts(region: Region, capacity: usize, parts: Parts) -> Queue<T> {
-        let inner = Inner { region, capacity, parts, spinner: Mutex::new(Spinner::default()) };
+        let inner = Inner {
+            region,
+            capacity,
+            parts,
+            spinner: Mutex::new(Spinner::default()),
+            last_len: AtomicU32::new(0),
+            seen: Seen::default(),
+        };
         Queue { inner: Arc::new(inner), _item: PhantomData }
     }
 
     /// Whether an encoded item of `len` bytes travels out of line.
     fn out_of_line(&self, len: usize) -> bool {
         ring::record_size(len) > self.inner.capacity / 2
+    }
+
+    /// The largest encoded item that travels inline.
+    fn max_inline(&self) -> usize {
+        (self.inner.capacity / 2).saturating_sub(ring::record_size(0)) & !7
     }
 
     fn ring(&self) -> Ring<'_> {
@@ -461,52 +494,6 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Takes the front item under a held get lock: `Ok(None)` when empty.
-    fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<Got>, GetError> {
-        let ring = self.ring();
-        let (tag, len, next) = match ring.front(buf) {
-            Front::Empty => return Ok(None),
-            Front::Corrupt => return Err(GetError::Corrupt),
-            Front::Record { tag, len, next } => (tag, len, next),
-        };
-        if tag == Tag::Inline {
-            if ring.advance(next) {
-                self.inner.parts.not_full.post(1);
-            }
-            return Ok(Some(Got::Inline(len)));
-        }
-        let record = buf.get(..OUT_OF_LINE).filter(|_| len == OUT_OF_LINE);
-        let Some((seq, size)) = record.map(|r| (le64(&r[..8]), le64(&r[8..]))) else {
-            ring.advance(next);
-            return Err(GetError::Corrupt);
-        };
-        let Some(fd) = self.peek_out_of_line(seq)? else {
-            // Its memfd is gone (taken by a hostile peer): skip the record.
-            ring.advance(next);
-            return Err(GetError::Corrupt);
-        };
-        let frozen = match usize::try_from(size).map_err(|_| corrupt()).and_then(|size| Frozen::map(&fd, size)) {
-            Ok(frozen) => frozen,
-            // Out of memory to map it: the item stays for another try.
-            Err(e) if e.kind() != io::ErrorKind::InvalidData => return Err(GetError::Io(e)),
-            // Not what a producer of ours sends: skip record and message.
-            Err(_) => {
-                ring.advance(next);
-                let _ = self.discard_out_of_line();
-                return Err(GetError::Corrupt);
-            }
-        };
-        ring.advance(next);
-        // Only now off the socket (a consumer killed before this leaves an
-        // orphan the next one discards), and only then wake a producer that
-        // may be waiting for the socket's buffer.
-        let _ = self.discard_out_of_line();
-        if ring.producers_asleep() {
-            self.inner.parts.not_full.post(1);
-        }
-        Ok(Some(Got::OutOfLine(frozen)))
-    }
-
     /// Peeks the socket for out-of-line item `seq`'s memfd, discarding
     /// older messages (orphans) and garbage; `None` if it is not there.
     fn peek_out_of_line(&self, seq: u64) -> io::Result<Option<OwnedFd>> {
@@ -610,67 +597,74 @@ impl<T> Queue<T> {
             Empty::Wait
         }
     }
-
-    /// Takes an item's bytes (into `buf`, if they were inline).
-    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got, GetError> {
-        let mut saw_closed = false;
-        loop {
-            {
-                let _guard = held(self.inner.parts.get_lock.lock().await)?;
-                if let Some(got) = self.pop_locked(buf)? {
-                    return Ok(got);
-                }
-            }
-            match self.after_empty(&mut saw_closed) {
-                Empty::Retry => continue,
-                Empty::Closed => return Err(GetError::Closed),
-                Empty::Wait => {}
-            }
-            if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
-            if self.items_or_closed().is_none() {
-                self.inner.parts.not_empty.take().await?;
-            }
-        }
-    }
-
-    /// Blocking form of `get_bytes`, until `deadline`.
-    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got, GetError> {
-        let mut saw_closed = false;
-        loop {
-            {
-                let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
-                if let Some(got) = self.pop_locked(buf)? {
-                    return Ok(got);
-                }
-            }
-            match self.after_empty(&mut saw_closed) {
-                Empty::Retry => continue,
-                Empty::Closed => return Err(GetError::Closed),
-                Empty::Wait => {}
-            }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left == Some(Duration::ZERO) {
-                return Err(GetError::Empty);
-            }
-            if wake::spin(&self.inner.spinner, left, || self.items_or_closed()).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
-            if self.items_or_closed().is_none() {
-                self.inner.parts.not_empty.blocking_take(left)?;
-            }
-        }
-    }
 }
 
 impl<T: Serialize> Queue<T> {
-    /// Encodes `item` into a scratch buffer, or out of line if it is large
-    /// (the caller releases the payload).
+    /// Encodes `item` straight into the ring's free space under a held put
+    /// lock and publishes it. `Refused::Full` when it did not fit there
+    /// (nothing was published; the caller encodes it aside).
+    fn push_in_place(&self, item: &T) -> Result<(), Refused> {
+        let ring = self.ring();
+        if ring.is_closed() {
+            return Err(Refused::Closed);
+        }
+        // Relaxed: a guess at the size, nothing more.
+        let hint = self.inner.last_len.load(Ordering::Relaxed) as usize;
+        let Some(mut space) = ring.reserve(hint, self.max_inline(), &self.inner.seen) else {
+            return Err(Refused::Full);
+        };
+        match codec::encode_with(item, |bytes| ring.write_in(&mut space, bytes)) {
+            Ok(Sunk::All) => {}
+            Ok(Sunk::Stopped) => return Err(Refused::Full),
+            Err(e) => return Err(Refused::Encode(e)),
+        }
+        self.remember_len(space.len());
+        if ring.commit(space, Tag::Inline) {
+            self.inner.parts.not_empty.post(1);
+        }
+        Ok(())
+    }
+
+    fn remember_len(&self, len: usize) {
+        // Relaxed: a guess at the next item's size (see `push_in_place`).
+        self.inner.last_len.store(u32::try_from(len).unwrap_or(u32::MAX), Ordering::Relaxed);
+    }
+
+    /// The first try of a put, synchronous so that no borrow of the item
+    /// lives across an await (a put's future needs only `T: Send`): if the
+    /// put lock is free and the last item travelled inline, the item is
+    /// encoded straight into the ring's free space (one copy, no scratch
+    /// buffer); otherwise, or when it did not fit there, it is encoded
+    /// aside, outside the lock, and put from there by the waiting path.
+    fn first_try(&self, item: &T) -> First {
+        // Relaxed: as in `push_in_place`.
+        if self.inner.last_len.load(Ordering::Relaxed) as usize <= self.max_inline() {
+            let guard = match self.inner.parts.put_lock.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::OwnerDied(guard)) => {
+                    guard.make_consistent();
+                    Some(guard)
+                }
+                Err(TryLockError::WouldBlock) => None,
+                Err(TryLockError::Io(e)) => return First::Done(Err(Refused::Io(e))),
+            };
+            if let Some(_guard) = guard {
+                match self.push_in_place(item) {
+                    Err(Refused::Full) => {}
+                    done => return First::Done(done),
+                }
+            }
+        }
+        match self.encode(item) {
+            Ok(payload) => First::Aside(payload),
+            Err(refused) => First::Done(Err(refused)),
+        }
+    }
+
+    /// Encodes `item` into a scratch buffer, or out of line if it is large.
     fn encode(&self, item: &T) -> Result<Payload, Refused> {
         let mut bytes = take_scratch();
+        bytes.clear();
         let fds = match codec::encode_into(item, &mut bytes) {
             Ok(fds) => fds,
             Err(e) => {
@@ -682,6 +676,7 @@ impl<T: Serialize> Queue<T> {
             give_scratch(bytes);
             return Err(Refused::Encode(codec::EncodeError("handles cannot travel inside queue items".into())));
         }
+        self.remember_len(bytes.len());
         if !self.out_of_line(bytes.len()) {
             return Ok(Payload::Inline(bytes));
         }
@@ -716,12 +711,11 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-        let payload = match self.encode(&item) {
-            Ok(p) => p,
-            Err(r) => return Err(r.with(item)),
+        let payload = match self.first_try(&item) {
+            First::Done(done) => return done.map_err(|r| r.with(item)),
+            First::Aside(payload) => payload,
         };
         let put = self.put_payload(&payload).await;
-        payload.release();
         put.map_err(|r| r.with(item))
     }
 
@@ -768,12 +762,11 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        let payload = match self.encode(&item) {
-            Ok(p) => p,
-            Err(r) => return Err(r.with(item)),
+        let payload = match self.first_try(&item) {
+            First::Done(done) => return done.map_err(|r| r.with(item)),
+            First::Aside(payload) => payload,
         };
         let put = tokio::time::timeout(timeout, self.put_payload(&payload)).await;
-        payload.release();
         match put {
             Ok(done) => done.map_err(|r| r.with(item)),
             Err(_) => Err(PutError::Full(item)),
@@ -819,22 +812,152 @@ impl<T: Serialize> Queue<T> {
     }
 
     fn blocking_put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
-        let payload = match self.encode(&item) {
-            Ok(p) => p,
-            Err(r) => return Err(r.with(item)),
+        let payload = match self.first_try(&item) {
+            First::Done(done) => return done.map_err(|r| r.with(item)),
+            First::Aside(payload) => payload,
         };
         let put = self.blocking_put_payload(&payload, deadline);
-        payload.release();
         put.map_err(|r| r.with(item))
     }
 }
 
 impl<T: DeserializeOwned> Queue<T> {
+    /// Takes the front item under a held get lock: `Ok(None)` when empty.
+    /// A large item is decoded straight out of the ring, here, before its
+    /// record is consumed; a smaller one is copied into `buf` and decoded
+    /// after the lock is released.
+    fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<Got<T>>, GetError> {
+        let ring = self.ring();
+        let (tag, at, len, next) = match ring.front(&self.inner.seen) {
+            Front::Empty => return Ok(None),
+            Front::Corrupt => return Err(GetError::Corrupt),
+            Front::Record { tag, at, len, next } => (tag, at, len, next),
+        };
+        let got = match tag {
+            Tag::Inline if len >= DECODE_IN_RING => {
+                // A `Deserialize` that panics still consumes its item, as it
+                // would decoding after the lock: the next get must not meet
+                // the same record and panic again.
+                let decode = || codec::decode_with(len, |from, dst| ring.read_payload(at, from, dst));
+                let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+                if decoded.is_err() && ring.advance(next) {
+                    self.inner.parts.not_full.post(1);
+                }
+                Got::Decoded(decoded.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            }
+            Tag::Inline => {
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                if !ring.read_payload(at, 0, &mut buf[..len]) {
+                    return Err(GetError::Corrupt);
+                }
+                Got::Inline(len)
+            }
+            Tag::OutOfLine => return self.pop_out_of_line(at, len, next).map(Some),
+        };
+        if ring.advance(next) {
+            self.inner.parts.not_full.post(1);
+        }
+        Ok(Some(got))
+    }
+
+    /// Takes the out-of-line item whose record is at the front (its payload
+    /// at ring offset `at`) under a held get lock.
+    fn pop_out_of_line(&self, at: usize, len: usize, next: u64) -> Result<Got<T>, GetError> {
+        let ring = self.ring();
+        let mut record = [0u8; OUT_OF_LINE];
+        let record = (len == OUT_OF_LINE && ring.read_payload(at, 0, &mut record)).then_some(record);
+        let Some((seq, size)) = record.map(|r| (le64(&r[..8]), le64(&r[8..]))) else {
+            ring.advance(next);
+            return Err(GetError::Corrupt);
+        };
+        let Some(fd) = self.peek_out_of_line(seq)? else {
+            // Its memfd is gone (taken by a hostile peer): skip the record.
+            ring.advance(next);
+            return Err(GetError::Corrupt);
+        };
+        let frozen = match usize::try_from(size).map_err(|_| corrupt()).and_then(|size| Frozen::map(&fd, size)) {
+            Ok(frozen) => frozen,
+            // Out of memory to map it: the item stays for another try.
+            Err(e) if e.kind() != io::ErrorKind::InvalidData => return Err(GetError::Io(e)),
+            // Not what a producer of ours sends: skip record and message.
+            Err(_) => {
+                ring.advance(next);
+                let _ = self.discard_out_of_line();
+                return Err(GetError::Corrupt);
+            }
+        };
+        ring.advance(next);
+        // Only now off the socket (a consumer killed before this leaves an
+        // orphan the next one discards), and only then wake a producer that
+        // may be waiting for the socket's buffer.
+        let _ = self.discard_out_of_line();
+        if ring.producers_asleep() {
+            self.inner.parts.not_full.post(1);
+        }
+        Ok(Got::OutOfLine(frozen))
+    }
+
+    /// Takes an item's bytes (into `buf`, if they were inline).
+    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got<T>, GetError> {
+        let mut saw_closed = false;
+        loop {
+            {
+                let _guard = held(self.inner.parts.get_lock.lock().await)?;
+                if let Some(got) = self.pop_locked(buf)? {
+                    return Ok(got);
+                }
+            }
+            match self.after_empty(&mut saw_closed) {
+                Empty::Retry => continue,
+                Empty::Closed => return Err(GetError::Closed),
+                Empty::Wait => {}
+            }
+            if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
+            if self.items_or_closed().is_none() {
+                self.inner.parts.not_empty.take().await?;
+            }
+        }
+    }
+
+    /// Blocking form of `get_bytes`, until `deadline`.
+    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got<T>, GetError> {
+        let mut saw_closed = false;
+        loop {
+            {
+                let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
+                if let Some(got) = self.pop_locked(buf)? {
+                    return Ok(got);
+                }
+            }
+            match self.after_empty(&mut saw_closed) {
+                Empty::Retry => continue,
+                Empty::Closed => return Err(GetError::Closed),
+                Empty::Wait => {}
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Err(GetError::Empty);
+            }
+            if wake::spin(&self.inner.spinner, left, || self.items_or_closed()).is_some() {
+                continue;
+            }
+            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
+            if self.items_or_closed().is_none() {
+                self.inner.parts.not_empty.blocking_take(left)?;
+            }
+        }
+    }
     /// Decodes a taken item and gives the scratch buffer back.
-    fn decode(buf: Vec<u8>, got: Result<Got, GetError>) -> Result<T, GetError> {
+    fn decode(buf: Vec<u8>, got: Result<Got<T>, GetError>) -> Result<T, GetError> {
         let item = got.and_then(|got| match got {
             Got::Inline(len) => Ok(codec::decode(&buf[..len], Vec::new())?),
             Got::OutOfLine(frozen) => Ok(codec::decode(frozen.bytes(), Vec::new())?),
+            Got::Decoded(item) => Ok(item?),
         });
         give_scratch(buf);
         item

@@ -24,24 +24,28 @@ use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::sync::raw::Sleeper;
 
-// The header: three cache lines of 16 words, so producers and consumers do
-// not write the same line on every item. Consumers' line: HEAD, and the
-// consumers sleeping (written by consumers, read by producers after a put).
+// The header: three cache lines of 16 words, so that an item moves as few
+// lines between CPUs as it can. Consumers' line: HEAD, written by every get
+// (producers read it only when the ring looks full: see `Ring::reserve`).
 pub(super) const HEAD: usize = 0;
-pub(super) const GET_SLEEPERS: usize = 2;
 /// `JoinableQueue`: items marked done (wrapping, compared with TAIL's count).
 pub(super) const DONE: usize = 3;
-// Producers' line: TAIL, and the producers sleeping.
+// Producers' line: TAIL, written by every put and read by every get.
 pub(super) const TAIL: usize = 16;
-pub(super) const PUT_SLEEPERS: usize = 18;
 /// The last out-of-line item's number (64-bit; see `Queue`'s notes).
 pub(super) const OOL_SEQ: usize = 20;
-// Read-mostly line.
+// Read-mostly line: the settings, and the sleepers, which every put and get
+// reads (the Dekker check after publishing) but only a wait writes — on
+// HEAD's or TAIL's line they would pull that line across on every item.
 pub(super) const MAXSIZE: usize = 32;
 pub(super) const CLOSED: usize = 33;
 pub(super) const CAPACITY: usize = 34;
 /// `JoinableQueue`: joiners sleeping until every item is done.
 pub(super) const JOIN_SLEEPERS: usize = 35;
+/// Consumers sleeping until an item comes.
+pub(super) const GET_SLEEPERS: usize = 36;
+/// Producers sleeping until room comes.
+pub(super) const PUT_SLEEPERS: usize = 37;
 /// Header words; the ring's bytes start after them.
 pub(super) const HEADER_WORDS: usize = 48;
 const RING_OFFSET: usize = HEADER_WORDS * 4;
@@ -102,16 +106,47 @@ pub(super) enum Push {
 /// What the front of the ring holds.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Front {
-    /// A record whose payload of `len` bytes is now at the front of the
-    /// caller's buffer; [`Ring::advance`] to `next` consumes it.
+    /// A record whose payload of `len` bytes lies at ring offset `at`
+    /// ([`Ring::read_payload`]); [`Ring::advance`] to `next` consumes it.
     Record {
         tag: Tag,
+        at: usize,
         len: usize,
         next: u64,
     },
     Empty,
     /// The shared words or a header are impossible: a broken peer.
     Corrupt,
+}
+
+/// Free space reserved by [`Ring::reserve`] for a record being written.
+#[derive(Debug)]
+pub(super) struct Space {
+    /// TAIL when reserved (the put lock keeps it).
+    tail: u64,
+    /// Bytes left before the ring's end for a wrap marker, or 0.
+    skip: usize,
+    /// The record's offset in the ring.
+    at: usize,
+    /// The most payload bytes the space holds.
+    room: usize,
+    /// Payload bytes written so far.
+    len: usize,
+}
+
+impl Space {
+    /// Payload bytes written so far.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// One process's last readings of HEAD and TAIL (see [`Ring::reserve`] and
+/// [`Ring::front`]).
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    head: AtomicU64,
+    tail: AtomicU64,
 }
 
 /// A view of a queue region.
@@ -189,7 +224,6 @@ impl Ring<'_> {
 
     /// Writes and publishes one record (the caller holds the put lock).
     pub(super) fn push(&self, payload: &[u8], tag: Tag) -> Push {
-        let Ok(len) = u32::try_from(payload.len()) else { return Push::TooLarge };
         let skip = match self.room(payload.len()) {
             None => return Push::TooLarge,
             Some(None) => return Push::Full,
@@ -197,30 +231,128 @@ impl Ring<'_> {
         };
         // Relaxed: only put-lock holders store TAIL, and the lock orders them.
         let t = self.tail().load(Ordering::Relaxed);
+        let at = (pos(t) as usize + skip) % self.capacity;
+        let _ = self.region.copy_in(RING_OFFSET + at + HEADER, payload);
+        Push::Done { wake: self.publish(t, skip, payload.len(), tag) }
+    }
+
+    /// Free space for one record whose length is not known yet, to be
+    /// written in place (the caller holds the put lock): the contiguous run
+    /// after the tail, or after a wrap marker at the ring's start when the
+    /// run after the tail holds fewer than `hint` bytes and the other more.
+    /// At most `max` payload bytes. `None` when the queue is full, by items
+    /// or bytes, or neither run holds `hint` bytes.
+    ///
+    /// HEAD is read from `seen` first, and from the shared word only when
+    /// that leaves too little room: HEAD only grows, so an old value only
+    /// understates the room, and the consumers' line stays put.
+    pub(super) fn reserve(&self, hint: usize, max: usize, seen: &Seen) -> Option<Space> {
+        // Relaxed (the cache): a value this process acquired from HEAD
+        // before, under the put lock, which orders its holders.
+        let cached = seen.head.load(Ordering::Relaxed);
+        if let Some(space) = self.reserve_after(cached, hint, max) {
+            return Some(space);
+        }
+        // Acquire (via SeqCst): consumers copied the freed bytes out before
+        // storing HEAD, so they are ours to overwrite.
+        let h = loom::seqcst_load64(self.head());
+        seen.head.store(h, Ordering::Relaxed);
+        (h != cached).then(|| self.reserve_after(h, hint, max)).flatten()
+    }
+
+    /// [`reserve`](Ring::reserve) with HEAD taken to be `h`.
+    fn reserve_after(&self, h: u64, hint: usize, max: usize) -> Option<Space> {
+        // Relaxed: only put-lock holders store TAIL, and the lock orders them.
+        let t = self.tail().load(Ordering::Relaxed);
+        let used = pos(t).wrapping_sub(pos(h)) & POS_MASK;
+        let items = count(t).wrapping_sub(count(h)) & COUNT_MASK;
+        let maxsize = u64::from(self.maxsize());
+        if used > self.capacity as u64 || (maxsize != 0 && items >= maxsize) {
+            return None;
+        }
+        let free = self.capacity - used as usize;
+        let off = (pos(t) % self.capacity as u64) as usize;
+        let to_end = self.capacity - off;
+        // A run of `n` bytes holds a header and a payload padded to 8 (runs
+        // are multiples of 8 unless a peer broke the words: round down, so
+        // a record never reaches past its run).
+        let room = |n: usize| n.checked_sub(HEADER).map(|p| (p & !7).min(max).min(u32::MAX as usize));
+        let (skip, room) = match (room(free.min(to_end)), room(free.saturating_sub(to_end))) {
+            (Some(here), _) if here >= hint => (0, here),
+            (_, Some(wrapped)) if wrapped >= hint => (to_end, wrapped),
+            _ => return None,
+        };
+        Some(Space { tail: t, skip, at: (off + skip) % self.capacity, room, len: 0 })
+    }
+
+    /// Appends `bytes` to the record being written in `space`; `false`
+    /// (nothing written) if they do not fit.
+    pub(super) fn write_in(&self, space: &mut Space, bytes: &[u8]) -> bool {
+        if bytes.len() > space.room - space.len {
+            return false;
+        }
+        // In bounds: `at + HEADER + room` lies inside the ring by `reserve`.
+        let _ = self.region.copy_in(RING_OFFSET + space.at + HEADER + space.len, bytes);
+        space.len += bytes.len();
+        true
+    }
+
+    /// Publishes the record written in `space` (the caller still holds the
+    /// put lock); whether a sleeping consumer must be woken.
+    pub(super) fn commit(&self, space: Space, tag: Tag) -> bool {
+        self.publish(space.tail, space.skip, space.len, tag)
+    }
+
+    /// Writes the wrap marker and the header of a record of `len` payload
+    /// bytes (already written) after tail `t`, and publishes it.
+    fn publish(&self, t: u64, skip: usize, len: usize, tag: Tag) -> bool {
         let off = (pos(t) % self.capacity as u64) as usize;
         if skip > 0 {
             self.write_header(off, 0, WRAP);
         }
-        let at = (off + skip) % self.capacity;
-        self.write_header(at, len, tag as u32);
-        let _ = self.region.copy_in(RING_OFFSET + at + HEADER, payload);
-        let next = pack(count(t) + 1, pos(t) + (skip + record_size(payload.len())) as u64);
+        // `len` fits: `room` and `reserve` bound it by the ring's size.
+        self.write_header((off + skip) % self.capacity, len as u32, tag as u32);
+        let next = pack(count(t) + 1, pos(t) + (skip + record_size(len)) as u64);
         // SeqCst swap: publishes the bytes above (release, for the consumer's
         // acquiring load of TAIL), and the store half of the Dekker pair
         // with a sleeping consumer's registration.
         self.tail().swap(next, Ordering::SeqCst);
-        Push::Done { wake: Sleeper::count(self.word(GET_SLEEPERS)) > 0 }
+        // A lone sleeping consumer needs a token only from the put that
+        // made the ring non-empty: the first record published after its
+        // last look, which found the ring empty, finds at most itself in
+        // the ring, and every later one finds it (or a token) still there.
+        // So a consumer that fell asleep is woken once, not once per item
+        // (a system call on each side), while producers keep putting. Two
+        // or more sleepers get a token per put, as every item may be
+        // someone's to take.
+        match Sleeper::count(self.word(GET_SLEEPERS)) {
+            0 => false,
+            1 => self.len() <= 1,
+            _ => true,
+        }
     }
 
-    /// Copies the front record's payload to the front of `buf` (grown if
-    /// need be, never shrunk, so a reused buffer costs no allocation),
-    /// without consuming it (the caller holds the get lock).
-    pub(super) fn front(&self, buf: &mut Vec<u8>) -> Front {
+    /// Finds the front record without consuming it (the caller holds the
+    /// get lock, which keeps its bytes in place until [`advance`](Ring::advance)).
+    ///
+    /// TAIL is read from `seen` first, and from the shared word only when
+    /// that shows nothing to take (or a value behind HEAD, which another
+    /// process's consumers moved past it), so a consumer that is behind
+    /// takes many items per read of the producers' line.
+    pub(super) fn front(&self, seen: &Seen) -> Front {
         // Relaxed: only get-lock holders store HEAD, and the lock orders them.
         let h = self.head().load(Ordering::Relaxed);
-        // Acquire (via SeqCst): the producer's bytes are visible after it.
-        let t = loom::seqcst_load64(self.tail());
+        // Relaxed (the cache): a value this process acquired from TAIL
+        // before, under the get lock, which orders its holders; the bytes of
+        // the records up to it were visible then.
+        let mut t = seen.tail.load(Ordering::Relaxed);
         let mut avail = pos(t).wrapping_sub(pos(h)) & POS_MASK;
+        if avail == 0 || avail > self.capacity as u64 {
+            // Acquire (via SeqCst): the producer's bytes are visible after it.
+            t = loom::seqcst_load64(self.tail());
+            seen.tail.store(t, Ordering::Relaxed);
+            avail = pos(t).wrapping_sub(pos(h)) & POS_MASK;
+        }
         if avail == 0 {
             return Front::Empty;
         }
@@ -251,14 +383,17 @@ impl Ring<'_> {
         if rec as u64 > avail || off + rec > self.capacity {
             return Front::Corrupt;
         }
-        let len = len as usize;
-        if buf.len() < len {
-            buf.resize(len, 0);
+        Front::Record { tag, at: off + HEADER, len: len as usize, next: pack(count(h) + 1, p + rec as u64) }
+    }
+
+    /// Copies `dst.len()` bytes of the payload at ring offset `at` (from
+    /// [`front`](Ring::front)), starting `from` bytes in, into `dst`;
+    /// `false` if that reaches past the ring.
+    pub(super) fn read_payload(&self, at: usize, from: usize, dst: &mut [u8]) -> bool {
+        match at.checked_add(from).and_then(|start| start.checked_add(dst.len())) {
+            Some(end) if end <= self.capacity => self.region.copy_out(RING_OFFSET + at + from, dst),
+            _ => false,
         }
-        if !self.region.copy_out(RING_OFFSET + off + HEADER, &mut buf[..len]) {
-            return Front::Corrupt;
-        }
-        Front::Record { tag, len, next: pack(count(h) + 1, p + rec as u64) }
     }
 
     /// Consumes the record [`front`](Ring::front) found (the caller still
@@ -338,8 +473,10 @@ mod tests {
     /// Takes the front record: its length, `Some(None)` when empty, `None`
     /// when corrupt.
     fn pop(r: &Ring<'_>, buf: &mut Vec<u8>) -> Option<Option<usize>> {
-        match r.front(buf) {
-            Front::Record { tag: Tag::Inline, len, next } => {
+        match r.front(&Seen::default()) {
+            Front::Record { tag: Tag::Inline, at, len, next } => {
+                buf.resize(len, 0);
+                assert!(r.read_payload(at, 0, buf));
                 r.advance(next);
                 Some(Some(len))
             }
@@ -394,6 +531,94 @@ mod tests {
         assert!(!r.fits(1));
         assert!(matches!(pop(&r, &mut Vec::new()), Some(Some(_))));
         assert!(r.fits(1));
+    }
+
+    /// Writes `payload` in place through a reservation; `None` if none.
+    fn put_in_place(r: &Ring<'_>, seen: &Seen, hint: usize, payload: &[u8]) -> Option<bool> {
+        let mut space = r.reserve(hint, usize::MAX, seen)?;
+        if !r.write_in(&mut space, payload) {
+            return Some(false);
+        }
+        r.commit(space, Tag::Inline);
+        Some(true)
+    }
+
+    #[test]
+    fn records_written_in_place_wrap_by_the_hint() {
+        let region = Region::new(Ring::words_for(256)).unwrap();
+        let r = ring(&region, 256, 0);
+        let producer = Seen::default();
+        let mut buf = Vec::new();
+        // 3 records of 8 + 72 bytes: the tail at 240, 16 bytes before the end.
+        for i in 0..3 {
+            assert_eq!(put_in_place(&r, &producer, 0, &[i; 72]), Some(true));
+        }
+        assert_eq!(pop(&r, &mut buf), Some(Some(72)));
+        assert_eq!(pop(&r, &mut buf), Some(Some(72)));
+        // A hint of 72 does not fit the 8 payload bytes left at the end: the
+        // record goes to the start, after a wrap marker, and reads back whole.
+        assert_eq!(put_in_place(&r, &producer, 72, &[9; 72]), Some(true));
+        assert_eq!(pop(&r, &mut buf), Some(Some(72)));
+        assert_eq!(buf[..72], [2; 72]);
+        assert_eq!(pop(&r, &mut buf), Some(Some(72)));
+        assert_eq!(buf[..72], [9; 72]);
+        // With no hint the run after the tail is taken, and a payload that
+        // does not fit it is refused, nothing published.
+        assert_eq!(put_in_place(&r, &producer, 0, &[1; 200]), Some(false));
+        assert_eq!(r.len(), 0);
+        // A hint no run can hold: no reservation at all.
+        assert_eq!(put_in_place(&r, &producer, 300, b"x"), None);
+        // Write in several pieces, as an encoder does.
+        let mut space = r.reserve(0, 64, &producer).unwrap();
+        assert!(r.write_in(&mut space, b"abc") && r.write_in(&mut space, b"def"));
+        assert!(!r.write_in(&mut space, &[0; 59]), "beyond the limit of 64");
+        assert_eq!(space.len(), 6);
+        r.commit(space, Tag::Inline);
+        assert_eq!(pop(&r, &mut buf), Some(Some(6)));
+        assert_eq!(&buf[..6], b"abcdef");
+    }
+
+    #[test]
+    fn old_readings_of_head_and_tail_are_refreshed_not_taken_for_corruption() {
+        let region = Region::new(Ring::words_for(256)).unwrap();
+        let r = ring(&region, 256, 0);
+        let producer = Seen::default();
+        let (a, b) = (Seen::default(), Seen::default());
+        let take = |seen: &Seen| match r.front(seen) {
+            Front::Record { next, len, .. } => {
+                r.advance(next);
+                Some(len)
+            }
+            other => panic!("{other:?}"),
+        };
+        // Consumer A reads TAIL after two puts; consumer B (another process)
+        // then takes items past it, so A's reading is behind HEAD.
+        for n in 1..=2 {
+            assert_eq!(put_in_place(&r, &producer, 0, &vec![0; n]), Some(true));
+        }
+        assert_eq!(take(&a), Some(1));
+        for n in 3..=4 {
+            assert_eq!(put_in_place(&r, &producer, 0, &vec![0; n]), Some(true));
+        }
+        assert_eq!(take(&b), Some(2));
+        assert_eq!(take(&b), Some(3));
+        assert_eq!(take(&b), Some(4));
+        assert_eq!(r.front(&a), Front::Empty);
+        assert_eq!(put_in_place(&r, &producer, 0, &[0; 5]), Some(true));
+        assert_eq!(take(&a), Some(5));
+        // The producer's reading of HEAD says full; the ring is empty.
+        let region = Region::new(Ring::words_for(64)).unwrap();
+        let r = ring(&region, 64, 0);
+        let producer = Seen::default();
+        for _ in 0..4 {
+            assert_eq!(put_in_place(&r, &producer, 0, &[1; 8]), Some(true));
+        }
+        assert_eq!(put_in_place(&r, &producer, 0, &[1; 8]), None, "full");
+        let consumer = Seen::default();
+        while let Front::Record { next, .. } = r.front(&consumer) {
+            r.advance(next);
+        }
+        assert_eq!(put_in_place(&r, &producer, 0, &[1; 8]), Some(true));
     }
 
     #[test]
