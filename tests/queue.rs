@@ -540,3 +540,42 @@ fn every_sleeping_consumer_is_woken_by_a_burst_of_puts() {
         t.join().unwrap().unwrap();
     }
 }
+
+#[ipc::test]
+async fn a_consumer_never_sleeps_beside_items_when_another_took_its_wake_up() {
+    // Two producers, two consumers with quotas, as in the 2 -> 2 benchmark:
+    // the consumers keep up, so they fall asleep often, and one that looks
+    // at the empty ring just before a put can take the token that put
+    // posted for the other. When it then leaves with its quota, the other
+    // must still be woken for the items left (it slept forever, with items
+    // in the ring, before a woken consumer passed the wake-up on).
+    fn produce((q, n): (Queue<u64>, u64)) {
+        for i in 0..n {
+            q.blocking_put(i).unwrap();
+        }
+    }
+    fn consume((q, n): (Queue<u64>, u64)) -> u64 {
+        (0..n).map(|_| q.blocking_get().unwrap()).sum()
+    }
+    for round in 0..8u64 {
+        let per = 20_000 + 1_000 * round;
+        let q = Queue::<u64>::unbounded().unwrap();
+        let mut children = Vec::new();
+        for _ in 0..2 {
+            children.push(Process::spawn(produce, (q.clone(), per)).unwrap());
+        }
+        let consumers = [
+            Process::spawn(consume, (q.clone(), per - 7)).unwrap(),
+            Process::spawn(consume, (q.clone(), per + 7)).unwrap(),
+        ];
+        let mut sum = 0;
+        for mut c in consumers {
+            sum += bounded(c.join()).await.unwrap();
+        }
+        for mut p in children {
+            bounded(p.join()).await.unwrap();
+        }
+        assert_eq!(sum, per * (per - 1), "round {round}");
+        assert!(q.is_empty());
+    }
+}

@@ -15,6 +15,21 @@
 //! eventfds — items arrived, room freed — with the same register-then-
 //! recheck protocol as every other wait in the crate.
 //!
+//! The copies are few: a put whose lock is free encodes the item straight
+//! into the ring's free space (bincode writes each piece there; an item
+//! that outgrows the space is encoded aside and put from there), and a get
+//! of an item of 64 KiB or more decodes it straight out of the ring before
+//! consuming its record (smaller items are copied out and decoded after
+//! the lock, so consumers decode in parallel). The ring is never borrowed
+//! as a slice: every byte moves by a raw copy, as a peer may write it. So
+//! are the cache lines an item moves: each process keeps its last reading of
+//! HEAD (producers) and TAIL (consumers) and reads the shared word again
+//! only when its reading shows no room or no item, and the sleeper counts,
+//! read after every put and get, sit on a line only waits write. A lone
+//! sleeping consumer is woken by the put that made the ring non-empty, not
+//! by every put after it, and a consumer woken by a token that leaves items
+//! behind passes a wake-up on (the token may have been meant for another).
+//!
 //! An item larger than half the ring travels out of line, so it never
 //! holds the ring up for others and its size has no bound but memory: the
 //! producer writes it into a memfd of its own and seals it against every
@@ -899,13 +914,30 @@ impl<T: DeserializeOwned> Queue<T> {
         Ok(Got::OutOfLine(frozen))
     }
 
+    /// After a consumer woken by a token took an item: if items are left
+    /// and consumers sleep, one of them is woken. Puts wake a lone sleeping
+    /// consumer only as the ring becomes non-empty (see `Ring::publish`), and
+    /// that token may have been taken by another consumer that looked at
+    /// the empty ring just before; passing it on whenever items are left
+    /// means a consumer never sleeps beside items with no token coming.
+    fn pass_wake_on(&self) {
+        let ring = self.ring();
+        if ring.len() > 0 && Sleeper::count(ring.region.word(ring::GET_SLEEPERS)) > 0 {
+            self.inner.parts.not_empty.post(1);
+        }
+    }
+
     /// Takes an item's bytes (into `buf`, if they were inline).
     async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got<T>, GetError> {
-        let mut saw_closed = false;
+        let (mut saw_closed, mut woken) = (false, false);
         loop {
             {
                 let _guard = held(self.inner.parts.get_lock.lock().await)?;
-                if let Some(got) = self.pop_locked(buf)? {
+                let popped = self.pop_locked(buf);
+                if std::mem::take(&mut woken) && !matches!(popped, Ok(None)) {
+                    self.pass_wake_on();
+                }
+                if let Some(got) = popped? {
                     return Ok(got);
                 }
             }
@@ -920,17 +952,22 @@ impl<T: DeserializeOwned> Queue<T> {
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
                 self.inner.parts.not_empty.take().await?;
+                woken = true;
             }
         }
     }
 
     /// Blocking form of `get_bytes`, until `deadline`.
     fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got<T>, GetError> {
-        let mut saw_closed = false;
+        let (mut saw_closed, mut woken) = (false, false);
         loop {
             {
                 let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
-                if let Some(got) = self.pop_locked(buf)? {
+                let popped = self.pop_locked(buf);
+                if std::mem::take(&mut woken) && !matches!(popped, Ok(None)) {
+                    self.pass_wake_on();
+                }
+                if let Some(got) = popped? {
                     return Ok(got);
                 }
             }
@@ -948,7 +985,7 @@ impl<T: DeserializeOwned> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
-                self.inner.parts.not_empty.blocking_take(left)?;
+                woken = self.inner.parts.not_empty.blocking_take(left)?;
             }
         }
     }

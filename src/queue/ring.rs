@@ -7,8 +7,9 @@
 //!
 //! `HEAD` and `TAIL` are 64-bit words, each a position in bytes (low 40
 //! bits, wrapping) and a count of records (high 24 bits, wrapping): the
-//! producer writes a record into free space and only then stores `TAIL`, the
-//! consumer copies a record out and only then stores `HEAD`. So a producer
+//! producer writes a record into free space (whole, or piece by piece into
+//! a reservation before its length is known) and only then stores `TAIL`,
+//! the consumer copies or decodes a record out and only then stores `HEAD`. So a producer
 //! killed mid-write has published nothing (the next producer overwrites
 //! its bytes), and a consumer killed mid-read has taken nothing (the next
 //! consumer reads the same record). The number of items is the difference
@@ -320,11 +321,13 @@ impl Ring<'_> {
         // A lone sleeping consumer needs a token only from the put that
         // made the ring non-empty: the first record published after its
         // last look, which found the ring empty, finds at most itself in
-        // the ring, and every later one finds it (or a token) still there.
-        // So a consumer that fell asleep is woken once, not once per item
-        // (a system call on each side), while producers keep putting. Two
-        // or more sleepers get a token per put, as every item may be
-        // someone's to take.
+        // the ring. So a consumer that fell asleep is woken once, not once
+        // per item (a system call on each side), while producers keep
+        // putting. Another consumer may take that token (it looked at the
+        // empty ring just before); a consumer woken by a token passes one
+        // on when it leaves items behind (`Queue::pass_wake_on`). Two or
+        // more sleepers get a token per put, as every item may be someone's
+        // to take.
         match Sleeper::count(self.word(GET_SLEEPERS)) {
             0 => false,
             1 => self.len() <= 1,
