@@ -68,7 +68,7 @@ use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::{Frozen, Region};
 use crate::sync::raw::Sleeper;
-use crate::sync::{Lock, LockError, LockGuard, TryLockError};
+use crate::sync::{Lock, LockError, LockGuard};
 use crate::sys::{self, Interest, SocketKind};
 use crate::wake::{self, Spinner, Tokens};
 use ring::{Front, Push, Ring, Seen, Tag};
@@ -647,21 +647,19 @@ impl<T: Serialize> Queue<T> {
 
     /// The first try of a put, synchronous so that no borrow of the item
     /// lives across an await (a put's future needs only `T: Send`): if the
-    /// put lock is free and the last item travelled inline, the item is
+    /// put lock is free (one compare-exchange) and the last item travelled
+    /// inline, the item is
     /// encoded straight into the ring's free space (one copy, no scratch
     /// buffer); otherwise, or when it did not fit there, it is encoded
     /// aside, outside the lock, and put from there by the waiting path.
     fn first_try(&self, item: &T) -> First {
         // Relaxed: as in `push_in_place`.
         if self.inner.last_len.load(Ordering::Relaxed) as usize <= self.max_inline() {
-            let guard = match self.inner.parts.put_lock.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(TryLockError::OwnerDied(guard)) => {
-                    guard.make_consistent();
-                    Some(guard)
-                }
-                Err(TryLockError::WouldBlock) => None,
-                Err(TryLockError::Io(e)) => return First::Done(Err(Refused::Io(e))),
+            // Only a free lock: looking after a holder costs system calls,
+            // and the waiting path below does it.
+            let guard = match self.inner.parts.put_lock.try_lock_free().map(held).transpose() {
+                Ok(guard) => guard,
+                Err(e) => return First::Done(Err(Refused::Io(e))),
             };
             if let Some(_guard) = guard {
                 match self.push_in_place(item) {

@@ -468,6 +468,14 @@ impl Lock {
         }
     }
 
+    /// The lock if it is free now: one compare-exchange, never a system
+    /// call (unlike [`try_lock`](Lock::try_lock), it does not look at a
+    /// holder to take a dead one's place; waiting paths do). For fast paths
+    /// that fall back to waiting.
+    pub(crate) fn try_lock_free(&self) -> Option<Result<LockGuard<'_>, LockError<LockGuard<'_>>>> {
+        self.raw.try_acquire().map(|how| guarded(self, how))
+    }
+
     /// [`lock`](Lock::lock) for at most `timeout`.
     ///
     /// # Errors
