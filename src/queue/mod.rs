@@ -259,6 +259,17 @@ enum Empty {
     Closed,
 }
 
+/// A wake-up token a consumer took: passed on ([`Queue::pass_wake_on`])
+/// when the consumer has looked at the ring, and also if its get is
+/// cancelled before that, so that the token is never lost with it.
+struct Baton<'q, T>(&'q Queue<T>);
+
+impl<T> Drop for Baton<'_, T> {
+    fn drop(&mut self) {
+        self.0.pass_wake_on();
+    }
+}
+
 impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items (Python's `Queue(maxsize)`).
     ///
@@ -599,6 +610,20 @@ impl<T> Queue<T> {
         }
     }
 
+    /// After a consumer woken by a token looked at the ring (or was
+    /// cancelled before it could): if items are left and consumers sleep,
+    /// one of them is woken. Puts wake a lone sleeping
+    /// consumer only as the ring becomes non-empty (see `Ring::publish`), and
+    /// that token may have been taken by another consumer that looked at
+    /// the empty ring just before; passing it on whenever items are left
+    /// means a consumer never sleeps beside items with no token coming.
+    fn pass_wake_on(&self) {
+        let ring = self.ring();
+        if ring.len() > 0 && Sleeper::count(ring.region.word(ring::GET_SLEEPERS)) > 0 {
+            self.inner.parts.not_empty.post(1);
+        }
+    }
+
     /// What a get does after finding the queue empty. After a close, one
     /// more look (puts before the close are visible once it is seen), then
     /// the end.
@@ -648,10 +673,10 @@ impl<T: Serialize> Queue<T> {
     /// The first try of a put, synchronous so that no borrow of the item
     /// lives across an await (a put's future needs only `T: Send`): if the
     /// put lock is free (one compare-exchange) and the last item travelled
-    /// inline, the item is
-    /// encoded straight into the ring's free space (one copy, no scratch
-    /// buffer); otherwise, or when it did not fit there, it is encoded
-    /// aside, outside the lock, and put from there by the waiting path.
+    /// inline, the item is encoded straight into the ring's free space (one
+    /// copy, no scratch buffer); otherwise, or when it did not fit there,
+    /// it is encoded aside, outside the lock, and put from there by the
+    /// waiting path.
     fn first_try(&self, item: &T) -> First {
         // Relaxed: as in `push_in_place`.
         if self.inner.last_len.load(Ordering::Relaxed) as usize <= self.max_inline() {
@@ -912,29 +937,14 @@ impl<T: DeserializeOwned> Queue<T> {
         Ok(Got::OutOfLine(frozen))
     }
 
-    /// After a consumer woken by a token took an item: if items are left
-    /// and consumers sleep, one of them is woken. Puts wake a lone sleeping
-    /// consumer only as the ring becomes non-empty (see `Ring::publish`), and
-    /// that token may have been taken by another consumer that looked at
-    /// the empty ring just before; passing it on whenever items are left
-    /// means a consumer never sleeps beside items with no token coming.
-    fn pass_wake_on(&self) {
-        let ring = self.ring();
-        if ring.len() > 0 && Sleeper::count(ring.region.word(ring::GET_SLEEPERS)) > 0 {
-            self.inner.parts.not_empty.post(1);
-        }
-    }
-
     /// Takes an item's bytes (into `buf`, if they were inline).
     async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got<T>, GetError> {
-        let (mut saw_closed, mut woken) = (false, false);
+        let (mut saw_closed, mut woken) = (false, None);
         loop {
             {
                 let _guard = held(self.inner.parts.get_lock.lock().await)?;
                 let popped = self.pop_locked(buf);
-                if std::mem::take(&mut woken) && !matches!(popped, Ok(None)) {
-                    self.pass_wake_on();
-                }
+                drop(woken.take());
                 if let Some(got) = popped? {
                     return Ok(got);
                 }
@@ -950,21 +960,19 @@ impl<T: DeserializeOwned> Queue<T> {
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
                 self.inner.parts.not_empty.take().await?;
-                woken = true;
+                woken = Some(Baton(self));
             }
         }
     }
 
     /// Blocking form of `get_bytes`, until `deadline`.
     fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got<T>, GetError> {
-        let (mut saw_closed, mut woken) = (false, false);
+        let (mut saw_closed, mut woken) = (false, None);
         loop {
             {
                 let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
                 let popped = self.pop_locked(buf);
-                if std::mem::take(&mut woken) && !matches!(popped, Ok(None)) {
-                    self.pass_wake_on();
-                }
+                drop(woken.take());
                 if let Some(got) = popped? {
                     return Ok(got);
                 }
@@ -983,7 +991,7 @@ impl<T: DeserializeOwned> Queue<T> {
             }
             let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
             if self.items_or_closed().is_none() {
-                woken = self.inner.parts.not_empty.blocking_take(left)?;
+                woken = self.inner.parts.not_empty.blocking_take(left)?.then_some(Baton(self));
             }
         }
     }
@@ -1333,5 +1341,35 @@ mod tests {
             assert_eq!(q.blocking_get_timeout(Duration::from_secs(30)).unwrap(), item(i));
         }
         producer.join().unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_get_cancelled_after_its_wake_up_passes_the_wake_up_on() {
+        let q = Queue::<u32>::unbounded().unwrap();
+        let ring = q.ring();
+        // Another consumer, asleep elsewhere (only its registration matters).
+        let _other = Sleeper::register(ring.region.word(ring::GET_SLEEPERS));
+        let getter = tokio::spawn({
+            let q = q.clone();
+            async move { q.get().await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await; // asleep by now
+                                                              // The woken get will wait for the get lock held here.
+        let lock = q.inner.parts.get_lock.clone();
+        let held = tokio::task::spawn_blocking(move || {
+            let _guard = lock.blocking_lock().unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        q.try_put(1).unwrap(); // two sleepers: a token, taken by the get
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)), 1, "the get woke");
+        q.try_put(2).unwrap(); // one sleeper and an item before: no token
+        assert!(!q.inner.parts.not_empty.try_take().unwrap());
+        getter.abort(); // cancelled while waiting for the lock
+        assert!(getter.await.unwrap_err().is_cancelled());
+        assert!(q.inner.parts.not_empty.try_take().unwrap(), "the other consumer has its wake-up");
+        held.await.unwrap();
+        assert_eq!(q.qsize(), 2);
     }
 }

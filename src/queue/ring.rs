@@ -9,10 +9,10 @@
 //! bits, wrapping) and a count of records (high 24 bits, wrapping): the
 //! producer writes a record into free space (whole, or piece by piece into
 //! a reservation before its length is known) and only then stores `TAIL`,
-//! the consumer copies or decodes a record out and only then stores `HEAD`. So a producer
-//! killed mid-write has published nothing (the next producer overwrites
-//! its bytes), and a consumer killed mid-read has taken nothing (the next
-//! consumer reads the same record). The number of items is the difference
+//! the consumer copies or decodes a record out and only then stores
+//! `HEAD`. So a producer killed mid-write has published nothing (the next
+//! producer overwrites its bytes), and a consumer killed mid-read has taken
+//! nothing (the next consumer reads the same record). The number of items is the difference
 //! of the counts, exact at every moment.
 //!
 //! A record is an 8-byte header — length and tag, little-endian — and the
