@@ -995,6 +995,7 @@ impl<T: DeserializeOwned> Queue<T> {
             }
         }
     }
+
     /// Decodes a taken item and gives the scratch buffer back.
     fn decode(buf: Vec<u8>, got: Result<Got<T>, GetError>) -> Result<T, GetError> {
         let item = got.and_then(|got| match got {
