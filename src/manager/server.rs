@@ -323,8 +323,10 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
 }
 
 /// The most replies written in one system call while a burst of requests
-/// is being handled.
-const REPLY_BATCH: usize = 8;
+/// is being handled. 100 pipelined calls: batches of 8 took three times the
+/// writes and were 20–25% slower; one batch for all loses the overlap with
+/// the caller, who decodes the first replies while the rest are made.
+const REPLY_BATCH: usize = 32;
 
 /// Bytes of unwritten replies at which a connection's requests stop being
 /// read until its client reads (one that never does cannot grow the
