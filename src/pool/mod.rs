@@ -16,10 +16,14 @@
 //! was running with [`TaskError::WorkerDied`] (with its exit code), puts
 //! the jobs it had not started back in the queue, and starts a replacement.
 //! A job whose caller went away (a dropped [`TaskHandle`], `map` or stream)
-//! is skipped when its turn comes.
+//! is skipped when its turn comes. A `map`'s answers are gathered
+//! (`gather.rs`): its caller takes them in item order but is woken only for
+//! the last one, a failure, or a large one it can decode while the rest
+//! still run — not once per chunk.
 
 mod chunk;
 mod error;
+mod gather;
 mod slot;
 mod worker;
 
@@ -32,12 +36,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures::stream::{Stream, StreamExt};
-use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{oneshot, Notify};
 
 pub use error::{PoolError, TaskError};
+use gather::{Gather, Reply};
 use worker::{Blob, Init};
 
 use crate::codec;
@@ -63,13 +67,13 @@ struct Job {
     entry: isize,
     /// The arguments, as records.
     chunk: Blob,
-    reply: oneshot::Sender<Answer>,
+    reply: Reply,
 }
 
 impl Job {
     fn new(entry: isize, chunk: Blob) -> (Job, oneshot::Receiver<Answer>) {
         let (reply, rx) = oneshot::channel();
-        (Job { entry, chunk, reply }, rx)
+        (Job { entry, chunk, reply: Reply::One(reply) }, rx)
     }
 }
 
@@ -158,7 +162,7 @@ impl Shared {
         if let Some(e) = refused {
             drop(state);
             for job in jobs {
-                let _ = job.reply.send(Err(e.clone()));
+                job.reply.send(Err(e.clone()));
             }
             return;
         }
@@ -195,7 +199,7 @@ impl Shared {
         let why = if state.terminated { TaskError::Terminated } else { TaskError::NoWorkers };
         drop(state);
         for job in orphans {
-            let _ = job.reply.send(Err(why.clone()));
+            job.reply.send(Err(why.clone()));
         }
         if last {
             self.ended.notify_waiters();
@@ -215,7 +219,7 @@ impl Shared {
         };
         drop(state);
         for job in dropped {
-            let _ = job.reply.send(Err(TaskError::Terminated));
+            job.reply.send(Err(TaskError::Terminated));
         }
         self.changed.notify_waiters();
     }
@@ -624,18 +628,21 @@ impl Pool {
         len_hint: usize,
         chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
     ) -> Result<Vec<R>, TaskError> {
-        let mut answers = futures::stream::FuturesOrdered::new();
+        // Answers are gathered: this caller is woken for the last one, a
+        // failure, or a large one it can decode early, not once per chunk;
+        // dropping `gathered` (this future, or an encode failure below)
+        // cancels the chunks not started.
+        let (gather, gathered) = Gather::new();
+        let mut counts = Vec::new();
         let mut group = Vec::new();
         let mut group_bytes = 0;
         let mut chunks = chunks.peekable();
         while let Some(encoded) = chunks.next() {
             let encoded = encoded?;
-            let count = encoded.count;
+            counts.push(encoded.count);
             group_bytes += encoded.blob.bytes.len();
-            let (job, answer) = Job::new(entry, encoded.blob);
-            answers.push_back(answer.map(move |answer| (answer, count)));
-            group.push(job);
-            if answers.len() == 1
+            group.push(Job { entry, chunk: encoded.blob, reply: Reply::Gather(gather.place()) });
+            if counts.len() == 1
                 || group_bytes >= SUBMIT_BYTES
                 || group.len() == SUBMIT_GROUP
                 || chunks.peek().is_none()
@@ -644,14 +651,14 @@ impl Pool {
                 group_bytes = 0;
             }
         }
-        // In item order: the first failure ends the map (dropping the later
-        // answers cancels the chunks not started).
+        // In item order: the first failure ends the map.
         let mut results = Vec::with_capacity(len_hint);
-        while let Some((answer, count)) = answers.next().await {
-            match answer {
-                Ok(Ok(outcomes)) => chunk::outcomes_into(outcomes, count, &mut results)?,
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(TaskError::Terminated),
+        let mut gathered = gathered;
+        for count in counts {
+            match gathered.next().await {
+                Some(Ok(outcomes)) => chunk::outcomes_into(outcomes, count, &mut results)?,
+                Some(Err(e)) => return Err(e),
+                None => return Err(TaskError::Terminated),
             }
         }
         Ok(results)

@@ -342,7 +342,7 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                     // the worker is fine.
                     let why = format!("the job could not be sent to a worker: {e}");
                     for job in batch {
-                        let _ = job.reply.send(Err(TaskError::Failed(why.clone())));
+                        job.reply.send(Err(TaskError::Failed(why.clone())));
                     }
                 }
                 Err(_) => {
@@ -384,7 +384,7 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                     };
                     pace.answered(sent, now);
                     stalled = false;
-                    let _ = job.reply.send(answered);
+                    job.reply.send(answered);
                     answer = reader.try_recv::<FromWorker>().transpose();
                 }
                 if !sane {
@@ -422,7 +422,7 @@ async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Opt
     }
     let exitcode = process.exitcode();
     if let Some(Held { job, .. }) = held.pop_front() {
-        let _ = job.reply.send(Err(TaskError::WorkerDied { exitcode }));
+        job.reply.send(Err(TaskError::WorkerDied { exitcode }));
     }
     shared.requeue(held.drain(..).map(|h| h.job).collect());
     replace(shared).await
