@@ -249,14 +249,14 @@ fn give_scratch(buf: Vec<u8>) {
     }
 }
 
-/// After a pop found the queue empty: what the get loop does next.
-enum Empty {
-    /// Look again at once.
+/// What a get's look at the ring found (see `Queue::look`).
+enum Look<T> {
+    /// An item (or its bytes).
+    Got(Got<T>),
+    /// Nothing yet, but the queue was just seen closed: look once more.
     Retry,
-    /// Wait for an item (or a close).
+    /// Nothing: wait for an item (or a close).
     Wait,
-    /// Closed and drained: the end.
-    Closed,
 }
 
 /// A wake-up token a consumer took: passed on ([`Queue::pass_wake_on`])
@@ -623,20 +623,6 @@ impl<T> Queue<T> {
             self.inner.parts.not_empty.post(1);
         }
     }
-
-    /// What a get does after finding the queue empty. After a close, one
-    /// more look (puts before the close are visible once it is seen), then
-    /// the end.
-    fn after_empty(&self, saw_closed: &mut bool) -> Empty {
-        if *saw_closed {
-            Empty::Closed
-        } else if self.ring().is_closed() {
-            *saw_closed = true;
-            Empty::Retry
-        } else {
-            Empty::Wait
-        }
-    }
 }
 
 impl<T: Serialize> Queue<T> {
@@ -937,22 +923,42 @@ impl<T: DeserializeOwned> Queue<T> {
         Ok(Got::OutOfLine(frozen))
     }
 
+    /// One look at the ring under the held get `guard` (released before
+    /// returning): the front item, taken; then the wake-up this get took,
+    /// if any, passed on. Finding nothing after a close, one more look
+    /// (puts before the close are visible once it is seen), then
+    /// [`GetError::Closed`].
+    fn look(
+        &self,
+        guard: LockGuard<'_>,
+        buf: &mut Vec<u8>,
+        woken: &mut Option<Baton<'_, T>>,
+        saw_closed: &mut bool,
+    ) -> Result<Look<T>, GetError> {
+        let popped = self.pop_locked(buf);
+        drop(woken.take());
+        drop(guard);
+        if let Some(got) = popped? {
+            Ok(Look::Got(got))
+        } else if *saw_closed {
+            Err(GetError::Closed)
+        } else if self.ring().is_closed() {
+            *saw_closed = true;
+            Ok(Look::Retry)
+        } else {
+            Ok(Look::Wait)
+        }
+    }
+
     /// Takes an item's bytes (into `buf`, if they were inline).
     async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got<T>, GetError> {
         let (mut saw_closed, mut woken) = (false, None);
         loop {
-            {
-                let _guard = held(self.inner.parts.get_lock.lock().await)?;
-                let popped = self.pop_locked(buf);
-                drop(woken.take());
-                if let Some(got) = popped? {
-                    return Ok(got);
-                }
-            }
-            match self.after_empty(&mut saw_closed) {
-                Empty::Retry => continue,
-                Empty::Closed => return Err(GetError::Closed),
-                Empty::Wait => {}
+            let guard = held(self.inner.parts.get_lock.lock().await)?;
+            match self.look(guard, buf, &mut woken, &mut saw_closed)? {
+                Look::Got(got) => return Ok(got),
+                Look::Retry => continue,
+                Look::Wait => {}
             }
             if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
                 continue;
@@ -969,18 +975,11 @@ impl<T: DeserializeOwned> Queue<T> {
     fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got<T>, GetError> {
         let (mut saw_closed, mut woken) = (false, None);
         loop {
-            {
-                let _guard = held(self.inner.parts.get_lock.blocking_lock())?;
-                let popped = self.pop_locked(buf);
-                drop(woken.take());
-                if let Some(got) = popped? {
-                    return Ok(got);
-                }
-            }
-            match self.after_empty(&mut saw_closed) {
-                Empty::Retry => continue,
-                Empty::Closed => return Err(GetError::Closed),
-                Empty::Wait => {}
+            let guard = held(self.inner.parts.get_lock.blocking_lock())?;
+            match self.look(guard, buf, &mut woken, &mut saw_closed)? {
+                Look::Got(got) => return Ok(got),
+                Look::Retry => continue,
+                Look::Wait => {}
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left == Some(Duration::ZERO) {
