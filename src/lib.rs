@@ -139,7 +139,12 @@
 //!   as the address of a monomorphised trampoline relative to an anchor
 //!   function, so any `fn` item or non-capturing closure works without
 //!   registration. Deaths are observed with pidfds: no `SIGCHLD` handler, no
-//!   zombies, and a child that dies early is an error at once.
+//!   zombies, and a child that dies early is an error at once. Pool workers
+//!   are copies of a *fork server* instead (Python's `forkserver`): an idle
+//!   process of the same executable, started once, that makes each copy
+//!   with `clone(CLONE_PARENT)`, so the copy is still our child, in our
+//!   working directory and environment of the moment, and boots as any
+//!   child does — without paying for a fresh `exec` each time.
 //! - **Handles travel as file descriptors**: serializing a handle inside a
 //!   transfer (spawn argument, return value, [`Connection::send`]) moves its
 //!   descriptors out of band with `SCM_RIGHTS`. Anywhere else it is an error.

@@ -95,7 +95,14 @@ async fn task_errors_and_panics_fail_only_their_task() {
 #[ipc::test]
 async fn a_worker_killed_mid_task_fails_that_task_and_is_replaced() {
     let pool = bounded(Pool::new(2)).await.unwrap();
-    let before: HashSet<u32> = bounded(pool.map_chunked(pid, vec![(); 20], 1)).await.unwrap().into_iter().collect();
+    // Both workers' pids (one may be ready well before the other).
+    let mut before = HashSet::new();
+    bounded(async {
+        while before.len() < 2 {
+            before.extend(pool.map_chunked(pid, vec![(); 20], 1).await.unwrap());
+        }
+    })
+    .await;
     let started = Event::new().unwrap();
     let victim = pool.apply_async(
         |started: Event| {
@@ -333,4 +340,99 @@ async fn a_chunk_with_too_many_handles_fails_alone() {
     assert_eq!(set.iter().filter(|s| **s).count(), 1);
     assert!(set[7]);
     assert_eq!(bounded(pool.apply(|x: u8| x + 1, 1)).await.unwrap(), 2);
+}
+
+/// The threads of the calling process.
+fn threads(_: u8) -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+#[ipc::test]
+async fn workers_are_copies_of_the_fork_server() {
+    // Under the test harness a process started by `exec` runs the test on a
+    // thread of its own beside the harness's main thread; a copy made by the
+    // fork server has only the thread that was copied.
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    assert_eq!(bounded(pool.map(threads, 0..4)).await.unwrap(), [1; 4]);
+    let mut execd = ipc::Process::spawn(threads, 0).unwrap();
+    assert_eq!(bounded(execd.join()).await.unwrap(), 2);
+    // They are our children all the same: their exit status is ours to read.
+    let pids: HashSet<u32> = bounded(pool.map(pid, vec![(); 8])).await.unwrap().into_iter().collect();
+    assert!(pids.iter().all(|p| support::children().contains(p)), "{pids:?}");
+}
+
+/// What a worker sees of where and how it was started (and a line on its
+/// standard error).
+fn surroundings(_: u8) -> (String, Option<String>, bool) {
+    eprintln!("a worker's standard error");
+    let cwd = std::env::current_dir().unwrap().display().to_string();
+    (cwd, std::env::var("IPC_FORK_TEST_SET").ok(), std::env::var_os("IPC_FORK_TEST_GONE").is_some())
+}
+
+/// In a child of its own, so changing the directory, environment and
+/// standard error disturbs no other test. Returns what the workers saw and
+/// what reached the new standard error.
+fn pools_before_and_after_a_move(dir: String) -> (Vec<(String, Option<String>, bool)>, String) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        std::env::set_var("IPC_FORK_TEST_GONE", "1");
+        let before = Pool::new(1).await.unwrap();
+        let mut seen = before.map(surroundings, [0]).await.unwrap();
+        before.terminate().await;
+        // The fork server started above, in the old directory, with the
+        // old environment; the next pool's workers must see the new ones.
+        std::env::set_current_dir(&dir).unwrap();
+        std::env::set_var("IPC_FORK_TEST_SET", "moved");
+        std::env::remove_var("IPC_FORK_TEST_GONE");
+        let log = std::path::Path::new(&dir).join(format!("ipc-fork-test-{}.log", std::process::id()));
+        let file = std::fs::File::create(&log).unwrap();
+        // SAFETY: dup2 of a live descriptor onto standard error.
+        assert_eq!(unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&file), 2) }, 2);
+        let after = Pool::new(1).await.unwrap();
+        seen.extend(after.map(surroundings, [0]).await.unwrap());
+        after.terminate().await;
+        let logged = std::fs::read_to_string(&log).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        (seen, logged)
+    })
+}
+
+#[ipc::test]
+async fn workers_start_in_the_callers_directory_and_environment() {
+    let here = std::env::current_dir().unwrap().display().to_string();
+    let dir = std::env::temp_dir().canonicalize().unwrap().display().to_string();
+    assert_ne!(here, dir);
+    let mut child = ipc::Process::spawn(pools_before_and_after_a_move, dir.clone()).unwrap();
+    let (seen, logged) = bounded(child.join()).await.unwrap();
+    assert_eq!(seen, [(here, None, true), (dir, Some("moved".to_owned()), false)]);
+    assert_eq!(logged, "a worker's standard error\n");
+}
+
+/// In a child of its own, whose only other child is its fork server.
+fn kill_the_fork_server(_: ()) -> (Vec<u64>, bool, bool) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let first = Pool::new(2).await.unwrap();
+        first.map(|x: u64| x + 1, 0..10).await.unwrap();
+        first.terminate().await;
+        let [server] = support::children()[..] else { panic!("children: {:?}", support::children()) };
+        // SAFETY: kill only sends a signal.
+        assert_eq!(unsafe { libc::kill(server as i32, libc::SIGKILL) }, 0);
+        support::wait_gone(server).await;
+        // The dead server is found out, reaped and replaced; the work is done.
+        let second = Pool::new(2).await.unwrap();
+        let results = second.map(|x: u64| x + 1, 0..10).await.unwrap();
+        second.terminate().await;
+        let replaced = matches!(support::children()[..], [new] if new != server);
+        (results, support::pid_present(server), replaced)
+    })
+}
+
+#[ipc::test]
+async fn a_killed_fork_server_is_replaced() {
+    let mut child = ipc::Process::spawn(kill_the_fork_server, ()).unwrap();
+    let (results, old_server_present, replaced) = bounded(child.join()).await.unwrap();
+    assert_eq!(results, (1..=10).collect::<Vec<u64>>());
+    assert!(!old_server_present, "the killed server was not reaped");
+    assert!(replaced, "no new fork server");
 }

@@ -3,7 +3,8 @@
 //!
 //! # Implementation notes
 //!
-//! Each worker is a daemon child with one [`Connection`](crate::Connection)
+//! Each worker is a daemon child — a copy made by the fork server, see
+//! [`crate::process`] — with one [`Connection`](crate::Connection)
 //! to the pool, kept busy by a slot task of its own (`slot.rs`), so the
 //! pool always knows which jobs each worker holds. A job is a chunk of
 //! tasks — the offset of the target's chunk runner, as a spawn names its
@@ -95,6 +96,20 @@ struct Settings {
 /// Dropping the pool terminates it (Python's `with Pool() as p:`): workers
 /// are killed and reaped, unfinished tasks fail with
 /// [`TaskError::Terminated`].
+///
+/// Workers are copies of a *fork server* (Python's `forkserver` start
+/// method): the first pool of a process starts it — one process of this
+/// executable, started like any child, then idle — and every worker after
+/// that, in any pool, is a copy of it rather than a fresh start of the
+/// executable, which makes a pool's start-up and the replacement of a dead
+/// worker several times faster. A worker still starts in the working
+/// directory, with the environment and the standard output and error the
+/// process has when the worker is started (its umask, resource limits and
+/// CPU affinity are those the process had when the server started), and is
+/// this process's own child (its pid, exit status and
+/// death are ours to see). The server is not among
+/// [`active_children`](crate::active_children); it exits with this
+/// process. Where it cannot be used, workers are started as any child is.
 ///
 /// # Examples
 ///

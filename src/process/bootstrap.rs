@@ -27,7 +27,7 @@ use crate::{codec, sys, Connection};
 /// The environment variable that marks a bootstrapping child.
 pub(crate) const MARKER: &str = "__IPC_BOOTSTRAP";
 /// Bumped whenever the bootstrap message changes shape.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// How spawned children find their way back to the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +76,9 @@ pub(crate) struct Bootstrap {
     /// Whether the two descriptors before it (or last) are the resource
     /// tracker's table and pipe.
     pub(crate) tracker_follows: bool,
+    /// The child is the fork server: it serves forks (each copy then reads
+    /// its own bootstrap message) instead of running `entry`.
+    pub(crate) fork_server: bool,
     pub(crate) arg: Vec<u8>,
 }
 
@@ -159,6 +162,15 @@ fn run_child(control: OwnedFd) -> ! {
         if let Some(stdout) = fds.pop() {
             let _ = sys::dup_onto(stdout.as_fd(), 1);
         }
+    }
+    if boot.fork_server {
+        // Before anything below sets this process's globals (its identity,
+        // the tracker, the mode): each copy sets its own.
+        let Bootstrap { mode, .. } = boot;
+        drop(fds);
+        let child = super::fork_server::serve(control, mode);
+        // In a copy, which starts over as a freshly started child would.
+        run_child(child);
     }
     if boot.tracker_follows {
         if let (Some(alive), Some(table)) = (fds.pop(), fds.pop()) {

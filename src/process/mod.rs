@@ -38,10 +38,15 @@
 //! children set `PR_SET_PDEATHSIG` and are spawned from a dedicated
 //! long-lived thread, because the kernel ties that signal to the *thread* that
 //! created the child.
+//!
+//! Pool workers are started through the fork server instead (`fork_server.rs`):
+//! a copy of an idle, already started process of this executable, which is
+//! then bootstrapped exactly like an `exec`'d child.
 
 mod bootstrap;
 mod entry;
 mod error;
+mod fork_server;
 mod target;
 
 use std::marker::PhantomData;
@@ -503,6 +508,11 @@ pub struct Builder {
     /// The resource tracker: outlives its parent, is nobody's child to wait
     /// for, and does not get the tracker itself.
     detached: bool,
+    /// The fork server: dies with us, is nobody's child to wait for, does
+    /// not get the tracker, and serves forks instead of running a target.
+    fork_server: bool,
+    /// Start the child through the fork server.
+    forked: bool,
 }
 
 impl Builder {
@@ -585,89 +595,8 @@ impl Builder {
     {
         const { assert!(std::mem::size_of::<F>() == 0, "an ipc target must be a fn item or a non-capturing closure") };
         let _ = target;
-        let mode = bootstrap::mode().ok_or(Error::NoDispatch)?;
-        let (arg, mut fds) = codec::encode(&arg)?;
-        // The tree's resource tracker goes to every child (started now if
-        // this is the first spawn); its descriptors go before stdout's.
-        let tracker = if self.detached { None } else { crate::shared::tracker::for_child() };
-        let tracker_follows = tracker.is_some();
-        if let Some((table, alive)) = tracker {
-            fds.push(table);
-            fds.push(alive);
-        }
-        let me = current_process();
-        // Relaxed: the counter only hands out distinct numbers; it orders nothing.
-        let number = CHILD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut identity = me.identity.clone();
-        identity.push(number);
-        let name = self.name.unwrap_or_else(|| {
-            let ids: Vec<String> = identity.iter().map(u32::to_string).collect();
-            format!("Process-{}", ids.join(":"))
-        });
-
-        let (parent_end, child_end) = sys::socketpair(sys::SocketKind::SeqPacket)?;
-        let mut command = Command::new("/proc/self/exe");
-        if let Some(arg0) = std::env::args_os().next() {
-            command.arg0(arg0);
-        }
-        let stdout_follows = matches!(mode, Mode::Test(_));
-        // A test process's own children die with it (a failed test must not
-        // leave processes behind); deeper descendants follow the usual rules.
-        let die_with_parent = !self.detached && (self.daemon || (stdout_follows && me.identity.is_empty()));
-        if let Mode::Test(test) = &mode {
-            // Run just this test; hide the harness's own chatter (the real
-            // stdout is handed over in the bootstrap message).
-            // `--include-ignored`: an ignored test run on purpose spawns too.
-            command.args([test.as_str(), "--exact", "--include-ignored", "--nocapture", "--test-threads=1", "-q"]);
-            command.stdout(Stdio::null());
-            fds.push(sys::dup_cloexec(std::io::stdout().as_fd())?);
-        }
-        if fds.len() > sys::MAX_FDS_PER_MSG {
-            return Err(Error::Encode(codec::EncodeError(format!(
-                "the argument carries {} descriptors; at most {} fit one spawn",
-                fds.len(),
-                sys::MAX_FDS_PER_MSG
-            ))));
-        }
-        command.env(bootstrap::MARKER, me.pid.to_string());
-        command.stdin(Stdio::from(child_end));
-
-        let boot = Bootstrap {
-            version: bootstrap::VERSION,
-            binary_check: entry::binary_check(),
-            entry: entry::offset_of(target::trampoline::<F, A, R, M>),
-            mode,
-            name: name.clone(),
-            identity,
-            daemon: self.daemon,
-            die_with_parent,
-            parent_pid: me.pid,
-            parent_name: me.name.clone(),
-            authkey: me.authkey,
-            stdout_follows,
-            tracker_follows,
-            arg,
-        };
-        let (boot, _) = codec::encode(&boot)?;
-
-        sweep_children();
-        // Both paths consume (and so drop) the Command, and with it our copy of
-        // the child's end of the control socket, before anything is sent: from
-        // here on, end-of-stream and EPIPE mean the child is gone, so a child
-        // that dies early can never leave the send below (or a join) waiting.
-        let spawned = if die_with_parent { spawn_daemon(command) } else { spawn_now(command) }?;
-        let pid = spawned.id() as i32;
-        let pidfd = LazyAsyncFd::new(sys::pidfd_open(pid)?);
-        let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
-        if !self.detached {
-            CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
-        }
-
-        let mut control = Connection::new(parent_end, true, true)?;
-        // A child that dies before reading makes this a broken pipe; join then
-        // reports how it died.
-        let _ = control.blocking_send_frame(&boot, &fds);
-        drop(fds);
+        let (arg, fds) = codec::encode(&arg)?;
+        let (child, control) = self.launch(entry::offset_of(target::trampoline::<F, A, R, M>), arg, fds)?;
         Ok(Process {
             child,
             control,
@@ -678,6 +607,129 @@ impl Builder {
             _result: PhantomData,
         })
     }
+
+    /// Starts the child through the fork server (pool workers): a copy of an
+    /// idle process of this executable instead of a fresh `exec`, or a fresh
+    /// `exec` if the server cannot be had.
+    pub(crate) fn forked(mut self) -> Builder {
+        self.forked = true;
+        self
+    }
+
+    /// Starts a child running the trampoline at `entry` (not generic, so
+    /// every target shares one copy of it): returns the child and our end of
+    /// its control socket, down which its bootstrap message has gone.
+    fn launch(&self, entry: isize, arg: Vec<u8>, mut fds: Vec<OwnedFd>) -> Result<(Arc<Child>, Connection), Error> {
+        let mode = bootstrap::mode().ok_or(Error::NoDispatch)?;
+        // The tracker and the fork server are nobody's children to list or
+        // wait for, and do not get the tracker themselves.
+        let listed = !self.detached && !self.fork_server;
+        // The tree's resource tracker goes to every child (started now if
+        // this is the first spawn); its descriptors go before stdout's.
+        let tracker = if listed { crate::shared::tracker::for_child() } else { None };
+        let tracker_follows = tracker.is_some();
+        if let Some((table, alive)) = tracker {
+            fds.push(table);
+            fds.push(alive);
+        }
+        let me = current_process();
+        // Relaxed: the counter only hands out distinct numbers; it orders nothing.
+        let number = CHILD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut identity = me.identity.clone();
+        identity.push(number);
+        let name = self.name.clone().unwrap_or_else(|| {
+            let ids: Vec<String> = identity.iter().map(u32::to_string).collect();
+            format!("Process-{}", ids.join(":"))
+        });
+
+        let (parent_end, child_end) = sys::socketpair(sys::SocketKind::SeqPacket)?;
+        let stdout_follows = matches!(mode, Mode::Test(_));
+        // A test process's own children die with it (a failed test must not
+        // leave processes behind); deeper descendants follow the usual rules.
+        // The fork server always dies with us.
+        let die_with_parent =
+            self.fork_server || (!self.detached && (self.daemon || (stdout_follows && me.identity.is_empty())));
+        if stdout_follows {
+            // The real stdout is handed over in the bootstrap message (the
+            // child's own starts as /dev/null, hiding the harness's chatter).
+            fds.push(sys::dup_cloexec(std::io::stdout().as_fd())?);
+        }
+        if fds.len() > sys::MAX_FDS_PER_MSG {
+            return Err(Error::Encode(codec::EncodeError(format!(
+                "the argument carries {} descriptors; at most {} fit one spawn",
+                fds.len(),
+                sys::MAX_FDS_PER_MSG
+            ))));
+        }
+
+        let boot = Bootstrap {
+            version: bootstrap::VERSION,
+            binary_check: entry::binary_check(),
+            entry,
+            mode,
+            name: name.clone(),
+            identity,
+            daemon: self.daemon,
+            die_with_parent,
+            parent_pid: me.pid,
+            parent_name: me.name.clone(),
+            authkey: me.authkey,
+            stdout_follows,
+            tracker_follows,
+            fork_server: self.fork_server,
+            arg,
+        };
+        let (boot_bytes, _) = codec::encode(&boot)?;
+
+        sweep_children();
+        // Every path drops our copy of the child's end of the control socket
+        // before anything is sent: from here on, end-of-stream and EPIPE mean
+        // the child is gone, so a child that dies early can never leave the
+        // send below (or a join) waiting.
+        let pid = match self.forked.then(|| fork_server::fork(&child_end)) {
+            Some(Ok(pid)) => {
+                drop(child_end);
+                pid
+            }
+            // Not asked for, or no fork server to be had: a fresh exec.
+            _ => {
+                let command = exec_command(&boot.mode, child_end, me.pid);
+                let spawned = if die_with_parent { spawn_daemon(command) } else { spawn_now(command) }?;
+                spawned.id() as i32
+            }
+        };
+        let pidfd = LazyAsyncFd::new(sys::pidfd_open(pid)?);
+        let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
+        if listed {
+            CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
+        }
+
+        let mut control = Connection::new(parent_end, true, true)?;
+        // A child that dies before reading makes this a broken pipe; join then
+        // reports how it died.
+        let _ = control.blocking_send_frame(&boot_bytes, &fds);
+        Ok((child, control))
+    }
+}
+
+/// The command that starts a child by `exec`: this executable, with the
+/// control socket as its standard input (consumed, so our copy closes with
+/// the command).
+fn exec_command(mode: &Mode, child_end: OwnedFd, parent_pid: i32) -> Command {
+    let mut command = Command::new("/proc/self/exe");
+    if let Some(arg0) = std::env::args_os().next() {
+        command.arg0(arg0);
+    }
+    if let Mode::Test(test) = mode {
+        // Run just this test, quietly (the real stdout travels in the
+        // bootstrap message). `--include-ignored`: an ignored test run on
+        // purpose spawns too.
+        command.args([test.as_str(), "--exact", "--include-ignored", "--nocapture", "--test-threads=1", "-q"]);
+        command.stdout(Stdio::null());
+    }
+    command.env(bootstrap::MARKER, parent_pid.to_string());
+    command.stdin(Stdio::from(child_end));
+    command
 }
 
 impl Process<()> {

@@ -467,6 +467,46 @@ pub(crate) fn set_parent_death_signal() -> io::Result<()> {
     cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) }).map(drop)
 }
 
+/// Which side of a [`fork_sibling`] this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forked {
+    /// The new process.
+    Child,
+    /// The calling process; the new one has this pid.
+    Caller(i32),
+}
+
+/// Copies this process into a new one whose parent is *our* parent
+/// (`clone(CLONE_PARENT)`): the fork server makes its parent's children
+/// this way, so the parent waits for them, reads their exit status and
+/// gets `SIGCHLD` exactly as for children it started itself. Fails with
+/// `EINVAL` in a container's init process (no siblings for init).
+///
+/// # Safety
+///
+/// As `fork` in a multi-threaded program, and more: the child is a copy of
+/// the calling thread only, and unlike glibc's `fork` the raw system call
+/// does not reset the C library's locks or its idea of the thread's id.
+/// The caller must have no other thread that could hold a lock the child
+/// needs (the allocator's, stdio's): the fork server is single-threaded, or
+/// (under the test harness) its only other thread sleeps in a channel
+/// receive holding nothing. The child must not rely on pthread robust
+/// mutexes or on `pthread_self`'s kernel thread id (glibc ≥ 2.34's
+/// `raise`, hence `abort`, asks the kernel for it).
+pub(crate) unsafe fn fork_sibling() -> io::Result<Forked> {
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: with a null stack the child runs on a copy of this stack, as
+    // after fork; the other arguments (tid pointers, tls) are null because no
+    // flag asks for them. The caller vouches for the rest (see above).
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match ret {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        // A pid always fits in i32.
+        pid => Ok(Forked::Caller(pid as i32)),
+    }
+}
+
 /// This process's pid.
 pub(crate) fn getpid() -> i32 {
     std::process::id() as i32
@@ -615,6 +655,11 @@ pub(crate) fn ignore_termination_signals() {
         // SAFETY: SIG_IGN is a valid disposition for these signals.
         unsafe { libc::signal(sig, libc::SIG_IGN) };
     }
+}
+
+/// How many threads this process has (the entries of `/proc/self/task`).
+pub(crate) fn thread_count() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
 }
 
 /// How many CPUs this thread may run on (its affinity mask; 1 if that

@@ -72,3 +72,21 @@ pub(crate) async fn wait_reaped(pid: u32) {
     })
     .await
 }
+
+/// The running children of this process (zombies left out), read from
+/// `/proc`.
+pub(crate) fn children() -> Vec<u32> {
+    let me = std::process::id();
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // After the parenthesised command name: state, then the parent's pid.
+        let mut fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace();
+        let state = fields.next();
+        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(me) && !matches!(state, Some("Z" | "X")) {
+            kids.push(pid);
+        }
+    }
+    kids
+}

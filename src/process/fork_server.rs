@@ -1,0 +1,214 @@
+//! The fork server: an idle process of this executable that pool workers
+//! are copied from (Python's `forkserver` start method, for pools).
+//!
+//! # Implementation notes
+//!
+//! Starting a child by `exec` costs a fresh process image: the dynamic
+//! loader's relocations, the C and Rust run-time start-up, page faults on
+//! every page touched. That is most of a pool's start-up (and of replacing
+//! a worker). The fork server pays it once: it is started by `exec` like any
+//! child, but is told in its bootstrap message to serve forks, which it does
+//! *before* setting any of its own globals (identity, tracker, mode). Each
+//! request carries the new child's control socket, the caller's working
+//! directory, environment, standard output and error; the copy takes them
+//! on, drops the server's socket and carries on exactly as a
+//! freshly started child would after finding its control socket: it reads
+//! its own bootstrap message from the parent. Other attributes a process
+//! inherits (umask, resource limits, CPU affinity, ignored signals) are the
+//! server's: this process's when the server started, as with Python's
+//! `forkserver`.
+//!
+//! The copy is made with `clone(CLONE_PARENT)` ([`sys::fork_sibling`]), so
+//! it is the *parent's* child, not the server's: the parent reaps it, reads
+//! its exit status, and its `PR_SET_PDEATHSIG` is tied to the parent's
+//! spawner thread, as for any daemon child. Nothing else changes for it.
+//!
+//! Forking is only sound from a process with no other thread that could
+//! hold a lock. The server checks this when it starts: one thread under
+//! `#[ipc::main]` / `ipc::init()`, two under the test harness (whose main
+//! thread sleeps in a channel receive while the test's thread runs — the
+//! harness is run with `--test-threads=1`). Otherwise it exits, and every
+//! request falls back to `exec`, as does every request after the server
+//! died or misbehaved (the next request starts a new one).
+//!
+//! The server is not among [`active_children`](super::active_children) and
+//! nobody waits for it: it exits when its socket closes (this process
+//! ended) or is killed with its parent.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::Mode;
+use super::{Builder, Child};
+use crate::sys::{self, Forked};
+use crate::{codec, Connection};
+
+/// What the server sends once it is ready to fork.
+const READY: &[u8] = b"ready";
+/// How long the server may take to start or to answer a request before it
+/// is taken for stuck (and killed; the caller falls back to `exec`).
+const PATIENCE: Duration = Duration::from_secs(5);
+/// The largest request the server reads (an environment can be large).
+const MAX_REQUEST: usize = 16 << 20;
+
+/// One fork: the copy's working directory and environment, as the caller
+/// has them now (as an `exec`'d child would inherit them). Its control
+/// socket and the caller's standard output and error travel beside it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Request {
+    cwd: Vec<u8>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    Forked(i32),
+    Failed(String),
+}
+
+/// The running server, as the parent holds it.
+struct Server {
+    child: std::sync::Arc<Child>,
+    control: Connection,
+}
+
+static SERVER: Mutex<Option<Server>> = Mutex::new(None);
+
+/// Makes a child from the fork server (starting it first if need be) whose
+/// control socket is `child_end`; returns its pid. An error means the
+/// caller should start the child by `exec` instead.
+pub(super) fn fork(child_end: &OwnedFd) -> io::Result<i32> {
+    let cwd = std::env::current_dir().map(|d| d.into_os_string().into_vec()).unwrap_or_default();
+    let env = std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())).collect();
+    let (request, _) = codec::encode(&Request { cwd, env }).map_err(io::Error::other)?;
+    let fds = [
+        child_end.try_clone()?,
+        sys::dup_cloexec(std::io::stdout().as_fd())?,
+        sys::dup_cloexec(std::io::stderr().as_fd())?,
+    ];
+    // Held while the server starts (once) and forks (~0.1 ms): forks are
+    // served one at a time anyway.
+    let mut server = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    if server.is_none() {
+        *server = Some(Server::start()?);
+    }
+    let running = server.as_mut().ok_or_else(|| io::Error::other("no fork server"))?;
+    match running.exchange(&request, &fds) {
+        Ok(Reply::Forked(pid)) => Ok(pid),
+        // The server is fine; this fork failed (say, a process limit).
+        Ok(Reply::Failed(why)) => Err(io::Error::other(why)),
+        // Gone, stuck or confused: replaced on the next request.
+        Err(e) => {
+            *server = None;
+            Err(e)
+        }
+    }
+}
+
+impl Server {
+    fn start() -> io::Result<Server> {
+        let builder = Builder { name: Some("ipc-fork-server".to_owned()), fork_server: true, ..Builder::default() };
+        let (child, control) = builder.launch(0, Vec::new(), Vec::new()).map_err(io::Error::other)?;
+        // Dropped (killed and reaped) if it does not come up.
+        let mut server = Server { child, control };
+        match server.control.blocking_recv_frame(READY.len(), Some(PATIENCE)) {
+            Ok(Some((ready, _))) if ready == READY => Ok(server),
+            _ => Err(io::Error::other("the fork server did not start")),
+        }
+    }
+
+    /// Sends a request and reads the reply.
+    fn exchange(&mut self, request: &[u8], fds: &[OwnedFd]) -> io::Result<Reply> {
+        self.control.blocking_send_frame(request, fds).map_err(io::Error::other)?;
+        let (reply, _) = self
+            .control
+            .blocking_recv_frame(1024, Some(PATIENCE))
+            .map_err(io::Error::other)?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "the fork server did not answer"))?;
+        codec::decode(&reply, Vec::new()).map_err(io::Error::other)
+    }
+}
+
+impl Drop for Server {
+    /// Kills the server and reaps it (it dies at once).
+    fn drop(&mut self) {
+        let _ = self.child.signal(libc::SIGKILL);
+        let _ = self.child.blocking_wait(Some(PATIENCE));
+    }
+}
+
+/// The server's loop, in the server process. Returns only in a copy, with
+/// the copy's control socket.
+pub(super) fn serve(mut control: Connection, mode: Mode) -> OwnedFd {
+    let threads = match mode {
+        Mode::Main => 1,
+        Mode::Test(_) => 2,
+    };
+    drop(mode);
+    if sys::thread_count().ok() != Some(threads) || control.blocking_send_frame(READY, &[]).is_err() {
+        std::process::exit(0);
+    }
+    loop {
+        let Ok(Some((request, fds))) = control.blocking_recv_frame(MAX_REQUEST, None) else {
+            // Our parent closed the socket (it ended or gave up on us).
+            std::process::exit(0);
+        };
+        let reply = match (codec::decode::<Request>(&request, Vec::new()), <[OwnedFd; 3]>::try_from(fds)) {
+            (Ok(request), Ok([child_end, stdout, stderr])) => {
+                // SAFETY: this process has no thread but this one, or the test
+                // harness's main thread asleep in a channel receive (checked
+                // above, and nothing since has started one); the copy only
+                // runs Rust code that needs neither robust mutexes nor
+                // pthread's idea of its thread id.
+                #[allow(unsafe_code)]
+                let forked = unsafe { sys::fork_sibling() };
+                match forked {
+                    Ok(Forked::Child) => {
+                        drop(control);
+                        request.apply(&stdout, &stderr);
+                        return child_end;
+                    }
+                    Ok(Forked::Caller(pid)) => Reply::Forked(pid),
+                    Err(e) => Reply::Failed(format!("the fork server could not fork: {e}")),
+                }
+            }
+            _ => Reply::Failed("a malformed fork request".to_owned()),
+        };
+        let Ok((reply, _)) = codec::encode(&reply) else { std::process::exit(0) };
+        if control.blocking_send_frame(&reply, &[]).is_err() {
+            std::process::exit(0);
+        }
+    }
+}
+
+impl Request {
+    /// In the copy: the caller's working directory, environment, standard
+    /// output and error.
+    fn apply(self, stdout: &OwnedFd, stderr: &OwnedFd) {
+        let _ = sys::dup_onto(stdout.as_fd(), 1);
+        let _ = sys::dup_onto(stderr.as_fd(), 2);
+        // A directory that is gone stays the server's, as a deleted working
+        // directory would for an exec'd child.
+        let _ = std::env::set_current_dir(OsString::from_vec(self.cwd));
+        // `set_var` and `remove_var` panic on names a C environment can
+        // hold all the same; those are left as they are.
+        let settable = |name: &[u8]| !name.is_empty() && !name.contains(&b'=') && !name.contains(&0);
+        for (name, _) in std::env::vars_os() {
+            let name_bytes = name.as_bytes();
+            if settable(name_bytes) && !self.env.iter().any(|(n, _)| n == name_bytes) {
+                std::env::remove_var(name);
+            }
+        }
+        for (name, value) in self.env {
+            if settable(&name) && !value.contains(&0) {
+                std::env::set_var(OsString::from_vec(name), OsString::from_vec(value));
+            }
+        }
+    }
+}
