@@ -189,7 +189,8 @@
 //!   a call that must wait moves to a task of its own in the server. A
 //!   lone caller reads its own reply, spinning briefly, so a quick call
 //!   wakes no thread on either side; a task's concurrent calls leave in
-//!   one write and their replies come back in batches.
+//!   a few writes (the server told to spin for the next) and their replies
+//!   come back in batches.
 //!   References are counted per connection (a closed connection gives its
 //!   references and locks back), and a proxy in transit holds a reference
 //!   under a token until the receiving process adopts it. Custom types are

@@ -226,6 +226,18 @@ async fn many_calls_from_one_process_are_pipelined() {
     all.sort();
     assert_eq!(all, (0..500).collect::<Vec<_>>());
 
+    // A burst written in parts ends exactly at a part that tells the
+    // server more is coming (16 calls): the server stops spinning for more
+    // and serves on.
+    let burst = (500..516).map(|i| {
+        let l = l.clone();
+        async move { l.push(&i).await }
+    });
+    for r in bounded(futures::future::join_all(burst)).await {
+        r.unwrap();
+    }
+    assert_eq!(bounded(l.len()).await.unwrap(), 516);
+
     // A call waiting in the server does not hold up the others.
     let q = manager.queue::<u8>(0).await.unwrap();
     let waiting = tokio::spawn({
@@ -233,7 +245,7 @@ async fn many_calls_from_one_process_are_pipelined() {
         async move { q.get().await }
     });
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(bounded(l.len()).await.unwrap(), 500);
+    assert_eq!(bounded(l.len()).await.unwrap(), 516);
     q.put(&1).await.unwrap();
     assert_eq!(bounded(waiting).await.unwrap().unwrap(), 1);
     bounded(manager.shutdown()).await.unwrap();

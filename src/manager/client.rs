@@ -12,19 +12,25 @@
 //! come and the socket holds no more: a server that answers within microseconds
 //! then costs no wake-up of the reader task and no hand-over between
 //! threads — on these machines each of those costs more than the whole
-//! call. The socket is registered with
-//! the reactor only while some awaited reply has no caller spinning for
-//! it (the reader task registers it then, and drops the registration when
-//! nothing is awaited): a registered socket wakes a parked runtime thread
-//! on every reply, even one a spinning caller already took. Who reads is
-//! decided by a lock on the reading half, held only inside one poll, never
-//! across an await.
+//! call. The reader task is woken, and the socket registered with the
+//! reactor, only while some call *sleeps* for its reply (it read for it
+//! and gave up, or another caller was reading) and nobody reads (the
+//! registration is dropped when no call sleeps): a registered socket wakes
+//! a parked runtime thread on every reply, even one a spinning caller
+//! already took. The calls of a burst whose replies another call's read
+//! delivered never sleep, so they wake nothing. Who reads is decided by a
+//! lock on the reading half, held only inside one poll, never across an
+//! await.
 //!
 //! Sends are synchronous writes under a mutex: proxies must be able to
 //! send from `Drop` (release) and from `Serialize` (lend), where nothing
 //! can be awaited. A call queues its request, yields once, then writes
-//! whatever is queued, so the concurrent calls of one task (a `join`) leave
-//! in one write. The reading half reads ahead (no handles travel on it):
+//! whatever is queued, so the concurrent calls of one task (a `join`)
+//! leave together: in writes of [`EARLY_FLUSH`] requests while the rest are
+//! being made, each followed by `Op::More` so the server spins for the next
+//! part instead of parking (a parked server costs the next write a wake-up
+//! and the burst the server's wake-up latency), and the last part when the
+//! task yields. The reading half reads ahead (no handles travel on it):
 //! one `recvmsg` takes a whole burst of replies.
 //!
 //! A call whose future is dropped before its reply sends `Cancel`; the
@@ -39,6 +45,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -54,6 +61,10 @@ use crate::{codec, Connection};
 /// The largest reply a process accepts from its manager (the server's limit
 /// on requests is the same).
 pub(crate) const MAX_FRAME: usize = 1 << 30;
+
+/// Requests a burst of calls (a `join`) writes at a time: the server starts
+/// on the first ones while the caller makes the rest.
+const EARLY_FLUSH: usize = 16;
 
 /// What to do with the result of a call whose caller went away.
 pub(crate) type Undo = Box<dyn FnOnce(&Mux, Vec<u8>) + Send>;
@@ -74,6 +85,10 @@ struct State {
     /// A caller is reading the socket for its reply (and delivering every
     /// other reply it reads).
     spinning: bool,
+    /// Calls whose future sleeps until its reply is delivered (they no
+    /// longer read for it themselves). Pending calls not counted here are
+    /// about to read for theirs.
+    parked: usize,
 }
 
 impl State {
@@ -82,9 +97,10 @@ impl State {
         !self.spinning && !self.closed && self.pending.contains_key(&id)
     }
 
-    /// Replies are awaited and no caller is reading for them.
+    /// Replies are awaited by sleeping (or departed) callers, and no caller
+    /// is reading.
     fn needs_reader(&self) -> bool {
-        !self.spinning && (!self.pending.is_empty() || !self.abandoned.is_empty())
+        !self.spinning && (self.parked > 0 || !self.abandoned.is_empty())
     }
 }
 
@@ -93,6 +109,8 @@ struct Writer {
     conn: Connection,
     /// Framed requests not yet written.
     batch: Vec<u8>,
+    /// How many.
+    queued: usize,
 }
 
 /// One connection to one manager server.
@@ -107,6 +125,8 @@ pub(crate) struct Mux {
     state: Mutex<State>,
     next_id: AtomicU64,
     reader_task: Mutex<Option<tokio::task::AbortHandle>>,
+    /// `Op::More`, encoded.
+    more: Vec<u8>,
 }
 
 impl fmt::Debug for Mux {
@@ -151,12 +171,13 @@ impl Mux {
         Ok(Arc::new(Mux {
             address,
             authkey,
-            writer: Mutex::new(Writer { conn: writer, batch: Vec::new() }),
+            writer: Mutex::new(Writer { conn: writer, batch: Vec::new(), queued: 0 }),
             reader: Mutex::new(reader),
             wanted: Arc::new(Notify::new()),
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(1),
             reader_task: Mutex::new(None),
+            more: codec::encode(&Request { id: 0, op: Op::More }).map_err(std::io::Error::other)?.0,
         }))
     }
 
@@ -194,24 +215,40 @@ impl Mux {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a request to the batch the next [`flush`](Mux::flush) writes.
+    /// Adds a request to the batch the next [`flush`](Mux::flush) writes;
+    /// a batch of [`EARLY_FLUSH`] requests is written at once, so the server
+    /// starts on them while the caller makes the rest.
     fn queue(&self, request: &Request) -> Result<(), CallError> {
         let (bytes, fds) = codec::encode(request)?;
         debug_assert!(fds.is_empty(), "requests carry no handles");
-        push_frame(&mut self.lock_writer().batch, &bytes);
+        let mut writer = self.lock_writer();
+        push_frame(&mut writer.batch, &bytes);
+        writer.queued += 1;
+        if writer.queued >= EARLY_FLUSH {
+            // The calls behind it are being made now: the server had better
+            // spin for them than park (which would cost the next write a
+            // wake-up and the burst the server's wake-up latency).
+            push_frame(&mut writer.batch, &self.more);
+            self.write_batch(writer)?;
+        }
         Ok(())
     }
 
     /// Writes the queued requests in one system call. Synchronous: requests
     /// are small and the server always reads.
     fn flush(&self) -> Result<(), CallError> {
-        let mut writer = self.lock_writer();
+        let writer = self.lock_writer();
         if writer.batch.is_empty() {
             return Ok(());
         }
-        let Writer { conn, batch } = &mut *writer;
+        self.write_batch(writer)
+    }
+
+    fn write_batch(&self, mut writer: std::sync::MutexGuard<'_, Writer>) -> Result<(), CallError> {
+        let Writer { conn, batch, queued } = &mut *writer;
         let sent = conn.blocking_send_framed(batch);
         batch.clear();
+        *queued = 0;
         drop(writer);
         sent.map_err(|_| {
             self.close();
@@ -243,7 +280,7 @@ impl Mux {
             }
             state.pending.insert(id, tx);
         }
-        let mut call = PendingCall { mux: self, id, rx, undo, settled: false };
+        let mut call = PendingCall { mux: self, id, rx, undo, settled: false, parked: false };
         self.ensure_reader()?;
         self.queue(&Request { id, op })?;
         // Let the other calls of this task (a `join`) queue theirs: the
@@ -252,8 +289,7 @@ impl Mux {
         yield_once().await;
         self.flush()?;
         self.spin_for_reply(id);
-        let result = (&mut call.rx).await;
-        call.settled = true;
+        let result = call.reply().await;
         match result {
             Ok(reply) => Ok(reply?),
             Err(_) => Err(CallError::Disconnected),
@@ -300,8 +336,11 @@ impl Mux {
         {
             let mut state = self.state();
             if !state.may_spin(id) {
-                drop(state);
-                self.wanted.notify_one();
+                // Delivered already, or someone else reads: if the reply is
+                // not here yet, the call parks and that wakes the reader task
+                // if need be. (Waking it here, for every call of a burst that
+                // another call's spin has answered, cost a cross-thread
+                // wake-up and a registration with the reactor each time.)
                 return;
             }
             state.spinning = true;
@@ -419,6 +458,34 @@ struct PendingCall<'a> {
     rx: oneshot::Receiver<Result<Vec<u8>, RemoteError>>,
     undo: Option<Undo>,
     settled: bool,
+    /// Counted in [`State::parked`].
+    parked: bool,
+}
+
+impl PendingCall<'_> {
+    /// Waits for the reply; the first time it is not there yet, counts the
+    /// call as parked and wakes the reader task if nobody reads.
+    async fn reply(&mut self) -> Result<Result<Vec<u8>, RemoteError>, oneshot::error::RecvError> {
+        let result = std::future::poll_fn(|cx| {
+            let polled = std::pin::Pin::new(&mut self.rx).poll(cx);
+            if polled.is_pending() && !self.parked {
+                self.parked = true;
+                let mut state = self.mux.state();
+                state.parked += 1;
+                if state.needs_reader() {
+                    drop(state);
+                    self.mux.wanted.notify_one();
+                }
+            }
+            polled
+        })
+        .await;
+        self.settled = true;
+        if self.parked {
+            self.mux.state().parked -= 1;
+        }
+        result
+    }
 }
 
 impl Drop for PendingCall<'_> {
@@ -427,6 +494,9 @@ impl Drop for PendingCall<'_> {
             return;
         }
         let mut state = self.mux.state();
+        if self.parked {
+            state.parked -= 1;
+        }
         if state.pending.remove(&self.id).is_some() {
             if state.closed {
                 return;

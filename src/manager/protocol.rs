@@ -45,6 +45,9 @@ pub(crate) enum Op {
     Count,
     /// Stop the server (its objects die with it). Replies first.
     Shutdown,
+    /// More requests follow at once (a burst of calls is being written in
+    /// parts): the server spins for them rather than parking.
+    More,
 }
 
 /// A server → process message.

@@ -12,8 +12,10 @@
 //! "cancelled".
 //!
 //! Requests are read ahead (a burst in one `recvmsg`) and the receive
-//! spins before parking; replies are written inline, in batches (see
-//! `Outbox`), so a quick call costs the server no task switch or wake-up.
+//! spins before parking — for the learned budget, or for [`MORE_SPIN`]
+//! when the client said more of a burst is on its way (`Op::More`);
+//! replies are written inline, in batches (see `Outbox`), so a quick call
+//! costs the server no task switch or wake-up.
 //!
 //! Objects are reference counted per connection: a connection that closes
 //! (its process exited or was killed) gives back every reference it held,
@@ -208,6 +210,8 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
     let waiting: Arc<Mutex<HashMap<u64, tokio::task::AbortHandle>>> = Arc::default();
     let mut stopped = server.stop.subscribe();
     conn.read_ahead();
+    // The client said more requests are on their way (`Op::More`).
+    let mut more_coming = false;
     'serve: loop {
         // The replies to a burst of requests leave together, a few at a
         // time: few system calls, and the caller sees the first ones early
@@ -224,7 +228,14 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                 _ = outbox.written.notified() => {}
             }
         }
-        let frame = if buffered {
+        let spun = if !buffered && std::mem::take(&mut more_coming) {
+            conn.spin_recv_frame_for(MAX_FRAME, MORE_SPIN).transpose()
+        } else {
+            None
+        };
+        let frame = if let Some(frame) = spun {
+            frame
+        } else if buffered {
             // Returns at once; `stop` is looked at whenever the loop waits.
             conn.recv_frame(MAX_FRAME).await
         } else {
@@ -302,6 +313,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
             Op::Adopt { object, token } => server.adopt(caller, object, token),
             Op::Release { object } => server.release(caller, object),
             Op::Count => reply(encode(&(server.object_count() as u64))),
+            Op::More => more_coming = true,
             Op::Shutdown => {
                 reply(Ok(Vec::new()));
                 outbox.flush();
@@ -327,6 +339,10 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
 /// writes and were 20–25% slower; one batch for all loses the overlap with
 /// the caller, who decodes the first replies while the rest are made.
 const REPLY_BATCH: usize = 32;
+
+/// How long the server spins for requests a client said are on their way
+/// (`Op::More`) before it parks as usual.
+const MORE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Bytes of unwritten replies at which a connection's requests stop being
 /// read until its client reads (one that never does cannot grow the

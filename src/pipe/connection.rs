@@ -641,6 +641,23 @@ impl Connection {
         self.recv_frame_now(max_len, true)
     }
 
+    /// Like [`spin_recv_frame`](Connection::spin_recv_frame), but spins for
+    /// `budget` whatever the connection has learned (the peer said more is
+    /// coming at once), and without learning from it.
+    pub(crate) fn spin_recv_frame_for(&mut self, max_len: usize, budget: Duration) -> Result<Option<Frame>, RecvError> {
+        if !self.readable {
+            return Err(RecvError::NotReadable);
+        }
+        let max = max_len.min(self.max_message);
+        let Connection { socket, reader, .. } = self;
+        let fd = socket.fd();
+        let spun = Spinner::spin_for(budget, || match reader.read(fd, max) {
+            Ok(ReadOutcome::WouldBlock) => None,
+            other => Some(other),
+        });
+        spun.transpose()?.map(|outcome| finish(outcome, max)).transpose()
+    }
+
     fn recv_frame_now(&mut self, max_len: usize, spin: bool) -> Result<Option<Frame>, RecvError> {
         if !self.readable {
             return Err(RecvError::NotReadable);

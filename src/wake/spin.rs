@@ -135,6 +135,14 @@ impl Spinner {
         self.score = self.score.saturating_sub(1);
     }
 
+    /// Retries `attempt` until it yields something or `budget` runs out
+    /// (at once with one CPU). `attempt` returns `None` for "nothing yet".
+    /// For a wait the caller has been told is short, outside what the
+    /// spinner learns.
+    pub(crate) fn spin_for<T>(budget: Duration, attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        Spinner::spin(if multi_cpu() { budget } else { Duration::ZERO }, attempt)
+    }
+
     /// Retries `attempt` until it yields something or `budget` runs out.
     /// `attempt` returns `None` for "nothing yet".
     fn spin<T>(budget: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
