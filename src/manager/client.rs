@@ -71,10 +71,18 @@ pub(crate) type Undo = Box<dyn FnOnce(&Mux, Vec<u8>) + Send>;
 
 type Waiter = oneshot::Sender<Result<Vec<u8>, RemoteError>>;
 
+/// A call waiting for its reply.
+struct Pending {
+    waiter: Waiter,
+    /// Its future sleeps until the reply is delivered (counted in
+    /// [`State::parked`] until the entry goes).
+    parked: bool,
+}
+
 #[derive(Default)]
 struct State {
     /// Calls waiting for their reply.
-    pending: HashMap<u64, Waiter>,
+    pending: HashMap<u64, Pending>,
     /// Calls whose caller left after sending; their reply (if a result)
     /// is undone.
     abandoned: HashMap<u64, Option<Undo>>,
@@ -85,13 +93,24 @@ struct State {
     /// A caller is reading the socket for its reply (and delivering every
     /// other reply it reads).
     spinning: bool,
-    /// Calls whose future sleeps until its reply is delivered (they no
-    /// longer read for it themselves). Pending calls not counted here are
-    /// about to read for theirs.
+    /// Pending calls whose future sleeps until its reply is delivered
+    /// (they no longer read for it themselves). Pending calls not counted
+    /// here are about to read for theirs. Kept exact as entries leave
+    /// [`pending`](State::pending), so the reader task stops (and drops its
+    /// registration) as soon as no sleeper is left.
     parked: usize,
 }
 
 impl State {
+    /// Takes call `id`'s entry, keeping [`parked`](State::parked) exact.
+    fn take(&mut self, id: u64) -> Option<Waiter> {
+        let entry = self.pending.remove(&id)?;
+        if entry.parked {
+            self.parked -= 1;
+        }
+        Some(entry.waiter)
+    }
+
     /// Call `id` may read for its reply.
     fn may_spin(&self, id: u64) -> bool {
         !self.spinning && !self.closed && self.pending.contains_key(&id)
@@ -278,7 +297,7 @@ impl Mux {
             if state.closed {
                 return Err(CallError::Disconnected);
             }
-            state.pending.insert(id, tx);
+            state.pending.insert(id, Pending { waiter: tx, parked: false });
         }
         let mut call = PendingCall { mux: self, id, rx, undo, settled: false, parked: false };
         self.ensure_reader()?;
@@ -421,7 +440,7 @@ impl Mux {
     /// Routes one reply to its caller, or undoes it if the caller left.
     fn deliver(&self, reply: Reply) {
         let mut state = self.state();
-        if let Some(waiter) = state.pending.remove(&reply.id) {
+        if let Some(waiter) = state.take(reply.id) {
             // Sent under the lock: a caller dropping its future either finds
             // its entry here or the reply already in its channel.
             let _ = waiter.send(reply.result);
@@ -439,6 +458,7 @@ impl Mux {
         let mut state = self.state();
         state.closed = true;
         state.pending.clear(); // dropping the senders wakes the callers with Disconnected
+        state.parked = 0;
         state.abandoned.clear();
     }
 }
@@ -458,7 +478,7 @@ struct PendingCall<'a> {
     rx: oneshot::Receiver<Result<Vec<u8>, RemoteError>>,
     undo: Option<Undo>,
     settled: bool,
-    /// Counted in [`State::parked`].
+    /// It has gone to sleep for its reply once (see [`State::parked`]).
     parked: bool,
 }
 
@@ -471,19 +491,20 @@ impl PendingCall<'_> {
             if polled.is_pending() && !self.parked {
                 self.parked = true;
                 let mut state = self.mux.state();
-                state.parked += 1;
-                if state.needs_reader() {
-                    drop(state);
-                    self.mux.wanted.notify_one();
+                // No entry: the reply was delivered just now (and wakes us).
+                if let Some(entry) = state.pending.get_mut(&self.id) {
+                    entry.parked = true;
+                    state.parked += 1;
+                    if state.needs_reader() {
+                        drop(state);
+                        self.mux.wanted.notify_one();
+                    }
                 }
             }
             polled
         })
         .await;
         self.settled = true;
-        if self.parked {
-            self.mux.state().parked -= 1;
-        }
         result
     }
 }
@@ -494,10 +515,7 @@ impl Drop for PendingCall<'_> {
             return;
         }
         let mut state = self.mux.state();
-        if self.parked {
-            state.parked -= 1;
-        }
-        if state.pending.remove(&self.id).is_some() {
+        if state.take(self.id).is_some() {
             if state.closed {
                 return;
             }
