@@ -124,6 +124,17 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     handle::with_decoding(fds, || decode_in_context(bytes, Ints::Varint))
 }
 
+/// Decodes a whole message that holds no handles, borrowing strings and
+/// byte strings from `bytes` where the type asks to (`#[serde(borrow)]`).
+pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
+    let (value, used) =
+        with_limit!(budget(bytes.len()), |config| bincode::serde::borrow_decode_from_slice(bytes, config))?;
+    if used != bytes.len() {
+        return Err(DecodeError(format!("{} trailing bytes after the value", bytes.len() - used)));
+    }
+    Ok(value)
+}
+
 /// Decodes `bytes` as one whole value inside a decoding context the caller
 /// installed ([`handle::with_decoding`]).
 pub(crate) fn decode_in_context<T: DeserializeOwned>(bytes: &[u8], ints: Ints) -> Result<T, DecodeError> {

@@ -55,7 +55,7 @@ use tokio::sync::{oneshot, Notify};
 use super::error::{CallError, RemoteError};
 use super::protocol::{ObjectId, Op, Reply, Request};
 use crate::loom::{AtomicU64, Ordering};
-use crate::pipe::{push_frame, Address, Authkey, Client};
+use crate::pipe::{push_frame, push_frame_with, Address, Authkey, Client};
 use crate::{codec, Connection};
 
 /// The largest reply a process accepts from its manager (the server's limit
@@ -237,11 +237,11 @@ impl Mux {
     /// Adds a request to the batch the next [`flush`](Mux::flush) writes;
     /// a batch of [`EARLY_FLUSH`] requests is written at once, so the server
     /// starts on them while the caller makes the rest.
-    fn queue(&self, request: &Request) -> Result<(), CallError> {
-        let (bytes, fds) = codec::encode(request)?;
-        debug_assert!(fds.is_empty(), "requests carry no handles");
+    fn queue(&self, request: &Request<'_>) -> Result<(), CallError> {
         let mut writer = self.lock_writer();
-        push_frame(&mut writer.batch, &bytes);
+        // Straight into the batch; requests carry no handles (a proxy's
+        // arguments are bytes already).
+        push_frame_with(&mut writer.batch, |batch| codec::encode_into(request, batch).map(drop))?;
         writer.queued += 1;
         if writer.queued >= EARLY_FLUSH {
             // The calls behind it are being made now: the server had better
@@ -276,20 +276,20 @@ impl Mux {
     }
 
     /// Writes one request now (behind any queued ones).
-    pub(crate) fn send(&self, request: &Request) -> Result<(), CallError> {
+    pub(crate) fn send(&self, request: &Request<'_>) -> Result<(), CallError> {
         self.queue(request)?;
         self.flush()
     }
 
     /// Sends a message nobody waits for; failures are ignored (the server
     /// is gone, and with it whatever the message was about).
-    pub(crate) fn notify(&self, op: Op) {
+    pub(crate) fn notify(&self, op: Op<'_>) {
         let _ = self.send(&Request { id: 0, op });
     }
 
     /// Sends `op` and waits for its reply. `undo` runs on the result if this
     /// future is dropped after the server finished the call.
-    pub(crate) async fn request(self: &Arc<Self>, op: Op, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
+    pub(crate) async fn request(self: &Arc<Self>, op: Op<'_>, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed); // a counter: uniqueness is all that matters
         let (tx, rx) = oneshot::channel();
         {

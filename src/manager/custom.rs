@@ -192,9 +192,12 @@ impl<T: Managed> Served for Custom<T> {
         T::NAME
     }
 
-    fn call(self: Arc<Self>, method: &str, args: Vec<u8>, _: Caller) -> CallFuture {
-        let result = lock(&self.value).dispatch(method, &args);
-        ready(result.unwrap_or_else(|| Err(no_method(T::NAME, method))))
+    fn call(self: Arc<Self>, method: &str, args: Vec<u8>, caller: Caller) -> CallFuture {
+        ready(self.call_now(method, &args, caller).unwrap_or_else(|| Err(no_method(T::NAME, method))))
+    }
+
+    fn call_now(&self, method: &str, args: &[u8], _: Caller) -> Option<Result<Vec<u8>, RemoteError>> {
+        Some(lock(&self.value).dispatch(method, args).unwrap_or_else(|| Err(no_method(T::NAME, method))))
     }
 }
 

@@ -430,7 +430,7 @@ impl Manager {
 
     async fn make<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
         let args = proxy::encode(args)?;
-        let bytes = self.mux.request(Op::Create { type_name: type_name.to_string(), args }, None).await?;
+        let bytes = self.mux.request(Op::Create { type_name: type_name.into(), args: args.into() }, None).await?;
         let id: ObjectId = codec::decode(&bytes, Vec::new())?;
         Ok(ObjectRef::new(self.mux.clone(), id))
     }

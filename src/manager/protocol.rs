@@ -6,6 +6,11 @@
 //! first); id 0 is for messages nobody waits on (reference counting,
 //! cancellation). Replies may come in any order: a call that waits (a
 //! queue's `get`, a lock's `acquire`) does not hold up the calls behind it.
+//!
+//! Names and argument bytes are `Cow`s: a caller encodes a request from
+//! what it borrows, and the server decodes one borrowing from the frame.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,19 +21,31 @@ pub(crate) type ObjectId = u64;
 
 /// A process → server message.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Request {
+pub(crate) struct Request<'a> {
     /// 0: no reply wanted.
     pub(crate) id: u64,
-    pub(crate) op: Op,
+    #[serde(borrow)]
+    pub(crate) op: Op<'a>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Op {
+pub(crate) enum Op<'a> {
     /// Make an object of a registered type from encoded arguments; the
     /// caller's connection holds the first reference. Replies with its id.
-    Create { type_name: String, args: Vec<u8> },
+    Create {
+        #[serde(borrow)]
+        type_name: Cow<'a, str>,
+        #[serde(borrow)]
+        args: Cow<'a, [u8]>,
+    },
     /// Call `method` with encoded arguments; replies with the encoded result.
-    Call { object: ObjectId, method: String, args: Vec<u8> },
+    Call {
+        object: ObjectId,
+        #[serde(borrow)]
+        method: Cow<'a, str>,
+        #[serde(borrow)]
+        args: Cow<'a, [u8]>,
+    },
     /// Abandon the call with this id if it is still waiting (its future was
     /// dropped). A call that already finished is not undone here.
     Cancel { call: u64 },
@@ -55,4 +72,28 @@ pub(crate) enum Op {
 pub(crate) struct Reply {
     pub(crate) id: u64,
     pub(crate) result: Result<Vec<u8>, RemoteError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec;
+
+    #[test]
+    fn requests_decode_borrowing_from_the_frame() {
+        let args = [1u8, 2, 3];
+        let request = Request { id: 7, op: Op::Call { object: 3, method: "add".into(), args: args[..].into() } };
+        let (bytes, _) = codec::encode(&request).unwrap();
+        let back: Request<'_> = codec::decode_borrowed(&bytes).unwrap();
+        assert_eq!(back.id, 7);
+        match back.op {
+            Op::Call { object: 3, method: Cow::Borrowed("add"), args: Cow::Borrowed(a) } => assert_eq!(a, args),
+            other => panic!("{other:?}"),
+        }
+        // A short frame, a trailing byte: errors, never a panic.
+        assert!(codec::decode_borrowed::<Request<'_>>(&bytes[..bytes.len() - 1]).is_err());
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(codec::decode_borrowed::<Request<'_>>(&long).is_err());
+    }
 }

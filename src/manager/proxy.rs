@@ -25,7 +25,7 @@ impl ObjectRef {
     }
 
     async fn call_raw(&self, method: &str, args: Vec<u8>, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
-        let op = Op::Call { object: self.0.id, method: method.to_string(), args };
+        let op = Op::Call { object: self.0.id, method: method.into(), args: args.as_slice().into() };
         self.0.mux.request(op, undo).await
     }
 
@@ -854,7 +854,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
 /// Puts an item back after its getter left (the undo of a `get`).
 fn unget(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
     // The reply is the encoded `(priority, item)`: exactly unget's arguments.
-    mux.notify(Op::Call { object, method: "unget".into(), args: reply });
+    mux.notify(Op::Call { object, method: "unget".into(), args: reply.into() });
 }
 
 proxy! {
@@ -1177,7 +1177,7 @@ pub(super) fn release_if_acquired<A: Serialize>(
     let args = codec::encode(&release_args).map(|(bytes, _)| bytes);
     move |mux, object, reply| {
         if let (Ok(true), Ok(args)) = (codec::decode::<bool>(&reply, Vec::new()), args) {
-            mux.notify(Op::Call { object, method: "release".into(), args });
+            mux.notify(Op::Call { object, method: "release".into(), args: args.into() });
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::sync::owner;
 /// `acquire` or a Condition's `wait` whose caller left).
 fn release_for(mux: &Mux, object: ObjectId, task: u64) {
     if let Ok((args, _)) = codec::encode(&task) {
-        mux.notify(Op::Call { object, method: "release".into(), args });
+        mux.notify(Op::Call { object, method: "release".into(), args: args.into() });
     }
 }
 

@@ -37,7 +37,7 @@ use super::client::MAX_FRAME;
 use super::custom::Factories;
 use super::error::RemoteError;
 use super::protocol::{ObjectId, Op, Reply, Request};
-use crate::pipe::{push_frame, Listener, TrySend};
+use crate::pipe::{push_frame_with, Listener, TrySend};
 use crate::{codec, Connection};
 
 /// The future of one method call.
@@ -52,6 +52,12 @@ pub(crate) trait Served: Send + Sync + 'static {
     fn type_name(&self) -> &'static str;
     /// Starts `method` with encoded `args`.
     fn call(self: Arc<Self>, method: &str, args: Vec<u8>, caller: Caller) -> CallFuture;
+    /// Runs `method` at once, for types whose methods never wait (custom
+    /// types): no future, no copy of the arguments. `None`: use
+    /// [`call`](Served::call).
+    fn call_now(&self, _method: &str, _args: &[u8], _caller: Caller) -> Option<Result<Vec<u8>, RemoteError>> {
+        None
+    }
     /// `caller`'s connection closed: give back what it held (locks).
     fn disconnected(&self, _caller: Caller) {}
 }
@@ -245,7 +251,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
             }
         };
         let Ok((bytes, _fds)) = frame else { break };
-        let request = match codec::decode::<Request>(&bytes, Vec::new()) {
+        let request = match codec::decode_borrowed::<Request<'_>>(&bytes) {
             Ok(request) => request,
             Err(e) => {
                 // Garbage from an authenticated peer: say so, keep serving.
@@ -270,8 +276,21 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
                         continue;
                     }
                 };
+                // Methods that never wait run here, without a future.
+                match std::panic::catch_unwind(AssertUnwindSafe(|| object.call_now(&method, &args, caller))) {
+                    Ok(Some(result)) => {
+                        reply(result);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(panic) => {
+                        reply(Err(panicked(&*panic)));
+                        continue;
+                    }
+                }
                 // A method may panic while starting (most run to completion in `call`).
-                let started = std::panic::catch_unwind(AssertUnwindSafe(|| object.call(&method, args, caller)));
+                let started =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| object.call(&method, args.into_owned(), caller)));
                 let mut call = match started {
                     Ok(call) => AssertUnwindSafe(call).catch_unwind(),
                     Err(panic) => {
@@ -389,9 +408,9 @@ impl Outbox {
 
     /// Adds a reply to the batch the next [`flush`](Outbox::flush) writes.
     fn push(&self, reply: &Reply) {
-        if let Ok((bytes, _)) = codec::encode(reply) {
-            let mut queue = self.queue();
-            push_frame(&mut queue.bytes, &bytes);
+        let mut queue = self.queue();
+        // Straight into the batch (replies carry no handles).
+        if push_frame_with(&mut queue.bytes, |buf| codec::encode_into(reply, buf).map(drop)).is_ok() {
             queue.count += 1;
         }
     }

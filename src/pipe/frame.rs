@@ -78,6 +78,30 @@ pub(crate) fn push_frame(buf: &mut Vec<u8>, payload: &[u8]) {
     buf.extend_from_slice(payload);
 }
 
+/// Appends one frame to `buf` whose payload `write` appends after the
+/// header (encoding straight into a batch, with no buffer in between). If
+/// `write` fails, `buf` is left as it was.
+pub(crate) fn push_frame_with<E>(
+    buf: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    if let Err(e) = write(buf) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    let len = buf.len() - start - 4;
+    let (header, hlen) = encode_header(len);
+    if hlen == 4 {
+        buf[start..start + 4].copy_from_slice(&header[..4]);
+    } else {
+        // Over 2 GiB: the long header needs 8 more bytes before the payload.
+        buf.splice(start..start + 4, header[..hlen].iter().copied());
+    }
+    Ok(())
+}
+
 /// Parses a complete header at the start of `bytes`: `(header length,
 /// payload length)`, `Ok(None)` if more bytes are needed, or the invalid
 /// 4-byte value.
@@ -432,6 +456,28 @@ mod tests {
         assert_eq!(n, 12);
         assert_eq!(&h[..4], &[0xff; 4]);
         assert_eq!(&h[4..], &(0x8000_0000u64).to_be_bytes());
+    }
+
+    #[test]
+    fn frames_written_in_place_match_pushed_ones() {
+        let mut pushed = b"x".to_vec();
+        push_frame(&mut pushed, b"hello");
+        let mut written = b"x".to_vec();
+        push_frame_with(&mut written, |buf| {
+            buf.extend_from_slice(b"hello");
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(written, pushed);
+        // A failed write leaves the buffer as it was.
+        assert_eq!(
+            push_frame_with(&mut written, |buf| {
+                buf.extend_from_slice(b"half");
+                Err("no")
+            }),
+            Err("no")
+        );
+        assert_eq!(written, pushed);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use auth::Authkey;
 pub(crate) use connection::TrySend;
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{AcceptError, AuthenticationError, ConnectError, RecvError, SendError};
-pub(crate) use frame::push_frame;
+pub(crate) use frame::{push_frame, push_frame_with};
 pub use listener::{Address, Client, Listener, ListenerBuilder, DEFAULT_HANDSHAKE_TIMEOUT};
 
 use crate::sys;
