@@ -28,8 +28,9 @@
 //! `#[ipc::main]` / `ipc::init()`, two under the test harness (whose main
 //! thread sleeps in a channel receive while the test's thread runs — the
 //! harness is run with `--test-threads=1`). Otherwise it exits, and every
-//! request falls back to `exec`, as does every request after the server
-//! died or misbehaved (the next request starts a new one).
+//! child from then on is started by `exec`. A request to a server that died
+//! or misbehaved falls back to `exec` too, and the next one starts a new
+//! server.
 //!
 //! The server is not among [`active_children`](super::active_children) and
 //! nobody waits for it: it exits when its socket closes (this process
@@ -78,7 +79,17 @@ struct Server {
     control: Connection,
 }
 
-static SERVER: Mutex<Option<Server>> = Mutex::new(None);
+/// The fork server of this process, as far as we know.
+enum State {
+    /// Not started yet, or the last one died (the next fork starts one).
+    Idle,
+    Running(Box<Server>),
+    /// It would not start here (say, threads started before `ipc::init()`
+    /// in the copy it would fork from): children are `exec`'d from now on.
+    Unavailable,
+}
+
+static SERVER: Mutex<State> = Mutex::new(State::Idle);
 
 /// Makes a child from the fork server (starting it first if need be) whose
 /// control socket is `child_end`; returns its pid. An error means the
@@ -94,18 +105,23 @@ pub(super) fn fork(child_end: &OwnedFd) -> io::Result<i32> {
     ];
     // Held while the server starts (once) and forks (~0.1 ms): forks are
     // served one at a time anyway.
-    let mut server = SERVER.lock().unwrap_or_else(|p| p.into_inner());
-    if server.is_none() {
-        *server = Some(Server::start()?);
+    let mut state = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(*state, State::Idle) {
+        *state = match Server::start() {
+            Ok(server) => State::Running(Box::new(server)),
+            Err(_) => State::Unavailable,
+        };
     }
-    let running = server.as_mut().ok_or_else(|| io::Error::other("no fork server"))?;
-    match running.exchange(&request, &fds) {
+    let State::Running(server) = &mut *state else {
+        return Err(io::Error::other("no fork server in this process"));
+    };
+    match server.exchange(&request, &fds) {
         Ok(Reply::Forked(pid)) => Ok(pid),
         // The server is fine; this fork failed (say, a process limit).
         Ok(Reply::Failed(why)) => Err(io::Error::other(why)),
         // Gone, stuck or confused: replaced on the next request.
         Err(e) => {
-            *server = None;
+            *state = State::Idle;
             Err(e)
         }
     }
