@@ -127,10 +127,14 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
 /// Decodes a whole message that holds no handles, borrowing strings and
 /// byte strings from `bytes` where the type asks to (`#[serde(borrow)]`).
 pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
-    let (value, used) =
-        with_limit!(budget(bytes.len()), |config| bincode::serde::borrow_decode_from_slice(bytes, config))?;
-    if used != bytes.len() {
-        return Err(DecodeError(format!("{} trailing bytes after the value", bytes.len() - used)));
+    let decoded = with_limit!(budget(bytes.len()), |config| bincode::serde::borrow_decode_from_slice(bytes, config))?;
+    whole(decoded, bytes.len())
+}
+
+/// A value decoded from the first `used` of `len` bytes, if that was all.
+fn whole<T>((value, used): (T, usize), len: usize) -> Result<T, DecodeError> {
+    if used != len {
+        return Err(DecodeError(format!("{} trailing bytes after the value", len - used)));
     }
     Ok(value)
 }
@@ -138,14 +142,11 @@ pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) ->
 /// Decodes `bytes` as one whole value inside a decoding context the caller
 /// installed ([`handle::with_decoding`]).
 pub(crate) fn decode_in_context<T: DeserializeOwned>(bytes: &[u8], ints: Ints) -> Result<T, DecodeError> {
-    let (value, used) = with_limit!(budget(bytes.len()), |config| match ints {
+    let decoded = with_limit!(budget(bytes.len()), |config| match ints {
         Ints::Varint => bincode::serde::decode_from_slice(bytes, config),
         Ints::Fixed => bincode::serde::decode_from_slice(bytes, config.with_fixed_int_encoding()),
     })?;
-    if used != bytes.len() {
-        return Err(DecodeError(format!("{} trailing bytes after the value", bytes.len() - used)));
-    }
-    Ok(value)
+    whole(decoded, bytes.len())
 }
 
 /// Decodes one whole value of `len` bytes (standard varint layout, no
