@@ -83,6 +83,7 @@
 //! | `SimpleQueue()` | [`SimpleQueue::new()`] | |
 //! | `Value('d', 10.0)`; `v.value`; `v.value = x` | [`Value::new(10.0)`](Value::new); [`load().await`](Value::load); [`store(x).await`](Value::store) | any [`ShmSafe`] type |
 //! | `with v.get_lock(): v.value += 1` | `*v.`[`get_lock().await`](Value::get_lock)`? += 1` | the guard derefs to the value; a dead holder is [`LockError::OwnerDied`] |
+//! | `lock = v.get_lock()`; `with lock:` | [`v.lock()`](Value::lock) → [`DataLock`]: [`lock().await`](DataLock::lock) → [`LockGuard`] | guards only: no `acquire()`/`release()` that could free it under a live guard |
 //! | `Array('i', [1, 2, 3])`, `Array('i', 10)` | [`Array::new(&[1, 2, 3])`](Array::new), [`Array::zeroed(10)`](Array::zeroed) | |
 //! | `a[i]`, `a[i] = x`, `a[:]`, `a[:] = xs` | [`get(i)`](Array::get), [`set(i, x)`](Array::set), [`to_vec()`](Array::to_vec), [`assign(&xs)`](Array::assign) | [`AccessError`] for a bad index or length; [`get_lock()`](Array::get_lock) derefs to `[T]` |
 //! | `RawValue`, `RawArray`, `lock=False` | [`RawValue`], [`RawArray`] | copies that may tear when they race, as in Python |
@@ -92,14 +93,12 @@
 //! | `shm.close()`, `shm.unlink()`, `track=False` (3.13) | [`close()`](SharedMemory::close), [`unlink()`](SharedMemory::unlink), [`persist()`](SharedMemory::persist) | a resource tracker unlinks what a killed tree left |
 //! | `ShareableList(seq)`, `ShareableList(name=n)` | [`ShareableList::create(None, seq)`](ShareableList::create), [`ShareableList::open(n)`](ShareableList::open) | CPython's layout, byte for byte |
 //! | `sl[i]`, `sl[i] = v`, `len(sl)`, `sl.index(v)`, `sl.count(v)` | [`get(i)`](ShareableList::get), [`set(i, v)`](ShareableList::set), [`len()`](ShareableList::len), [`index(&v)`](ShareableList::index) (→ `Option`), [`count(&v)`](ShareableList::count) | values are [`shared::Item`]s |
-//!
 //! | `Pool(n)`, `Pool(initializer=, maxtasksperchild=)` | [`Pool::new(n)`](Pool::new), [`Pool::builder()`](Pool::builder) | |
 //! | `apply`, `apply_async` | [`apply(f, a).await`](Pool::apply), [`apply_async(f, a)`](Pool::apply_async) → [`TaskHandle`] | dropping the handle cancels a task not yet started |
 //! | `map(f, xs, chunksize)`, `starmap` | [`map`](Pool::map), [`map_chunked`](Pool::map_chunked), [`starmap`](Pool::starmap) | the first failure in item order |
 //! | `imap`, `imap_unordered` | [`imap`](Pool::imap) / [`imap_stream`](Pool::imap_stream), [`imap_unordered`](Pool::imap_unordered) | `Stream`s, lazy input, per-task `Result` |
 //! | `close()`, `join()`, `terminate()` | [`close()`](Pool::close), [`join().await`](Pool::join), [`terminate().await`](Pool::terminate) | drop = terminate |
 //! | — (a dead worker hangs Python's pool) | [`TaskError::WorkerDied`] | only its tasks fail; it is replaced |
-//!
 //! | `Manager()`, `with Manager() as m:` | [`Manager::start().await`](Manager::start); drop or [`shutdown().await`](Manager::shutdown) | the server is a daemon child, reaped at shutdown |
 //! | `m.dict()`, `m.list(seq)`, `m.Namespace()`, `m.Value(t, v)` | [`dict`](Manager::dict), [`list`](Manager::list) / [`list_from`](Manager::list_from), [`namespace`](Manager::namespace), [`value`](Manager::value) | typed proxies of serde values; proxies are handles |
 //! | `m.Queue()`, `m.JoinableQueue()`, `LifoQueue`, `PriorityQueue` | [`queue`](Manager::queue), [`joinable_queue`](Manager::joinable_queue), [`lifo_queue`](Manager::lifo_queue), [`priority_queue`](Manager::priority_queue) | waits happen in the server; cancel safe |
@@ -261,8 +260,8 @@ pub use process::{
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};
 #[cfg(not(ipc_loom))]
 pub use shared::{
-    AccessError, Array, ArrayGuard, ArrayResult, RawArray, RawValue, ShareableList, SharedMemory, ShmSafe, Value,
-    ValueGuard,
+    AccessError, Array, ArrayGuard, ArrayResult, DataLock, RawArray, RawValue, ShareableList, SharedMemory, ShmSafe,
+    Value, ValueGuard,
 };
 #[cfg(not(ipc_loom))]
 pub use sync::{

@@ -185,3 +185,43 @@ async fn a_handle_of_another_element_size_is_refused() {
     here.send(&Value::new(1u32).unwrap()).await.unwrap();
     assert!(there.recv::<RawValue<u32>>().await.is_err(), "a locked value is not a raw one");
 }
+
+#[ipc::test]
+async fn a_handle_decoded_as_another_kind_of_object_is_refused() {
+    // Each case sends one kind of handle and decodes the bytes and
+    // descriptors as another whose wire has the same shape. Before regions
+    // carried their kind, an array of one element decoded as a `Lock` gave a
+    // lock whose words were the elements, and a lock decoded as an `Event`
+    // an event over the lock's words.
+    let (mut here, mut there) = Pipe::duplex().unwrap();
+    here.send(&Array::new(&[1u8]).unwrap()).await.unwrap();
+    assert!(there.recv::<ipc::Lock>().await.is_err(), "an array is not a lock");
+    here.send(&ipc::Lock::new().unwrap()).await.unwrap();
+    assert!(there.recv::<Event>().await.is_err(), "a lock is not an event");
+    here.send(&ipc::Lock::new().unwrap()).await.unwrap();
+    assert!(there.recv::<ipc::RLock>().await.is_err(), "a lock is not a re-entrant lock");
+    here.send(&RawArray::new(&[0u32; 4]).unwrap()).await.unwrap();
+    assert!(there.recv::<RawArray<u32>>().await.is_ok(), "the right kind still decodes");
+}
+
+#[ipc::test]
+async fn the_data_lock_is_held_for_as_long_as_a_guard_lives() {
+    // The probe of the unsound release: take a guard, try every way the
+    // array's own lock offers to free it, then ask for a second guard. The
+    // lock offers only guards, so a second one waits (here: times out).
+    let a = Array::new(&[10u8, 20]).unwrap();
+    let mut g1 = a.get_lock().await.unwrap();
+    g1[0] = 11;
+    assert!(a.lock().is_locked());
+    assert!(a.lock().try_lock().is_err());
+    assert!(matches!(a.lock().lock_timeout(Duration::from_millis(10)).await, Err(ipc::TryLockError::WouldBlock)));
+    assert!(tokio::time::timeout(Duration::from_millis(10), a.get_lock()).await.is_err());
+    // A copy of the handle received through a connection shares the lock.
+    let (mut here, mut there) = Pipe::duplex().unwrap();
+    here.send(&a).await.unwrap();
+    let b: Array<u8> = there.recv().await.unwrap();
+    assert!(b.lock().try_lock().is_err(), "the received handle's lock is the same lock");
+    g1[1] = 21;
+    drop(g1);
+    assert_eq!(*b.blocking_get_lock().unwrap(), [11, 21]);
+}

@@ -66,7 +66,7 @@ pub use joinable::{JoinableQueue, SimpleQueue, TaskDoneError};
 use crate::codec::{self, Sunk};
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, Ordering};
-use crate::shm::{Frozen, Region};
+use crate::shm::{Frozen, Kind, Region};
 use crate::sync::raw::Sleeper;
 use crate::sync::{Lock, LockError, LockGuard};
 use crate::sys::{self, Interest, SocketKind};
@@ -348,7 +348,7 @@ impl<T> Queue<T> {
         if !(64..=ring::MAX_CAPACITY).contains(&capacity) {
             return Err(invalid("a queue's ring must hold between 64 bytes and 1 GiB"));
         }
-        let region = Region::new(Ring::words_for(capacity))?;
+        let region = Region::new(Kind::Queue, Ring::words_for(capacity))?;
         // Relaxed: written before the handle exists anywhere else.
         region.word(ring::MAXSIZE).store(maxsize, Ordering::Relaxed);
         region.word(ring::CAPACITY).store(capacity as u32, Ordering::Relaxed);
@@ -1225,7 +1225,8 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
         if capacity % 8 != 0 || !(64..=ring::MAX_CAPACITY).contains(&capacity) {
             return Err(D::Error::custom("a queue handle with an invalid ring size"));
         }
-        let region = Region::from_fd(wire.region.0, Ring::words_for(capacity)).map_err(D::Error::custom)?;
+        let region =
+            Region::from_fd(wire.region.0, Kind::Queue, Ring::words_for(capacity)).map_err(D::Error::custom)?;
         // Relaxed: written before the handle was shared.
         if region.word(ring::CAPACITY).load(Ordering::Relaxed) != wire.capacity {
             return Err(D::Error::custom("a queue handle whose ring size disagrees with its region"));

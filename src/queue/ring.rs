@@ -472,6 +472,7 @@ impl Ring<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shm::Kind;
 
     /// Takes the front record: its length, `Some(None)` when empty, `None`
     /// when corrupt.
@@ -496,7 +497,7 @@ mod tests {
 
     #[test]
     fn records_go_round_in_order_and_wrap_whole() {
-        let region = Region::new(Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let mut buf = Vec::new();
         assert_eq!(pop(&r, &mut buf), Some(None));
@@ -519,14 +520,14 @@ mod tests {
 
     #[test]
     fn full_by_bytes_by_count_and_too_large() {
-        let region = Region::new(Ring::words_for(128)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(128)).unwrap();
         let r = ring(&region, 128, 0);
         assert_eq!(r.push(&[0; 121], Tag::Inline), Push::TooLarge); // 8 + 128 > 128
         assert_eq!(r.push(&[1; 56], Tag::Inline), Push::Done { wake: false }); // 64 bytes
         assert_eq!(r.push(&[2; 56], Tag::Inline), Push::Done { wake: false }); // 128 bytes
         assert_eq!(r.push(&[3; 1], Tag::Inline), Push::Full);
         assert_eq!(r.len(), 2);
-        let region = Region::new(Ring::words_for(128)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(128)).unwrap();
         let r = ring(&region, 128, 2);
         assert_eq!(r.push(b"a", Tag::Inline), Push::Done { wake: false });
         assert_eq!(r.push(b"b", Tag::Inline), Push::Done { wake: false });
@@ -548,7 +549,7 @@ mod tests {
 
     #[test]
     fn records_written_in_place_wrap_by_the_hint() {
-        let region = Region::new(Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let producer = Seen::default();
         let mut buf = Vec::new();
@@ -583,7 +584,7 @@ mod tests {
 
     #[test]
     fn old_readings_of_head_and_tail_are_refreshed_not_taken_for_corruption() {
-        let region = Region::new(Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let producer = Seen::default();
         let (a, b) = (Seen::default(), Seen::default());
@@ -610,7 +611,7 @@ mod tests {
         assert_eq!(put_in_place(&r, &producer, 0, &[0; 5]), Some(true));
         assert_eq!(take(&a), Some(5));
         // The producer's reading of HEAD says full; the ring is empty.
-        let region = Region::new(Ring::words_for(64)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(64)).unwrap();
         let r = ring(&region, 64, 0);
         let producer = Seen::default();
         for _ in 0..4 {
@@ -626,7 +627,7 @@ mod tests {
 
     #[test]
     fn a_lying_header_is_corrupt_not_a_panic() {
-        let region = Region::new(Ring::words_for(64)).unwrap();
+        let region = Region::new(Kind::Queue, Ring::words_for(64)).unwrap();
         let r = ring(&region, 64, 0);
         assert_eq!(r.push(b"hello", Tag::Inline), Push::Done { wake: false });
         // A peer rewrites the header's length to claim more than was put.

@@ -11,7 +11,7 @@ mod value;
 
 pub use list::{Item, ListError, ShareableList};
 pub use memory::SharedMemory;
-pub use value::{Array, ArrayGuard, ArrayResult, RawArray, RawValue, Value, ValueGuard};
+pub use value::{Array, ArrayGuard, ArrayResult, DataLock, RawArray, RawValue, Value, ValueGuard};
 
 /// A type that may live in memory other processes read and write.
 ///

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
 use crate::loom::Ordering;
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::sys;
 
 /// The longest name a slot holds (Linux allows 255; Python's are 14).
@@ -59,7 +59,7 @@ pub(crate) fn get() -> Option<&'static Tracker> {
 
 /// In a child: the tracker its parent handed down (before anything else).
 pub(crate) fn adopt(table: OwnedFd, alive: OwnedFd) {
-    if let Ok(table) = Region::from_fd(table, table_words()) {
+    if let Ok(table) = Region::from_fd(table, Kind::Tracker, table_words()) {
         let _ = TRACKER.set(Some(Tracker { table, alive }));
     }
 }
@@ -76,7 +76,7 @@ fn table_words() -> usize {
 }
 
 fn start() -> crate::Result<Tracker> {
-    let table = Region::new(table_words())?;
+    let table = Region::new(Kind::Tracker, table_words())?;
     let (ended, alive) = sys::pipe()?;
     let arg = Arg { table: sys::dup_cloexec(table.fd())?, ended };
     crate::process::spawn_detached(run, arg)?;
@@ -86,7 +86,7 @@ fn start() -> crate::Result<Tracker> {
 /// The tracker process: waits for the tree to end, then cleans up.
 fn run(arg: Arg) {
     sys::ignore_termination_signals();
-    let Ok(table) = Region::from_fd(arg.table, table_words()) else { return };
+    let Ok(table) = Region::from_fd(arg.table, Kind::Tracker, table_words()) else { return };
     let _ = sys::wait_for_eof(arg.ended.as_fd());
     let t = Tracker { table, alive: arg.ended };
     for slot in 0..t.high() {

@@ -4,75 +4,107 @@
 //! # Implementation notes
 //!
 //! The elements live in an anonymous shared `memfd` region (it vanishes with
-//! the last process holding it). `Array<T>` pairs it with a robust
-//! [`Lock`]; its guard hands out `&mut [T]` while the lock is held, which
-//! is sound because every process reaches these bytes only through a handle
-//! of the same array, and every such handle takes the lock first. The raw
-//! forms copy elements in and out with volatile accesses and never make a
-//! reference to shared bytes, so racing writers may tear an element (as in
-//! Python) but break no aliasing rule. A `T` is [`ShmSafe`]: any bit pattern
-//! is a valid `T`, so a torn or peer-written element is still a `T`.
+//! the last process holding it). `Array<T>` keeps a robust lock's words at
+//! the start of the same region, before the elements; its guard hands out
+//! `&mut [T]` while the lock is held. That is sound because:
+//!
+//! - the lock cannot be separated from its elements: a handle carries one
+//!   region, and the lock it uses is the one in that region;
+//! - a region is mapped only as the kind it was made for (see
+//!   [`crate::shm::Kind`]), so no other handle — a lock-free array, a
+//!   [`Lock`], a garbled or lying message — reaches these bytes;
+//! - the lock is released only by dropping the guard that took it: the
+//!   array hands out a [`DataLock`], which has no unguarded `release`.
+//!
+//! What no library can rule out is a process that writes the shared pages
+//! without going through `ipc` (a broken or hostile peer that holds the
+//! descriptor): it can garble the elements, never make them an invalid `T`
+//! (see below). The raw forms copy elements in and out with volatile
+//! accesses and never make a reference to shared bytes, so racing writers
+//! may tear an element (as in Python) but break no aliasing rule. A `T` is
+//! [`ShmSafe`]: any bit pattern is a valid `T`, so a torn or peer-written
+//! element is still a `T`.
 #![allow(unsafe_code)]
 
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{AccessError, ShmSafe};
 use crate::handle::{DeFd, SerFd};
-use crate::shm::Region;
-use crate::sync::{Lock, LockError, LockGuard};
+use crate::shm::{Kind, Region};
+use crate::sync::lock::{RawLock, LOCK_BYTES};
+use crate::sync::{Lock, LockError, LockGuard, TryLockError};
 
-/// `len` elements of `T` in a shared region.
+/// `len` elements of `T` in a shared region, from byte `start` on.
 struct Cells<T> {
     region: Region,
+    start: usize,
     len: usize,
     _t: PhantomData<T>,
 }
 
 impl<T: ShmSafe> Cells<T> {
-    fn bytes_for(len: usize) -> io::Result<usize> {
+    /// Where the elements start: after the lock's words (on a cache line of
+    /// their own) in an [`Array`]'s region, at 0 in a [`RawArray`]'s.
+    fn start(kind: Kind) -> usize {
+        match kind {
+            // A multiple of T's alignment (both are powers of two).
+            Kind::Array => 64.max(align_of::<T>()),
+            _ => 0,
+        }
+    }
+
+    fn words_for(kind: Kind, len: usize) -> io::Result<usize> {
         len.checked_mul(size_of::<T>())
+            .and_then(|b| b.checked_add(Cells::<T>::start(kind)))
             .filter(|&b| b <= isize::MAX as usize / 2)
+            .map(|b| b.div_ceil(4).max(1))
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the array is too large"))
     }
 
-    fn words_for(len: usize) -> io::Result<usize> {
-        Ok(Cells::<T>::bytes_for(len)?.div_ceil(4).max(1))
+    /// `len` zeroed elements (all-zero bytes are a valid T) in a new region.
+    fn zeroed(kind: Kind, len: usize) -> io::Result<Cells<T>> {
+        let region = Region::new(kind, Cells::<T>::words_for(kind, len)?)?;
+        Ok(Cells { region, start: Cells::<T>::start(kind), len, _t: PhantomData })
     }
 
-    fn new(values: &[T]) -> io::Result<Cells<T>> {
-        let region = Region::new(Cells::<T>::words_for(values.len())?)?;
-        let cells = Cells { region, len: values.len(), _t: PhantomData };
+    fn new(kind: Kind, values: &[T]) -> io::Result<Cells<T>> {
+        let cells = Cells::zeroed(kind, values.len())?;
         for (i, v) in values.iter().enumerate() {
             cells.store(i, *v);
         }
         Ok(cells)
     }
 
-    fn from_fd(fd: std::os::fd::OwnedFd, len: usize) -> io::Result<Cells<T>> {
-        let region = Region::from_fd(fd, Cells::<T>::words_for(len)?)?;
-        Ok(Cells { region, len, _t: PhantomData })
+    fn from_fd(fd: OwnedFd, kind: Kind, len: usize) -> io::Result<Cells<T>> {
+        let region = Region::from_fd(fd, kind, Cells::<T>::words_for(kind, len)?)?;
+        Ok(Cells { region, start: Cells::<T>::start(kind), len, _t: PhantomData })
     }
 
     fn ptr(&self) -> *mut T {
-        self.region.as_ptr().cast()
+        // SAFETY: `start` is within the mapping, which `words_for` sized
+        // for `start` plus `len` elements (checked at creation or receipt).
+        unsafe { self.region.as_ptr().add(self.start) }.cast()
     }
 
     /// Element `i` (in range), copied out.
     fn load(&self, i: usize) -> T {
         debug_assert!(i < self.len);
         // SAFETY: `i < len` keeps the element inside the mapping (sized for
-        // `len` elements at creation or receipt, sealed against shrinking);
-        // the mapping is page-aligned and T's size is a multiple of its
-        // alignment, so the pointer is aligned. Any bit pattern is a valid T
-        // (ShmSafe), so whatever a peer wrote is one; the volatile read makes
-        // no reference to the shared bytes.
+        // `start` plus `len` elements at creation or receipt, sealed against
+        // shrinking); the mapping is page-aligned, `start` is a multiple of
+        // T's alignment and T's size is a multiple of it, so the pointer is
+        // aligned. Any bit pattern is a valid T (ShmSafe), so whatever a
+        // peer wrote is one; the volatile read makes no reference to the
+        // shared bytes.
         unsafe { self.ptr().add(i).read_volatile() }
     }
 
@@ -131,7 +163,179 @@ pub struct Array<T> {
 
 struct Locked<T> {
     cells: Cells<T>,
+    lock: DataLock,
+}
+
+impl<T: ShmSafe> Locked<T> {
+    /// The lock over the first words of `cells`' region (a mapping of its
+    /// own of the same memfd), waking through `tokens` (a new eventfd if
+    /// `None`).
+    fn new(cells: Cells<T>, tokens: Option<OwnedFd>) -> io::Result<Locked<T>> {
+        let fd = crate::sys::dup_cloexec(cells.region.fd())?;
+        let words = Region::from_fd(fd, Kind::Array, LOCK_BYTES / 4)?;
+        let lock = DataLock { lock: Lock::from_raw(RawLock::within(words, tokens)?) };
+        Ok(Locked { cells, lock })
+    }
+}
+
+/// The lock of an [`Array`] or a [`Value`] (Python's `get_lock()`, used as
+/// a lock: `with arr.get_lock(): ...`).
+///
+/// It is a [`Lock`] that can only be taken as a guard: there is no
+/// unguarded `acquire`/`release` (Python's), and no handle to it apart from
+/// the array's, because a release behind the back of a live
+/// [`ArrayGuard`] would let two guards write the same elements. Use the
+/// guard's scope instead of `acquire()`/`release()`:
+///
+/// ```compile_fail
+/// # fn main() -> ipc::Result<()> {
+/// let a = ipc::Array::new(&[1u8])?;
+/// let mut g = a.blocking_get_lock()?;
+/// a.lock().release(); // no such method: `g` still holds the lock
+/// # Ok(()) }
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+/// let a = ipc::Array::new(&[0u8])?;
+/// let held = a.lock().lock().await?;
+/// assert!(a.lock().is_locked());
+/// assert!(a.lock().try_lock().is_err());
+/// drop(held);
+/// a.set(0, 1).await?;
+/// # Ok(()) }
+/// ```
+pub struct DataLock {
     lock: Lock,
+}
+
+impl fmt::Debug for DataLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataLock").field("locked", &self.is_locked()).finish()
+    }
+}
+
+impl DataLock {
+    /// Whether some process holds the lock now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// assert!(!v.lock().is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_locked()
+    }
+
+    /// As [`Lock::lock`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::lock`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Lock::lock`]: a dropped call holds nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// let _held = v.lock().lock().await?;
+    /// assert!(v.lock().is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        self.lock.lock().await
+    }
+
+    /// As [`Lock::try_lock`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::try_lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// let held = v.lock().try_lock()?;
+    /// assert!(v.lock().try_lock().is_err());
+    /// # drop(held); Ok(()) }
+    /// ```
+    pub fn try_lock(&self) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        self.lock.try_lock()
+    }
+
+    /// As [`Lock::lock_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::lock_timeout`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Lock::lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// let _held = v.get_lock().await?;
+    /// let r = v.lock().lock_timeout(std::time::Duration::from_millis(5)).await;
+    /// assert!(matches!(r, Err(ipc::TryLockError::WouldBlock)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        self.lock.lock_timeout(timeout).await
+    }
+
+    /// As [`Lock::blocking_lock`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::blocking_lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// let held = v.lock().blocking_lock()?;
+    /// assert!(v.lock().is_locked());
+    /// # drop(held); Ok(()) }
+    /// ```
+    pub fn blocking_lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        self.lock.blocking_lock()
+    }
+
+    /// As [`Lock::blocking_lock_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Lock::blocking_lock_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let v = ipc::Value::new(0u8)?;
+    /// let _held = v.blocking_get_lock()?;
+    /// let r = v.lock().blocking_lock_timeout(std::time::Duration::from_millis(5));
+    /// assert!(matches!(r, Err(ipc::TryLockError::WouldBlock)));
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        self.lock.blocking_lock_timeout(timeout)
+    }
 }
 
 impl<T> Clone for Array<T> {
@@ -172,11 +376,15 @@ impl<T: ShmSafe> Deref for ArrayGuard<'_, T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
-        // SAFETY: the array's lock is held for the guard's life, and every
-        // process reaches these elements only through handles of this array,
-        // which take the lock first (the raw forms are separate arrays); so
-        // nothing writes them while this borrow lives. In bounds and aligned
-        // as in `Cells::load`; any bit pattern is a valid T.
+        // SAFETY: the array's lock is held for the guard's life and is freed
+        // only by the guard's drop (`DataLock` has no unguarded release).
+        // Its words live in the elements' own region, and regions are mapped
+        // only as their kind, so every handle that reaches these elements is
+        // a handle of this array, which takes this lock before making a
+        // reference: nothing in any process that goes through `ipc` writes
+        // them while this borrow lives (see the module notes for a process
+        // that does not). In bounds and aligned as in `Cells::load`; any bit
+        // pattern is a valid T.
         unsafe { std::slice::from_raw_parts(self.cells.ptr(), self.cells.len) }
     }
 }
@@ -184,7 +392,8 @@ impl<T: ShmSafe> Deref for ArrayGuard<'_, T> {
 impl<T: ShmSafe> DerefMut for ArrayGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `deref`, and `&mut self` makes this the only borrow
-        // through the guard; no other guard exists while the lock is held.
+        // through the guard; no other guard of this array exists, in any
+        // process, while the lock is held.
         unsafe { std::slice::from_raw_parts_mut(self.cells.ptr(), self.cells.len) }
     }
 }
@@ -208,7 +417,7 @@ impl<T: ShmSafe> Array<T> {
     /// # Ok(()) }
     /// ```
     pub fn new(values: &[T]) -> io::Result<Array<T>> {
-        let inner = Locked { cells: Cells::new(values)?, lock: Lock::new()? };
+        let inner = Locked::new(Cells::new(Kind::Array, values)?, None)?;
         Ok(Array { inner: Arc::new(inner) })
     }
 
@@ -227,9 +436,7 @@ impl<T: ShmSafe> Array<T> {
     /// # Ok(()) }
     /// ```
     pub fn zeroed(len: usize) -> io::Result<Array<T>> {
-        // The region starts zero-filled, and all-zero bytes are a valid T.
-        let region = Region::new(Cells::<T>::words_for(len)?)?;
-        let inner = Locked { cells: Cells { region, len, _t: PhantomData }, lock: Lock::new()? };
+        let inner = Locked::new(Cells::zeroed(Kind::Array, len)?, None)?;
         Ok(Array { inner: Arc::new(inner) })
     }
 
@@ -260,7 +467,8 @@ impl<T: ShmSafe> Array<T> {
     }
 
     /// The array's lock, for use on its own (Python's `get_lock()` used
-    /// as a lock: `with arr.get_lock(): ...`).
+    /// as a lock: `with arr.get_lock(): ...`): it can be taken only as a
+    /// guard (see [`DataLock`]).
     ///
     /// # Examples
     ///
@@ -271,7 +479,8 @@ impl<T: ShmSafe> Array<T> {
     /// assert!(a.lock().try_lock().is_err());
     /// # Ok(()) }
     /// ```
-    pub fn lock(&self) -> &Lock {
+    #[doc(alias = "get_lock")]
+    pub fn lock(&self) -> &DataLock {
         &self.inner.lock
     }
 
@@ -532,7 +741,8 @@ impl<T: ShmSafe> Value<T> {
     /// assert!(!v.lock().is_locked());
     /// # Ok(()) }
     /// ```
-    pub fn lock(&self) -> &Lock {
+    #[doc(alias = "get_lock")]
+    pub fn lock(&self) -> &DataLock {
         self.array.lock()
     }
 
@@ -710,7 +920,7 @@ impl<T: ShmSafe> RawArray<T> {
     /// # Ok(()) }
     /// ```
     pub fn new(values: &[T]) -> io::Result<RawArray<T>> {
-        Ok(RawArray { cells: Arc::new(Cells::new(values)?) })
+        Ok(RawArray { cells: Arc::new(Cells::new(Kind::RawArray, values)?) })
     }
 
     /// The number of elements.
@@ -895,12 +1105,14 @@ impl<T: ShmSafe> RawValue<T> {
 
 // ----- as handles ----------------------------------------------------------
 
+/// An array as a handle: its region and (for an [`Array`]) its lock's
+/// eventfd, out of band. The lock's words are in the region.
 #[derive(Serialize)]
 struct WireRef<'a> {
     region: SerFd<'a>,
     len: u64,
     elem_size: u32,
-    lock: Option<&'a Lock>,
+    wake: Option<SerFd<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -908,41 +1120,47 @@ struct Wire {
     region: DeFd,
     len: u64,
     elem_size: u32,
-    lock: Option<Lock>,
+    wake: Option<DeFd>,
 }
 
-fn ser<T, S: Serializer>(cells: &Cells<T>, lock: Option<&Lock>, s: S) -> Result<S::Ok, S::Error> {
-    let wire =
-        WireRef { region: SerFd(cells.region.fd()), len: cells.len as u64, elem_size: size_of::<T>() as u32, lock };
+fn ser<T, S: Serializer>(cells: &Cells<T>, wake: Option<BorrowedFd<'_>>, s: S) -> Result<S::Ok, S::Error> {
+    let wire = WireRef {
+        region: SerFd(cells.region.fd()),
+        len: cells.len as u64,
+        elem_size: size_of::<T>() as u32,
+        wake: wake.map(SerFd),
+    };
     wire.serialize(s)
 }
 
-fn de<'de, T: ShmSafe, D: Deserializer<'de>>(d: D, locked: bool) -> Result<(Cells<T>, Option<Lock>), D::Error> {
+/// An array's elements as received (a region of `kind`), and its lock's
+/// eventfd if it has a lock.
+fn de<'de, T: ShmSafe, D: Deserializer<'de>>(d: D, kind: Kind) -> Result<(Cells<T>, Option<OwnedFd>), D::Error> {
     let wire = Wire::deserialize(d)?;
     if wire.elem_size as usize != size_of::<T>() {
         return Err(D::Error::custom("a shared array handle of a different element size"));
     }
-    if wire.lock.is_some() != locked {
+    if wire.wake.is_some() != (kind == Kind::Array) {
         return Err(D::Error::custom("a locked and a lock-free shared array mixed up"));
     }
     let len = usize::try_from(wire.len).map_err(D::Error::custom)?;
-    let cells = Cells::from_fd(wire.region.0, len).map_err(D::Error::custom)?;
-    Ok((cells, wire.lock))
+    let cells = Cells::from_fd(wire.region.0, kind, len).map_err(D::Error::custom)?;
+    Ok((cells, wire.wake.map(|w| w.0)))
 }
 
-/// Serializes as a handle: the region and the lock travel out of band.
+/// Serializes as a handle: the region and the lock's eventfd travel out of
+/// band.
 impl<T: ShmSafe> Serialize for Array<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        ser(&self.inner.cells, Some(&self.inner.lock), s)
+        ser(&self.inner.cells, Some(self.inner.lock.lock.raw().tokens_fd()), s)
     }
 }
 
 impl<'de, T: ShmSafe> Deserialize<'de> for Array<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match de::<T, D>(d, true)? {
-            (cells, Some(lock)) => Ok(Array { inner: Arc::new(Locked { cells, lock }) }),
-            (_, None) => Err(D::Error::custom("a shared array handle without its lock")),
-        }
+        let (cells, wake) = de::<T, D>(d, Kind::Array)?;
+        let wake = wake.ok_or_else(|| D::Error::custom("a shared array handle without its lock"))?;
+        Ok(Array { inner: Arc::new(Locked::new(cells, Some(wake)).map_err(D::Error::custom)?) })
     }
 }
 
@@ -972,7 +1190,7 @@ impl<T: ShmSafe> Serialize for RawArray<T> {
 
 impl<'de, T: ShmSafe> Deserialize<'de> for RawArray<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (cells, _) = de::<T, D>(d, false)?;
+        let (cells, _) = de::<T, D>(d, Kind::RawArray)?;
         Ok(RawArray { cells: Arc::new(cells) })
     }
 }

@@ -6,6 +6,13 @@
 //! Regions are sealed against resizing at creation, and a region received
 //! from a peer is mapped only if it carries that seal and is as large as the
 //! receiver needs, so no peer can make us fault (SIGBUS) on a word.
+//!
+//! Every region is made for one [`Kind`] of object, which is its memfd's
+//! name (fixed at creation; the kernel reports it). A region received as a
+//! handle is mapped only as the kind it was made for, so no mix-up of
+//! handles — a lying or garbled message, or one decoded as the wrong type —
+//! can make one object's words another's: an array's elements can never be
+//! taken for a lock's words, nor a locked array for a lock-free one.
 #![allow(unsafe_code)]
 
 use crate::loom::{AtomicU32, AtomicU64};
@@ -16,6 +23,42 @@ use memmap2::MmapRaw;
 
 use crate::sys;
 
+/// What a region was made for: its memfd's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Lock,
+    RLock,
+    Semaphore,
+    Event,
+    Condition,
+    Barrier,
+    /// A queue's ring.
+    Queue,
+    /// An `Array`'s (or `Value`'s) lock words and elements.
+    Array,
+    /// A `RawArray`'s (or `RawValue`'s) elements.
+    RawArray,
+    /// The resource tracker's table.
+    Tracker,
+}
+
+impl Kind {
+    fn name(self) -> &'static std::ffi::CStr {
+        match self {
+            Kind::Lock => c"ipc-lock",
+            Kind::RLock => c"ipc-rlock",
+            Kind::Semaphore => c"ipc-semaphore",
+            Kind::Event => c"ipc-event",
+            Kind::Condition => c"ipc-condition",
+            Kind::Barrier => c"ipc-barrier",
+            Kind::Queue => c"ipc-queue",
+            Kind::Array => c"ipc-array",
+            Kind::RawArray => c"ipc-raw-array",
+            Kind::Tracker => c"ipc-tracker",
+        }
+    }
+}
+
 /// A mapped, sealed memfd region of 32-bit atomic words.
 #[derive(Debug)]
 pub(crate) struct Region {
@@ -25,17 +68,27 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// A new zero-filled region of `words` atomic words.
-    pub(crate) fn new(words: usize) -> io::Result<Region> {
-        let fd = sys::memfd_sealed(c"ipc-region", words * 4)?;
+    /// A new zero-filled region of `words` atomic words, for `kind`.
+    pub(crate) fn new(kind: Kind, words: usize) -> io::Result<Region> {
+        let len = words.checked_mul(4).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let fd = sys::memfd_sealed(kind.name(), len)?;
         Region::map(fd, words)
     }
 
-    /// Maps a region received from a peer; it must hold at least `words`
-    /// words and be sealed against shrinking.
-    pub(crate) fn from_fd(fd: OwnedFd, words: usize) -> io::Result<Region> {
+    /// Maps a region received from a peer; it must have been made for
+    /// `kind`, hold at least `words` words and be sealed against shrinking.
+    pub(crate) fn from_fd(fd: OwnedFd, kind: Kind, words: usize) -> io::Result<Region> {
+        match sys::memfd_name(fd.as_fd())? {
+            Some(name) if name == kind.name().to_bytes() => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a handle's shared region is not one made for {kind:?}"),
+                ))
+            }
+        }
         let size = sys::sealed_size(fd.as_fd())?;
-        if size < words * 4 {
+        if words.checked_mul(4).map_or(true, |need| size < need) {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is smaller than its type needs"));
         }
         Region::map(fd, words)

@@ -33,7 +33,7 @@ use super::raw::barrier_word::{round, BarrierWord, Left};
 use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU32, Ordering};
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::wake::Doorbell;
 
 const STATE: usize = 0;
@@ -106,7 +106,7 @@ impl Barrier {
         if parties == 0 || parties == u32::MAX {
             return Err(SyncError::Invalid("a barrier needs between 1 and u32::MAX - 1 parties"));
         }
-        let region = Region::new(WORDS)?;
+        let region = Region::new(Kind::Barrier, WORDS)?;
         region.word(PARTIES).store(parties, Ordering::Relaxed);
         Ok(Barrier { inner: Arc::new(Inner { region, bell: Doorbell::new()? }) })
     }
@@ -376,7 +376,7 @@ impl Serialize for Barrier {
 
 impl<'de> Deserialize<'de> for Barrier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
+        let (region, bell) = wire::deserialize(deserializer, Kind::Barrier, WORDS)?;
         let parties = region.word(PARTIES).load(Ordering::Relaxed);
         if parties == 0 || parties == u32::MAX {
             return Err(D::Error::custom("a barrier handle with an invalid number of parties"));

@@ -31,7 +31,7 @@ use super::raw::cond_word::{self, CondWord, Ticket};
 use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU64, Ordering};
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::wake::Doorbell;
 
 /// Credits (high 32 bits) and waiters (low 32 bits).
@@ -156,7 +156,10 @@ impl Condition {
     /// # Ok(()) }
     /// ```
     pub fn with_lock(lock: Lock) -> io::Result<Condition> {
-        Ok(Condition { lock, inner: Arc::new(Inner { region: Region::new(WORDS)?, bell: Doorbell::new()? }) })
+        Ok(Condition {
+            lock,
+            inner: Arc::new(Inner { region: Region::new(Kind::Condition, WORDS)?, bell: Doorbell::new()? }),
+        })
     }
 
     fn counts(&self) -> &AtomicU64 {
@@ -642,7 +645,7 @@ struct OwnDe(Region, OwnedFd);
 
 impl<'de> Deserialize<'de> for OwnDe {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
+        let (region, bell) = wire::deserialize(deserializer, Kind::Condition, WORDS)?;
         Ok(OwnDe(region, bell))
     }
 }

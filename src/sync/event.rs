@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::raw::event_word::EventWord;
 use super::raw::Sleeper;
 use super::wire;
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::wake::{self, Doorbell, Spinner};
 
 const STATE: usize = 0;
@@ -90,7 +90,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn new() -> io::Result<Event> {
-        Ok(Event::from_parts(Region::new(WORDS)?, Doorbell::new()?))
+        Ok(Event::from_parts(Region::new(Kind::Event, WORDS)?, Doorbell::new()?))
     }
 
     fn from_parts(region: Region, bell: Doorbell) -> Event {
@@ -279,7 +279,7 @@ impl Serialize for Event {
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (region, bell) = wire::deserialize(deserializer, WORDS)?;
+        let (region, bell) = wire::deserialize(deserializer, Kind::Event, WORDS)?;
         Ok(Event::from_parts(region, Doorbell::from_fd(bell)))
     }
 }

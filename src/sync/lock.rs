@@ -19,6 +19,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ use super::owner::{self, Watch};
 pub(crate) use super::raw::lock_word::Acquired;
 use super::raw::lock_word::LockWord;
 use super::wire;
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::sys;
 use crate::wake::{self, Spinner, Tokens};
 
@@ -42,6 +43,9 @@ pub(super) const OWNER_LOCAL: usize = 4;
 /// For `RLock`: the recursion depth.
 pub(super) const DEPTH: usize = 6;
 const WORDS: usize = 8;
+/// The bytes a lock's words take at the start of a region (an `Array` keeps
+/// its lock there, before its elements).
+pub(crate) const LOCK_BYTES: usize = WORDS * 4;
 
 /// Who holds the lock, as a waiter sees it.
 enum Holder {
@@ -62,8 +66,24 @@ pub(crate) struct RawLock {
 }
 
 impl RawLock {
-    pub(crate) fn new() -> io::Result<RawLock> {
-        Ok(RawLock::from_parts(Region::new(WORDS)?, Tokens::new()?))
+    /// A new lock in a region of its own, for `kind` (`Lock` or `RLock`).
+    pub(crate) fn new(kind: Kind) -> io::Result<RawLock> {
+        Ok(RawLock::from_parts(Region::new(kind, WORDS)?, Tokens::new()?))
+    }
+
+    /// A lock whose words are the first [`LOCK_BYTES`] of `region` (zeroed
+    /// when new, or received), waking sleepers through the eventfd `tokens`.
+    pub(crate) fn within(region: Region, tokens: Option<OwnedFd>) -> io::Result<RawLock> {
+        let tokens = match tokens {
+            Some(fd) => Tokens::from_fd(fd),
+            None => Tokens::new()?,
+        };
+        Ok(RawLock::from_parts(region, tokens))
+    }
+
+    /// The eventfd the lock's sleepers wait on.
+    pub(crate) fn tokens_fd(&self) -> BorrowedFd<'_> {
+        self.tokens.fd()
     }
 
     fn from_parts(region: Region, tokens: Tokens) -> RawLock {
@@ -253,8 +273,8 @@ impl RawLock {
         wire::serialize(&self.region, self.tokens.fd(), serializer)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RawLock, D::Error> {
-        let (region, tokens) = wire::deserialize(deserializer, WORDS)?;
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D, kind: Kind) -> Result<RawLock, D::Error> {
+        let (region, tokens) = wire::deserialize(deserializer, kind, WORDS)?;
         Ok(RawLock::from_parts(region, Tokens::from_fd(tokens)))
     }
 }
@@ -358,7 +378,16 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub fn new() -> io::Result<Lock> {
-        Ok(Lock { raw: Arc::new(RawLock::new()?) })
+        Ok(Lock { raw: Arc::new(RawLock::new(Kind::Lock)?) })
+    }
+
+    /// A lock over words of another object's region (see [`RawLock::within`]).
+    pub(crate) fn from_raw(raw: RawLock) -> Lock {
+        Lock { raw: Arc::new(raw) }
+    }
+
+    pub(crate) fn raw(&self) -> &RawLock {
+        &self.raw
     }
 
     /// Whether anyone (in any process) holds the lock.
@@ -809,6 +838,6 @@ impl Serialize for Lock {
 
 impl<'de> Deserialize<'de> for Lock {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Lock { raw: Arc::new(RawLock::deserialize(deserializer)?) })
+        Ok(Lock { raw: Arc::new(RawLock::deserialize(deserializer, Kind::Lock)?) })
     }
 }

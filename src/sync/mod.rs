@@ -18,7 +18,7 @@ mod error;
 #[cfg(not(ipc_loom))]
 mod event;
 #[cfg(not(ipc_loom))]
-mod lock;
+pub(crate) mod lock;
 #[cfg(not(ipc_loom))]
 pub(crate) mod owner;
 pub(crate) mod raw;

@@ -19,6 +19,7 @@ use super::error::{LockError, SyncError, TryLockError};
 use super::lock::{hand_over, Acquired, RawLock, DEPTH, OWNER_LOCAL};
 use super::owner;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::shm::Kind;
 
 /// A re-entrant lock shared by every process holding the handle (Python's
 /// `multiprocessing.RLock`): the task (or thread) that holds it may lock it
@@ -93,7 +94,7 @@ impl RLock {
     /// # Ok(()) }
     /// ```
     pub fn new() -> io::Result<RLock> {
-        Ok(RLock { raw: Arc::new(RawLock::new()?) })
+        Ok(RLock { raw: Arc::new(RawLock::new(Kind::RLock)?) })
     }
 
     fn owner_local(&self) -> &AtomicU64 {
@@ -425,6 +426,6 @@ impl Serialize for RLock {
 
 impl<'de> Deserialize<'de> for RLock {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(RLock { raw: Arc::new(RawLock::deserialize(deserializer)?) })
+        Ok(RLock { raw: Arc::new(RawLock::deserialize(deserializer, Kind::RLock)?) })
     }
 }

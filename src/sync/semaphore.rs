@@ -31,7 +31,7 @@ use super::raw::sem_word::SemWord;
 use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 use crate::wake::{self, Spinner, Tokens};
 
 const VALUE: usize = 0;
@@ -178,7 +178,7 @@ impl Semaphore {
         if value > Semaphore::MAX {
             return Err(SyncError::Invalid("semaphore value above Semaphore::MAX"));
         }
-        let region = Region::new(WORDS)?;
+        let region = Region::new(Kind::Semaphore, WORDS)?;
         region.word(VALUE).store(value, Ordering::Relaxed);
         region.word(BOUND).store(bound, Ordering::Relaxed);
         Ok(Semaphore::from_parts(region, Tokens::new()?))
@@ -639,7 +639,7 @@ impl Serialize for Semaphore {
 
 impl<'de> Deserialize<'de> for Semaphore {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (region, tokens) = wire::deserialize(deserializer, WORDS)?;
+        let (region, tokens) = wire::deserialize(deserializer, Kind::Semaphore, WORDS)?;
         Ok(Semaphore::from_parts(region, Tokens::from_fd(tokens)))
     }
 }

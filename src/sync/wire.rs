@@ -7,7 +7,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
-use crate::shm::Region;
+use crate::shm::{Kind, Region};
 
 #[derive(Serialize)]
 struct WireRef<'a> {
@@ -30,13 +30,14 @@ pub(super) fn serialize<S: Serializer>(
     WireRef { region: SerFd(region.fd()), wake: SerFd(wake) }.serialize(serializer)
 }
 
-/// Receives a primitive's region (mapped only if it holds at least `words`
-/// words and is sealed) and its wake-up eventfd.
+/// Receives a primitive's region (mapped only if it was made for `kind`,
+/// holds at least `words` words and is sealed) and its wake-up eventfd.
 pub(super) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
+    kind: Kind,
     words: usize,
 ) -> Result<(Region, OwnedFd), D::Error> {
     let wire = Wire::deserialize(deserializer)?;
-    let region = Region::from_fd(wire.region.0, words).map_err(D::Error::custom)?;
+    let region = Region::from_fd(wire.region.0, kind, words).map_err(D::Error::custom)?;
     Ok((region, wire.wake.0))
 }

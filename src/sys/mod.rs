@@ -559,6 +559,17 @@ pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
 
+/// The name a memfd was created with (`memfd_create`'s first argument), as
+/// the kernel reports it; `None` if `fd` is not a memfd. The name cannot be
+/// changed after creation, so it tells what a received descriptor was made
+/// for.
+pub(crate) fn memfd_name(fd: BorrowedFd<'_>) -> io::Result<Option<Vec<u8>>> {
+    use std::os::unix::ffi::OsStringExt as _;
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?.into_os_string().into_vec();
+    // The link reads "/memfd:NAME (deleted)": memfds have no path.
+    Ok(link.strip_prefix(b"/memfd:").and_then(|rest| rest.strip_suffix(b" (deleted)")).map(<[u8]>::to_vec))
+}
+
 /// A memfd holding `bytes`, sealed against every change (writes, resizing,
 /// further seals): what a receiver maps can never change under it.
 pub(crate) fn memfd_frozen(name: &CStr, bytes: &[u8]) -> io::Result<OwnedFd> {
