@@ -207,6 +207,8 @@ extern crate self as ipc;
 #[cfg(not(ipc_loom))]
 mod codec;
 #[cfg(not(ipc_loom))]
+mod deadline;
+#[cfg(not(ipc_loom))]
 mod error;
 #[cfg(not(ipc_loom))]
 mod handle;

@@ -91,7 +91,7 @@ pub(super) async fn wait_until<R>(
     timeout: Option<Duration>,
     mut f: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = crate::deadline::tokio_within(timeout);
     loop {
         let notified = changed.notified();
         tokio::pin!(notified);

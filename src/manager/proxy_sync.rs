@@ -412,7 +412,7 @@ impl ConditionProxy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<bool, CallError>>,
     {
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let deadline = crate::deadline::tokio_within(timeout);
         loop {
             if predicate().await? {
                 return Ok(true);

@@ -170,7 +170,7 @@ impl Transport for Blocking<'_> {
     }
 
     async fn recv(&mut self) -> Result<Vec<u8>, RecvError> {
-        let left = self.1.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = crate::deadline::left(self.1);
         match self.0.blocking_recv_frame(HANDSHAKE_MAX, left)? {
             Some((bytes, _fds)) => Ok(bytes),
             None => Err(RecvError::Io(std::io::Error::from(std::io::ErrorKind::TimedOut))),

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::Error as _;
@@ -685,14 +685,14 @@ impl Connection {
             return Err(RecvError::NotReadable);
         }
         let max = max_len.min(self.max_message);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::deadline::within(timeout);
         let Connection { socket, reader, spinner, .. } = self;
         let fd = socket.fd();
         if let Some(outcome) = read_or_spin(reader, spinner, fd, max, timeout)? {
             return finish(outcome, max).map(Some);
         }
         loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let left = crate::deadline::left(deadline);
             if !sys::poll_fd(fd, Interest::Read, left)? {
                 return Ok(None);
             }

@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -407,8 +407,8 @@ impl Listener {
         };
         let mut conn = Connection::from_fd(fd)?;
         if let Some(key) = &self.authkey {
-            let deadline = Instant::now() + self.handshake_timeout;
-            let mut transport = auth::Blocking(&mut conn, Some(deadline));
+            let deadline = crate::deadline::after(self.handshake_timeout);
+            let mut transport = auth::Blocking(&mut conn, deadline);
             match futures::executor::block_on(auth::server(&mut transport, key)) {
                 Err(HandshakeError::Recv(RecvError::Io(e))) if e.kind() == io::ErrorKind::TimedOut => {
                     return Err(AcceptError::HandshakeTimedOut)

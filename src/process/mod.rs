@@ -333,12 +333,12 @@ impl Child {
     /// Blocks until the child exits (and reaps it), or `timeout` passes
     /// (`Ok(None)`).
     fn blocking_wait(self: &Arc<Self>, timeout: Option<Duration>) -> std::io::Result<Option<WaitStatus>> {
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let deadline = crate::deadline::within(timeout);
         loop {
             if let Some(status) = self.try_reap()? {
                 return Ok(Some(status));
             }
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let left = crate::deadline::left(deadline);
             if !sys::poll_fd(self.pidfd.fd(), sys::Interest::Read, left)? {
                 return Ok(None);
             }
@@ -1004,8 +1004,8 @@ impl<R: DeserializeOwned> Process<R> {
         if self.joined {
             return Err(JoinError::AlreadyJoined);
         }
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let left = || deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        let deadline = crate::deadline::within(timeout);
+        let left = || crate::deadline::left(deadline);
         if self.report.is_none() && !self.silent {
             match self.control.blocking_recv_frame(usize::MAX, left()) {
                 Ok(Some(frame)) => self.report = Some(frame),

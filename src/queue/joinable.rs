@@ -273,7 +273,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_join_timeout(&self, timeout: Duration) -> io::Result<bool> {
-        self.blocking_join_until(Some(Instant::now() + timeout))
+        self.blocking_join_until(crate::deadline::after(timeout))
     }
 
     fn blocking_join_until(&self, deadline: Option<Instant>) -> io::Result<bool> {

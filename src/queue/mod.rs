@@ -596,7 +596,7 @@ impl<T> Queue<T> {
                     done => return done,
                 }
             }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let left = crate::deadline::left(deadline);
             if left == Some(Duration::ZERO) {
                 return Err(Refused::Full);
             }
@@ -832,7 +832,7 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        self.blocking_put_until(item, Some(Instant::now() + timeout))
+        self.blocking_put_until(item, crate::deadline::after(timeout))
     }
 
     fn blocking_put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
@@ -981,7 +981,7 @@ impl<T: DeserializeOwned> Queue<T> {
                 Look::Retry => continue,
                 Look::Wait => {}
             }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let left = crate::deadline::left(deadline);
             if left == Some(Duration::ZERO) {
                 return Err(GetError::Empty);
             }
@@ -1114,7 +1114,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        self.blocking_get_until(Some(Instant::now() + timeout))
+        self.blocking_get_until(crate::deadline::after(timeout))
     }
 
     fn blocking_get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {

@@ -332,7 +332,7 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<u32, SyncError> {
-        self.blocking_wait_until(Some(Instant::now() + timeout))
+        self.blocking_wait_until(crate::deadline::after(timeout))
     }
 
     fn blocking_wait_until(&self, deadline: Option<Instant>) -> Result<u32, SyncError> {

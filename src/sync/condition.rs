@@ -539,17 +539,17 @@ impl<'a> ConditionGuard<'a> {
         mut predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let mut guard = self;
         loop {
             if predicate() {
                 return Ok((guard, true));
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let left = crate::deadline::left(deadline);
+            if left == Some(Duration::ZERO) {
                 return Ok((guard, false));
             }
-            guard = guard.wait_inner(Some(left)).await?.0;
+            guard = guard.wait_inner(left).await?.0;
         }
     }
 
@@ -598,7 +598,7 @@ impl<'a> ConditionGuard<'a> {
         self,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        self.blocking_wait_inner(Some(Instant::now() + timeout))
+        self.blocking_wait_inner(crate::deadline::after(timeout))
     }
 
     fn blocking_wait_inner(

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -258,7 +258,7 @@ impl Event {
     }
 
     fn blocking_wait_inner(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::deadline::within(timeout);
         let word = self.word();
         let start = word.begin();
         if word.released(start).or_else(|| wake::spin(&self.inner.spinner, timeout, || word.released(start))).is_some()

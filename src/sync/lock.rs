@@ -213,7 +213,7 @@ impl RawLock {
         if let Some(a) = self.try_acquire() {
             return Ok(Some(a));
         }
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = || crate::deadline::left(deadline);
         if let Some(a) = wake::spin(&self.spinner, left(), || self.try_acquire()) {
             return Ok(Some(a));
         }
@@ -575,7 +575,7 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub fn blocking_lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
-        match self.raw.blocking_acquire(Some(Instant::now() + timeout)).map_err(TryLockError::Io)? {
+        match self.raw.blocking_acquire(crate::deadline::after(timeout)).map_err(TryLockError::Io)? {
             Some(how) => guarded(self, how),
             None => Err(TryLockError::WouldBlock),
         }

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -284,7 +284,7 @@ impl RLock {
         if let Some(g) = self.reenter() {
             return Ok(g);
         }
-        match self.raw.blocking_acquire(Some(Instant::now() + timeout)).map_err(TryLockError::Io)? {
+        match self.raw.blocking_acquire(crate::deadline::after(timeout)).map_err(TryLockError::Io)? {
             Some(how) => self.enter(how),
             None => Err(TryLockError::WouldBlock),
         }

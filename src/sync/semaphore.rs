@@ -437,11 +437,11 @@ impl Semaphore {
     /// # Ok(()) }
     /// ```
     pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
-        self.blocking_acquire_until(Some(Instant::now() + timeout))
+        self.blocking_acquire_until(crate::deadline::after(timeout))
     }
 
     fn blocking_acquire_until(&self, deadline: Option<Instant>) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = || crate::deadline::left(deadline);
         if let Some(()) = self.take().or_else(|| wake::spin(&self.inner.spinner, left(), || self.take())) {
             return Ok(Some(self.permit()));
         }

@@ -295,7 +295,7 @@ pub(crate) enum Interest {
 /// Waits until `fd` is ready (or hung up / in error) or `timeout` passes.
 /// Returns whether it became ready. `None` waits forever. Retries on EINTR.
 pub(crate) fn poll_fd(fd: BorrowedFd<'_>, interest: Interest, timeout: Option<Duration>) -> io::Result<bool> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let deadline = crate::deadline::within(timeout);
     loop {
         let ms = poll_millis(deadline);
         let events = match interest {
@@ -318,7 +318,7 @@ pub(crate) fn poll_fd(fd: BorrowedFd<'_>, interest: Interest, timeout: Option<Du
 /// passes. Returns whether one became ready. `None` waits forever. Retries on
 /// EINTR.
 pub(crate) fn poll_any(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<bool> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let deadline = crate::deadline::within(timeout);
     let mut pfds: Vec<libc::pollfd> =
         fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
     loop {

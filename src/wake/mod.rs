@@ -140,14 +140,14 @@ impl Tokens {
 
     /// Blocks until a token can be taken, or `timeout` passes (`Ok(false)`).
     pub(crate) fn blocking_take(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let deadline = crate::deadline::within(timeout);
         loop {
             match sys::eventfd_take(self.efd.fd()) {
                 Ok(()) => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let left = crate::deadline::left(deadline);
             if left == Some(Duration::ZERO) || !sys::poll_fd(self.efd.fd(), sys::Interest::Read, left)? {
                 return Ok(false);
             }

@@ -149,7 +149,9 @@ impl Spinner {
         if budget.is_zero() {
             return None;
         }
-        let deadline = Instant::now() + budget;
+        // Budgets are ours (microseconds), but a deadline is computed in one
+        // place all the same.
+        let deadline = crate::deadline::after(budget);
         loop {
             // A few pause hints between retries: each retry is a system call
             // already (well under a microsecond), and a `pause` costs up to
@@ -160,7 +162,7 @@ impl Spinner {
             if let Some(v) = attempt() {
                 return Some(v);
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
         }
