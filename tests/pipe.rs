@@ -317,6 +317,27 @@ async fn garbage_records_on_a_packet_socket_are_invalid() {
 }
 
 #[tokio::test]
+async fn an_empty_record_is_not_the_end_of_the_stream() {
+    let (mut conn, theirs) = raw_packet_peer();
+    theirs.send(&[]).unwrap();
+    theirs.send(&[0, 0, 0, 2, 4, 2]).unwrap();
+    assert_eq!(bounded(conn.recv_bytes(100)).await.unwrap(), [4, 2], "the message after it");
+    // Between the records of one message, and alone before a blocking read.
+    theirs.send(&[0, 0, 0, 3, 1]).unwrap();
+    theirs.send(&[]).unwrap();
+    theirs.send(&[2, 3]).unwrap();
+    assert_eq!(conn.blocking_recv_bytes(100).unwrap(), [1, 2, 3]);
+    theirs.send(&[]).unwrap();
+    assert!(matches!(conn.try_recv::<u8>(), Ok(None)), "nothing to read is not the end either");
+    // After the peer has gone: what it sent is still read, then the end.
+    theirs.send(&[0, 0, 0, 1, 9]).unwrap();
+    theirs.send(&[]).unwrap();
+    drop(theirs);
+    assert_eq!(bounded(conn.recv_bytes(100)).await.unwrap(), [9]);
+    assert!(matches!(bounded(conn.recv_bytes(100)).await, Err(RecvError::Eof)));
+}
+
+#[tokio::test]
 async fn try_recv_and_recv_timeout_never_lose_a_message() {
     for (kind, mut a, mut b) in both_kinds() {
         assert!(b.try_recv::<u32>().unwrap().is_none(), "{kind}");

@@ -22,6 +22,9 @@
 //!   receive from, one end at once without tearing messages (on a stream
 //!   socket, as in Python, they would corrupt each other). Longer messages
 //!   are several records, and only one process at a time should read them.
+//!   A read of 0 bytes there is the end of the stream only if the peer has
+//!   gone and nothing is queued; otherwise it was an empty record (which no
+//!   frame is), skipped.
 //!
 //! A stream that never carries descriptors (a manager's connection) may
 //! instead **read ahead**: each `recvmsg` takes all the socket holds (up to
@@ -416,7 +419,16 @@ impl FrameReader {
             Into::Header => &mut self.header,
             Into::Payload => &mut self.payload,
         };
-        let n = sys::recv_append(fd, buf, max, &mut self.fds)?;
+        let n = loop {
+            let had = self.fds.len();
+            let n = sys::recv_append(fd, buf, max, &mut self.fds)?;
+            if n > 0 || self.kind == SocketKind::Stream || sys::at_end_of_stream(fd)? {
+                break n;
+            }
+            // An empty record from a live peer: it carries no message (ours
+            // never write one), so it is skipped with whatever came with it.
+            self.fds.truncate(had);
+        };
         if self.fds.len() > MAX_FDS_PER_FRAME {
             self.fds.clear();
             let e = io::Error::new(io::ErrorKind::InvalidData, "peer attached too many descriptors to one message");

@@ -91,6 +91,23 @@ pub(crate) fn is_unix_socket(fd: BorrowedFd<'_>) -> bool {
     ret == 0 && domain == libc::AF_UNIX
 }
 
+/// Whether the peer of a connected socket has closed (or shut down its
+/// writing side) and nothing of what it sent is left to read: the end of the
+/// stream. On a sequenced-packet socket a read of 0 bytes is either that or
+/// an empty record from a live peer; this tells which.
+pub(crate) fn at_end_of_stream(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: one valid pollfd; a zero timeout never blocks.
+    cvt(unsafe { libc::poll(&mut pfd, 1, 0) })?;
+    if pfd.revents & (libc::POLLRDHUP | libc::POLLHUP) == 0 {
+        return Ok(false);
+    }
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int, the bytes queued for reading.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) })?;
+    Ok(queued == 0)
+}
+
 /// Half-closes a socket (`SHUT_RD` or `SHUT_WR`).
 pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
     let how = match how {
