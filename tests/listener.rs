@@ -339,23 +339,26 @@ async fn against_python_client(modern: bool, ours: Authkey, theirs: &str) -> (Re
 #[tokio::test]
 async fn python_listeners_accept_rust_clients_in_both_handshake_generations() {
     for modern in [false, true] {
-        let (result, verdict) = against_python_listener(modern, Authkey::new("s3cret"), "s3cret").await;
+        // Python 3.11's own handshake needs the opt-in.
+        let ours = Authkey::new("s3cret").legacy_md5(!modern);
+        let (result, verdict) = against_python_listener(modern, ours, "s3cret").await;
         assert_eq!(result.unwrap(), "tsur olleh", "modern={modern}");
         assert_eq!(verdict, "ok");
     }
     // The modern form needs nothing legacy from us.
-    let (result, _) = against_python_listener(true, Authkey::new("s3cret").legacy_md5(false), "s3cret").await;
+    let (result, _) = against_python_listener(true, Authkey::new("s3cret"), "s3cret").await;
     assert_eq!(result.unwrap(), "tsur olleh");
 }
 
 #[tokio::test]
 async fn rust_listeners_accept_python_clients_in_both_handshake_generations() {
     for modern in [false, true] {
-        let (result, verdict) = against_python_client(modern, Authkey::new("s3cret"), "s3cret").await;
+        let ours = Authkey::new("s3cret").legacy_md5(!modern);
+        let (result, verdict) = against_python_client(modern, ours, "s3cret").await;
         result.unwrap();
         assert_eq!(verdict, "hello from rust", "modern={modern}");
     }
-    let (result, verdict) = against_python_client(true, Authkey::new("s3cret").legacy_md5(false), "s3cret").await;
+    let (result, verdict) = against_python_client(true, Authkey::new("s3cret"), "s3cret").await;
     result.unwrap();
     assert_eq!(verdict, "hello from rust");
 }
@@ -363,23 +366,27 @@ async fn rust_listeners_accept_python_clients_in_both_handshake_generations() {
 #[tokio::test]
 async fn wrong_keys_with_python_are_authentication_errors_on_both_sides() {
     for modern in [false, true] {
-        let (result, verdict) = against_python_listener(modern, Authkey::new("mine"), "theirs").await;
+        let mine = Authkey::new("mine").legacy_md5(!modern);
+        let (result, verdict) = against_python_listener(modern, mine.clone(), "theirs").await;
         assert!(matches!(result, Err(ConnectError::Authentication(_))), "{result:?}");
         assert!(verdict.starts_with("auth:"), "{verdict}");
 
-        let (result, verdict) = against_python_client(modern, Authkey::new("mine"), "theirs").await;
+        let (result, verdict) = against_python_client(modern, mine, "theirs").await;
         assert!(matches!(result, Err(AcceptError::Authentication(AuthenticationError::WrongDigest))), "{result:?}");
         assert!(verdict.starts_with("auth:"), "{verdict}");
     }
 }
 
 #[tokio::test]
-async fn a_strict_end_refuses_legacy_python() {
-    let (result, verdict) = against_python_listener(false, Authkey::new("k").legacy_md5(false), "k").await;
+async fn a_default_end_refuses_legacy_python_and_names_the_opt_in() {
+    // Python 3.11's handshake is HMAC-MD5; ours accepts it only when told.
+    let (result, verdict) = against_python_listener(false, Authkey::new("k"), "k").await;
     assert!(matches!(result, Err(ConnectError::Authentication(AuthenticationError::LegacyRefused))), "{result:?}");
+    assert!(result.unwrap_err().to_string().contains("Authkey::legacy_md5(true)"));
     assert!(verdict.starts_with("auth:"), "{verdict}");
 
-    let (result, verdict) = against_python_client(false, Authkey::new("k").legacy_md5(false), "k").await;
+    let (result, verdict) = against_python_client(false, Authkey::new("k"), "k").await;
     assert!(matches!(result, Err(AcceptError::Authentication(AuthenticationError::LegacyRefused))), "{result:?}");
+    assert!(result.unwrap_err().to_string().contains("Authkey::legacy_md5(true)"));
     assert!(verdict.starts_with("auth:"), "{verdict}");
 }

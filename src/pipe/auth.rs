@@ -14,8 +14,9 @@
 //! - **Legacy** (Python ≤ 3.11): the message is 20 random bytes and the
 //!   answer a raw 16-byte HMAC-MD5. A legacy peer answers *our* modern
 //!   challenge that way too (it MACs the whole message, prefix included).
-//!   Both directions of the legacy form are accepted only while
-//!   [`Authkey::legacy_md5`] allows it (the default, for interop).
+//!   Both directions of the legacy form are accepted only when
+//!   [`Authkey::legacy_md5`] allows it (an explicit opt-in: MD5 is broken,
+//!   so a default end speaks and accepts `{sha256}` only).
 //!
 //! Comparisons of MACs are constant time (`hmac`'s `verify_slice`).
 
@@ -47,8 +48,10 @@ const MD5_TAG: &[u8] = b"{md5}";
 /// A shared secret for [`Listener`](crate::Listener) and
 /// [`Client`](crate::Client) (Python's `authkey`), with the one option of
 /// the handshake: whether the legacy HMAC-MD5 form of Python ≤ 3.11 is
-/// accepted (default: yes, so the `python3` of most systems today can talk
-/// to us).
+/// accepted. It is not by default: a Python ≤ 3.11 peer (whose handshake is
+/// HMAC-MD5 only) gets [`AuthenticationError::LegacyRefused`], whose
+/// message names the opt-in, [`legacy_md5(true)`](Authkey::legacy_md5).
+/// Python ≥ 3.12 speaks the `{sha256}` form, which is always accepted.
 ///
 /// The key is never printed by `Debug`.
 ///
@@ -56,10 +59,10 @@ const MD5_TAG: &[u8] = b"{md5}";
 ///
 /// ```
 /// let key = ipc::Authkey::new(b"secret password");
-/// assert!(key.allows_legacy_md5());
-/// let strict = key.clone().legacy_md5(false);
-/// assert!(!strict.allows_legacy_md5());
-/// assert_eq!(format!("{strict:?}"), "Authkey { len: 15, legacy_md5: false }");
+/// assert!(!key.allows_legacy_md5());
+/// let for_python_3_11 = key.clone().legacy_md5(true);
+/// assert!(for_python_3_11.allows_legacy_md5());
+/// assert_eq!(format!("{for_python_3_11:?}"), "Authkey { len: 15, legacy_md5: true }");
 /// ```
 #[derive(Clone)]
 pub struct Authkey {
@@ -77,19 +80,21 @@ impl Authkey {
     /// # let _ = key;
     /// ```
     pub fn new(key: impl AsRef<[u8]>) -> Authkey {
-        Authkey { key: key.as_ref().to_vec(), legacy_md5: true }
+        Authkey { key: key.as_ref().to_vec(), legacy_md5: false }
     }
 
     /// Whether to accept the legacy handshake (raw HMAC-MD5, Python ≤ 3.11)
     /// from peers: their answer to our challenge, and their challenge to us.
-    /// With `false` only the `{sha256}` form passes and a legacy peer fails
-    /// with [`AuthenticationError::LegacyRefused`].
+    /// Off by default: only the `{sha256}` form passes and a legacy peer
+    /// fails with [`AuthenticationError::LegacyRefused`]. Turn it on only to
+    /// talk to a Python ≤ 3.11 peer, and preferably not over a network: the
+    /// answer is an HMAC-MD5 of a 20-byte challenge.
     ///
     /// # Examples
     ///
     /// ```
-    /// let strict = ipc::Authkey::new(b"k").legacy_md5(false);
-    /// assert!(!strict.allows_legacy_md5());
+    /// let for_python_3_11 = ipc::Authkey::new(b"k").legacy_md5(true);
+    /// assert!(for_python_3_11.allows_legacy_md5());
     /// ```
     pub fn legacy_md5(mut self, allow: bool) -> Authkey {
         self.legacy_md5 = allow;
@@ -102,7 +107,7 @@ impl Authkey {
     /// # Examples
     ///
     /// ```
-    /// assert!(ipc::Authkey::new(b"k").allows_legacy_md5());
+    /// assert!(!ipc::Authkey::new(b"k").allows_legacy_md5());
     /// ```
     pub fn allows_legacy_md5(&self) -> bool {
         self.legacy_md5
@@ -351,15 +356,16 @@ mod tests {
     fn legacy_answers_are_raw_md5_and_optional() {
         // Python ≤ 3.11 challenges with 20 bytes and expects 16 raw bytes.
         let message = [3u8; LEGACY_CHALLENGE_LEN];
-        let answer = respond(&key(), &message).unwrap();
+        let allowing = key().legacy_md5(true);
+        let answer = respond(&allowing, &message).unwrap();
         assert_eq!(answer.len(), MD5_LEN);
         // A legacy peer answers our modern challenge with raw MD5 too.
         let ours = [SHA256_TAG, &[9u8; NONCE_LEN]].concat();
         let legacy = md5_mac(&key(), &ours).finalize().into_bytes();
-        verify(&key(), &ours, &legacy).unwrap();
-        let strict = key().legacy_md5(false);
-        assert!(matches!(verify(&strict, &ours, &legacy), Err(AuthenticationError::LegacyRefused)));
-        assert!(matches!(respond(&strict, &message), Err(AuthenticationError::LegacyRefused)));
+        verify(&allowing, &ours, &legacy).unwrap();
+        // A default key refuses both directions.
+        assert!(matches!(verify(&key(), &ours, &legacy), Err(AuthenticationError::LegacyRefused)));
+        assert!(matches!(respond(&key(), &message), Err(AuthenticationError::LegacyRefused)));
     }
 
     #[test]

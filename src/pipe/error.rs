@@ -134,9 +134,13 @@ pub enum AuthenticationError {
     /// The peer rejected our answer (`#FAILURE#`): it holds another key.
     #[error("digest sent was rejected (the peer holds another authkey)")]
     Rejected,
-    /// The peer speaks the legacy HMAC-MD5 form (Python ≤ 3.11) and this end
-    /// was told not to accept it ([`Authkey::legacy_md5`](crate::Authkey::legacy_md5)).
-    #[error("the peer uses the legacy HMAC-MD5 handshake, which this end does not accept")]
+    /// The peer speaks the legacy HMAC-MD5 form (Python ≤ 3.11), which this
+    /// end accepts only when told to
+    /// ([`Authkey::legacy_md5`](crate::Authkey::legacy_md5)).
+    #[error(
+        "the peer uses the legacy HMAC-MD5 handshake of Python <= 3.11, which is refused by default; \
+         allow it with Authkey::legacy_md5(true)"
+    )]
     LegacyRefused,
     /// The peer named a digest we do not implement.
     #[error("unsupported handshake digest {{{0}}}")]
