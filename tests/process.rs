@@ -218,25 +218,37 @@ async fn handles_travel_into_a_child_and_back_out() {
 
 #[ipc::test]
 async fn children_inherit_no_stray_descriptors() {
-    // Whatever this test process itself inherited without close-on-exec (cargo's
-    // jobserver pipe, say) passes on to children as it would to any program;
-    // ipc must add nothing to it, and must take the control socket off fd 0.
-    let inheritable = |fds: Vec<(i32, bool)>| -> Vec<i32> {
-        fds.into_iter().filter(|(fd, cloexec)| *fd > 2 && !cloexec).map(|(fd, _)| fd).collect()
-    };
-    let ours = inheritable(support::open_fds());
+    // A pipe opened without close-on-exec, as a C library or a careless
+    // `libc::pipe` would: Python's spawn closes it in the child, and so do we.
+    // The child keeps the standard streams and what ipc hands it (all of it
+    // close-on-exec), and the control socket is off fd 0.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let link = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap().to_string_lossy().into_owned();
+    let pipe = link(fds[0]);
+    assert!(support::open_fds().iter().any(|&(fd, cloexec)| fd == fds[1] && !cloexec), "the pipe is inheritable");
     let mut p = Process::spawn(
-        move |()| {
+        move |pipe: String| {
             let stdin = std::fs::read_link("/proc/self/fd/0").unwrap();
-            (stdin.to_string_lossy().contains("socket"), inheritable(support::open_fds()))
+            let open = support::open_fds();
+            let inheritable: Vec<i32> = open.iter().filter(|(fd, cloexec)| *fd > 2 && !cloexec).map(|p| p.0).collect();
+            let sees_pipe = open.iter().any(|&(fd, _)| {
+                std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|l| l.to_string_lossy() == pipe)
+            });
+            (stdin.to_string_lossy().contains("socket"), inheritable, sees_pipe)
         },
-        (),
+        pipe,
     )
     .unwrap();
-    let (stdin_is_socket, theirs) = bounded(p.join()).await.unwrap();
+    let (stdin_is_socket, inheritable, sees_pipe) = bounded(p.join()).await.unwrap();
+    for fd in fds {
+        // SAFETY: both ends were made above and nothing else owns them.
+        unsafe { libc::close(fd) };
+    }
     assert!(!stdin_is_socket, "the control socket must not stay on stdin");
-    let extra: Vec<i32> = theirs.into_iter().filter(|fd| !ours.contains(fd)).collect();
-    assert!(extra.is_empty(), "descriptors without CLOEXEC that ipc added in the child: {extra:?}");
+    assert!(!sees_pipe, "the child holds the parent's stray pipe");
+    assert!(inheritable.is_empty(), "descriptors without CLOEXEC in the child: {inheritable:?}");
 }
 
 #[ipc::test]

@@ -5,8 +5,11 @@
 //!
 //! The child is started with exactly one inherited descriptor that is ours:
 //! the control socket, as its standard input (the kernel's `dup2` in the
-//! spawn clears close-on-exec on fd 0 only, so nothing else leaks and no
-//! descriptor number has to be agreed on). An environment variable marks the
+//! spawn clears close-on-exec on fd 0 only, so no descriptor number has to be
+//! agreed on). Descriptors that the parent's program opened without
+//! close-on-exec are inherited as well; the child closes every descriptor
+//! above 2 before anything else runs, so what it holds is the standard
+//! streams, the control socket and what the bootstrap message brings. An environment variable marks the
 //! process as a child and names the parent's pid; the marker only counts if
 //! `getppid()` agrees and fd 0 is a socket, so a grandchild that inherits the
 //! environment by accident is not fooled. The child moves the socket off fd
@@ -125,6 +128,14 @@ fn take_marker() -> Option<OwnedFd> {
     if !sys::is_socket(stdin.as_fd()) {
         return None;
     }
+    // Descriptors the parent opened without close-on-exec leaked into us
+    // (Python's spawn closes them too): the control socket on fd 0 and the
+    // standard streams are all a child keeps.
+    // SAFETY: this runs first thing in `main` (the dispatch of
+    // `#[ipc::main]`/`#[ipc::test]`/`ipc::init()`), before anything of this
+    // process could own a descriptor above 2; every one there is inherited.
+    #[allow(unsafe_code)]
+    let _ = unsafe { sys::close_from(3) };
     let control = sys::dup_cloexec(stdin.as_fd()).ok()?;
     // Standard input becomes /dev/null, as in Python's children.
     if let Ok(null) = sys::open_dev_null() {

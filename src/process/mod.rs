@@ -31,7 +31,9 @@
 //!
 //! The child is `/proc/self/exe`, started with `posix_spawn` (std's
 //! `Command`, which uses it when no `pre_exec` hook is set), with the control
-//! socket as its only inherited descriptor. Its death is observed with a
+//! socket as the only inherited descriptor of ours; it closes any other it
+//! inherited (one the program opened without close-on-exec) before anything
+//! else runs. Its death is observed with a
 //! pidfd: `join` awaits it through the tokio reactor, there is no `SIGCHLD`
 //! handler, and children whose handle was dropped are reaped by a task (inside
 //! a runtime), by the next spawn or `active_children()`, or at exit. Daemon

@@ -131,6 +131,39 @@ pub(crate) fn dup_cloexec(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) }).map(owned)
 }
 
+/// Closes every descriptor from `first` up (`close_range`, or one by one
+/// from `/proc/self/fd` on kernels before 5.9).
+///
+/// # Safety
+///
+/// No descriptor from `first` up may be owned by anything that will use or
+/// close it later (an `OwnedFd`, a `File`, a runtime's epoll): call it only
+/// where no such owner can exist yet, such as the first step of a freshly
+/// started process, to drop descriptors it inherited by accident.
+pub(crate) unsafe fn close_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors; the caller guarantees
+    // none of them is owned.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, 0) };
+    if ret == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(e);
+    }
+    // The listing's own descriptor is closed when the iterator drops, before
+    // the closes below; a stale number then just fails with EBADF.
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    for fd in open {
+        // SAFETY: as above; the caller guarantees the descriptor is unowned.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
 /// Makes `target` refer to the same open file as `fd` (`dup2`); `target` is
 /// left without close-on-exec, as a standard stream must be.
 pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
