@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use ipc::shared::{Item, ListError};
-use ipc::{Process, ShareableList, SharedMemory};
+use ipc::{AccessError, Process, ShareableList, SharedMemory};
 use support::bounded;
 
 fn tutorial_items() -> Vec<Item> {
@@ -170,4 +170,41 @@ a.shm.unlink()
     assert_eq!(back, "[1.5, b'HoWdY', -273.154, 100, None, True, False, 'from rust']");
     assert!(py.wait().unwrap().success());
     assert_eq!(SharedMemory::open(&name).unwrap_err().kind(), std::io::ErrorKind::NotFound, "Python unlinked it");
+}
+
+#[test]
+fn a_block_python_shrinks_under_us_is_an_error_not_a_sigbus() {
+    // Python truncates the blocks after Rust attached (the bug report:
+    // the next read_at or get killed the process with SIGBUS).
+    let shm = SharedMemory::create(None, 3 * 4096).unwrap();
+    shm.write_at(0, &[7; 3 * 4096]).unwrap();
+    let list = ShareableList::create(None, tutorial_items()).unwrap();
+    let script = format!(
+        "{ATTACH}
+import os
+shm = shared_memory.SharedMemory(sys.argv[1])
+resource_tracker.unregister(shm._name, 'shared_memory')
+os.ftruncate(shm._fd, 10)
+shm.close()
+a = attach_list(sys.argv[2])
+os.ftruncate(a.shm._fd, 8)
+a.shm.close()
+print('shrunk')
+"
+    );
+    assert_eq!(python(&script, &[shm.name(), list.shm().name()]), ["shrunk"]);
+    let mut buf = [0u8; 100];
+    assert!(matches!(shm.read_at(4096, &mut buf), Err(AccessError::Shrunk { size: 10 })));
+    assert!(matches!(shm.write_at(2 * 4096, &buf), Err(AccessError::Shrunk { size: 10 })));
+    assert_eq!(std::fs::metadata(format!("/dev/shm/{}", shm.name())).unwrap().len(), 10, "nothing grew it back");
+    let mut head = [0u8; 10];
+    shm.read_at(0, &mut head).unwrap();
+    assert_eq!(head, [7; 10], "what is left still reads");
+    for i in 0..list.len() as isize {
+        assert!(matches!(list.get(i), Err(ListError::Corrupt(_))), "item {i} of a shrunk list");
+        assert!(list.set(i, 1).is_err());
+    }
+    assert!(ShareableList::open(list.shm().name()).is_err(), "a shrunk list's layout lies: refused");
+    shm.unlink().unwrap();
+    list.shm().unlink().unwrap();
 }

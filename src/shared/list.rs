@@ -12,7 +12,9 @@
 //! numbers and bools, 1 `str`, 2 `bytes`, 3 `None`). Slot sizes never
 //! change, so a value that does not fit its slot is refused before
 //! anything is written. Everything read from the block is checked: a
-//! layout that lies is an error, never a panic or an out-of-bounds read.
+//! layout that lies is an error, never a panic or an out-of-bounds read;
+//! every access copies through the block's descriptor, so a block another
+//! process shrank under us is an error as well, never a SIGBUS.
 
 use std::fmt;
 use std::io;

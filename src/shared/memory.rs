@@ -10,6 +10,13 @@
 //! `/dev/shm` is an error from `create`, not a SIGBUS later. Blocks created
 //! by this process tree are recorded with the resource tracker (see
 //! `tracker`) until they are unlinked or made persistent.
+//!
+//! A block's file can be shrunk by any process that opens it (`ftruncate`;
+//! POSIX shared memory cannot be sealed as a memfd can), and touching a
+//! mapped page past the new end raises SIGBUS. So the safe accessors copy
+//! through the descriptor (`pread`/`pwrite`), where a shrunk block is a
+//! short count, and the mapping is only lent out by the `unsafe` views,
+//! whose callers take that on.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -45,9 +52,14 @@ use crate::sys;
 /// [`as_mut_slice`](SharedMemory::as_mut_slice) lend the bytes directly
 /// and are `unsafe`: the caller promises that no other process (nor handle)
 /// writes them while the slice lives, for example by holding a [`Lock`](crate::Lock)
-/// every writer takes. A block's file can be shrunk by another process
-/// (`ftruncate`, which neither ipc nor Python does); touching the lost part
-/// would then raise SIGBUS.
+/// every writer takes.
+///
+/// A block's file can be shrunk by any process that can open it
+/// (`ftruncate`, which neither ipc nor Python does on its own; a Python
+/// `os.ftruncate(shm._fd, n)` does). The safe accessors copy through the
+/// descriptor, so a shrunk block is [`AccessError::Shrunk`], never a
+/// SIGBUS; the `unsafe` views and [`as_ptr`](SharedMemory::as_ptr) touch
+/// the mapping, and their caller must also rule that out.
 ///
 /// # Examples
 ///
@@ -217,6 +229,8 @@ impl SharedMemory {
     }
 
     /// The first byte of the block (mapped for as long as `self` lives).
+    /// Reading or writing through it is the caller's risk, as with
+    /// [`as_slice`](SharedMemory::as_slice).
     ///
     /// # Examples
     ///
@@ -259,11 +273,11 @@ impl SharedMemory {
     /// ```
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
         self.check(offset, buf.len())?;
-        // SAFETY: the range lies inside the mapping (checked), which lives
-        // as long as `self`; a raw copy makes no reference to the shared
-        // bytes, so a concurrent writer garbles the copy but breaks no
-        // aliasing rule; `buf` is our own memory.
-        unsafe { std::ptr::copy_nonoverlapping(self.as_ptr().add(offset), buf.as_mut_ptr(), buf.len()) };
+        // Through the descriptor: a block another process shrank is a short
+        // read here, where a copy out of the mapping would fault.
+        if sys::read_at(self.fd.as_fd(), buf, offset)? < buf.len() {
+            return Err(AccessError::Shrunk { size: sys::file_size(self.fd.as_fd())? });
+        }
         Ok(())
     }
 
@@ -286,8 +300,15 @@ impl SharedMemory {
     /// ```
     pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<(), AccessError> {
         self.check(offset, bytes.len())?;
-        // SAFETY: as in `read_at`, copying the other way.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(offset), bytes.len()) };
+        // Through the descriptor, as in `read_at`; a write past the end
+        // would grow a shrunk block again instead, so the size is checked
+        // first (a shrink racing this write can only leave the block grown
+        // back, with holes reading as zeros: never a fault).
+        let size = sys::file_size(self.fd.as_fd())?;
+        if size < offset + bytes.len() {
+            return Err(AccessError::Shrunk { size });
+        }
+        sys::write_at(self.fd.as_fd(), bytes, offset)?;
         Ok(())
     }
 
@@ -296,7 +317,8 @@ impl SharedMemory {
     /// # Safety
     ///
     /// While the slice lives, no process (this one through another handle
-    /// included) may write the block.
+    /// included) may write the block, nor shrink it (touching a page past a
+    /// shrunk end raises SIGBUS).
     ///
     /// # Examples
     ///
@@ -311,7 +333,8 @@ impl SharedMemory {
     /// ```
     pub unsafe fn as_slice(&self) -> &[u8] {
         // SAFETY: the mapping holds `size` bytes for as long as `self`
-        // lives; the caller promises no writes while the slice lives.
+        // lives; the caller promises no writes and no shrinking while the
+        // slice lives.
         unsafe { std::slice::from_raw_parts(self.as_ptr(), self.size) }
     }
 
@@ -320,7 +343,7 @@ impl SharedMemory {
     /// # Safety
     ///
     /// While the slice lives, no process (this one through another handle
-    /// included) may read or write the block.
+    /// included) may read or write the block, nor shrink it.
     ///
     /// # Examples
     ///

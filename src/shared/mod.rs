@@ -98,6 +98,14 @@ pub enum AccessError {
         /// The block's size.
         size: usize,
     },
+    /// Another process shrank the block (`ftruncate`) below the range: the
+    /// bytes are gone. Nothing was copied, or (for a read) what was copied
+    /// is not to be used.
+    #[error("the block was shrunk to {size} bytes by another process")]
+    Shrunk {
+        /// The block's size now.
+        size: usize,
+    },
     /// The lock could not be waited for (outside a tokio runtime).
     #[error("cannot take the array's lock: {0}")]
     Io(#[from] std::io::Error),

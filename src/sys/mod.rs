@@ -685,6 +685,47 @@ pub(crate) fn file_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     usize::try_from(fstat(fd)?.st_size).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
 }
 
+/// Reads into `buf` from byte `offset` of the file `fd` (`pread`), until
+/// `buf` is full or the file ends. Returns the bytes read: fewer than
+/// `buf.len()` only at the end of the file, which for a shared block means
+/// another process shrank it (a copy through a mapping would fault there).
+pub(crate) fn read_at(fd: BorrowedFd<'_>, buf: &mut [u8], offset: usize) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = offset.checked_add(done).and_then(|a| libc::off_t::try_from(a).ok());
+        let at = at.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is valid for writes of its length.
+        match cvt_size(unsafe { libc::pread(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len(), at) }) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Writes `bytes` at byte `offset` of the file `fd` (`pwrite`), all of them.
+/// A write past the end would grow the file, so callers check its size
+/// first.
+pub(crate) fn write_at(fd: BorrowedFd<'_>, bytes: &[u8], offset: usize) -> io::Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let at = offset.checked_add(done).and_then(|a| libc::off_t::try_from(a).ok());
+        let at = at.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let rest = &bytes[done..];
+        // SAFETY: `rest` is valid for reads of its length.
+        match cvt_size(unsafe { libc::pwrite(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len(), at) }) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
