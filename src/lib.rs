@@ -53,7 +53,7 @@
 //! | `conn.recv_bytes_into(buf)` | [`recv_bytes_into`](Connection::recv_bytes_into) | |
 //! | `conn.poll(t)`, `conn.fileno()`, `conn.close()` | [`poll(d)`](Connection::poll), `as_raw_fd()`, [`close()`](Connection::close) | |
 //! | `EOFError`, `BufferTooShort` | [`RecvError::Eof`], [`RecvError::BufferTooShort`] | |
-//! | `Listener(address, authkey=k)`, `l.accept()` | [`Listener::builder(a)`](Listener::builder)`.authkey(k).bind()`, [`accept().await`](Listener::accept) | Unix path, abstract (`@name`) or TCP [`Address`]; a failed peer never stops the listener |
+//! | `Listener(address, authkey=k)`, `l.accept()` | [`Listener::builder(a)`](Listener::builder)`.authkey(k).bind()`, [`accept().await`](Listener::accept) | Unix path, abstract (`@name`) or TCP [`Address`]; handshakes run concurrently, so a failed or silent peer holds up nobody; local peers of other users are refused ([`LocalPeers`]) |
 //! | `Client(address, authkey=k)` | [`Client::new(a)`](Client::new)`.authkey(k).`[`connect().await`](Client::connect) | Python's handshake, both generations ([`Authkey`]) |
 //! | `AuthenticationError` | [`AuthenticationError`] (in [`AcceptError`] / [`ConnectError`]) | on both sides |
 //! | `Event()` | [`Event::new()`] | a handle: clone it, pass it to children |
@@ -249,7 +249,7 @@ pub use manager::{CallError, Managed, Manager, RemoteError};
 #[cfg(not(ipc_loom))]
 pub use pipe::{
     AcceptError, Address, AuthenticationError, Authkey, Client, ConnectError, Connection, Listener, ListenerBuilder,
-    Pipe, RecvError, SendError,
+    LocalPeers, Pipe, RecvError, SendError,
 };
 #[cfg(not(ipc_loom))]
 pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};

@@ -399,3 +399,27 @@ async fn a_shared_memory_manager_unlinks_its_blocks() {
     bounded(smm.shutdown()).await.unwrap();
     assert!(ours.iter().all(|n| gone(n)));
 }
+
+#[ipc::test]
+async fn silent_connections_to_the_server_hold_up_no_child() {
+    // Any process that can reach the server's socket could connect and say
+    // nothing; the server's one accept loop used to wait out each such
+    // handshake (10 s) before the next child's proxy could connect: four
+    // of them outlast the watchdog.
+    let manager = bounded(Manager::start()).await.unwrap();
+    let Address::Abstract(name) = manager.address().clone() else { panic!("an abstract address") };
+    let silent: Vec<_> = (0..4)
+        .map(|_| {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+            std::os::unix::net::UnixStream::connect_addr(&addr).unwrap()
+        })
+        .collect();
+    let d = manager.dict::<String, i64>().await.unwrap();
+    let (l, ns) = (manager.list().await.unwrap(), manager.namespace().await.unwrap());
+    let mut child = Process::spawn(child_edits, (d.clone(), l, ns, 1)).unwrap();
+    bounded(child.join()).await.unwrap();
+    assert_eq!(d.get(&"child1".to_string()).await.unwrap(), Some(1));
+    drop(silent);
+    bounded(manager.shutdown()).await.unwrap();
+}

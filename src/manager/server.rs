@@ -37,7 +37,7 @@ use super::client::MAX_FRAME;
 use super::custom::Factories;
 use super::error::RemoteError;
 use super::protocol::{ObjectId, Op, Reply, Request};
-use crate::pipe::{push_frame_with, Listener, TrySend};
+use crate::pipe::{push_frame_with, AcceptError, Listener, TrySend};
 use crate::{codec, Connection};
 
 /// The future of one method call.
@@ -200,8 +200,18 @@ pub(crate) async fn serve(listener: Listener, factories: Factories) {
                 return;
             }
             accepted = listener.accept() => {
-                // A peer that fails the handshake is its own problem.
-                let Ok(conn) = accepted else { continue };
+                let conn = match accepted {
+                    Ok(conn) => conn,
+                    // Out of descriptors (or memory): give the connections
+                    // being served a moment to end instead of spinning.
+                    Err(AcceptError::Io(e)) if crate::sys::is_out_of_resources(&e) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    // A peer that fails the handshake, or is refused, is its
+                    // own problem.
+                    Err(_) => continue,
+                };
                 next_caller += 1;
                 tokio::spawn(serve_connection(server.clone(), conn, next_caller));
             }

@@ -183,6 +183,28 @@ impl Transport for Blocking<'_> {
     }
 }
 
+/// A connection that is never waited on: a receive with nothing there yet
+/// is `Pending`, with no waker registered. Its handshake future is polled
+/// again when `poll(2)` reports the socket readable (the blocking listener
+/// drives many handshakes at once this way); sends are a few hundred bytes
+/// into a fresh socket's buffer.
+pub(crate) struct Polled<'a>(pub(crate) &'a mut Connection);
+
+impl Transport for Polled<'_> {
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), SendError> {
+        self.0.blocking_send_bytes(bytes)
+    }
+
+    async fn recv(&mut self) -> Result<Vec<u8>, RecvError> {
+        std::future::poll_fn(|_| match self.0.try_recv_frame(HANDSHAKE_MAX) {
+            Ok(Some((bytes, _fds))) => std::task::Poll::Ready(Ok(bytes)),
+            Ok(None) => std::task::Poll::Pending,
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        })
+        .await
+    }
+}
+
 async fn recv(t: &mut impl Transport) -> Result<Vec<u8>, HandshakeError> {
     match t.recv().await {
         Ok(bytes) => Ok(bytes),

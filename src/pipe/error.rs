@@ -163,6 +163,15 @@ pub enum AcceptError {
     /// handshake timeout.
     #[error("the peer did not finish the handshake in time")]
     HandshakeTimedOut,
+    /// A local peer of a user the listener does not admit (see
+    /// [`LocalPeers`](crate::LocalPeers)); it was disconnected unread.
+    #[error("refused a local peer (pid {pid}) of user {uid}, whom the listener does not admit")]
+    PeerRefused {
+        /// The peer's process id when it connected.
+        pid: i32,
+        /// The peer's user id.
+        uid: u32,
+    },
     /// The peer went away during the handshake, or the socket failed.
     #[error("accept i/o error: {0}")]
     Io(#[from] io::Error),

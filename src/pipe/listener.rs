@@ -3,6 +3,7 @@
 //! `Client`), over a Unix socket path, the Linux abstract namespace, or TCP.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
@@ -10,15 +11,19 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 
 use super::auth::{self, Authkey, HandshakeError};
 use super::error::{AcceptError, ConnectError, RecvError, SendError};
 use super::Connection;
-use crate::sys::{self, Interest};
+use crate::sys;
 use crate::wake::LazyAsyncFd;
 
 /// Where a [`Listener`] listens and a [`Client`] connects (Python's
@@ -122,6 +127,71 @@ impl From<&std::path::Path> for Address {
 /// The default time a peer has to finish the authkey handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default bound on handshakes in progress at once (see
+/// [`ListenerBuilder::max_pending_handshakes`]).
+pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
+
+/// Which local users may connect to a [`Listener`] on a Unix socket (a
+/// path or an abstract name), checked with the credentials the kernel
+/// recorded at `connect` (`SO_PEERCRED`) before a byte is read. TCP peers
+/// have no such credentials: there the authkey is the only check.
+///
+/// An abstract name is reachable by every local user (it is listed in
+/// `/proc/net/unix`, and has no file permissions), so the default admits
+/// only processes of this process's own effective user.
+///
+/// # Examples
+///
+/// ```
+/// use ipc::LocalPeers;
+/// assert_eq!(LocalPeers::default(), LocalPeers::SameUser);
+/// let _shared = LocalPeers::Users(vec![1000, 1001]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LocalPeers {
+    /// Processes whose effective user is this process's (the default).
+    #[default]
+    SameUser,
+    /// Processes running as one of these user ids.
+    Users(Vec<u32>),
+    /// Any local process (Python's listeners do not check).
+    AnyUser,
+}
+
+impl LocalPeers {
+    fn admits(&self, uid: u32) -> bool {
+        match self {
+            LocalPeers::SameUser => uid == sys::geteuid(),
+            LocalPeers::Users(uids) => uids.contains(&uid),
+            LocalPeers::AnyUser => true,
+        }
+    }
+}
+
+/// What a finished handshake gives `accept`.
+type Accepted = Result<Connection, AcceptError>;
+
+/// A handshake in progress for [`Listener::blocking_accept`]: its future
+/// (over a [`auth::Polled`] connection it owns), polled when its socket
+/// (watched through `fd`, a duplicate) turns readable.
+struct Polled {
+    fd: OwnedFd,
+    deadline: Option<std::time::Instant>,
+    handshake: Pin<Box<dyn Future<Output = Accepted> + Send>>,
+}
+
+impl Polled {
+    /// One step of the handshake: `Some` once it has finished.
+    fn step(&mut self) -> Option<Accepted> {
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        match self.handshake.as_mut().poll(&mut cx) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+}
+
 /// Accepts [`Connection`]s at an [`Address`], checking each peer's authkey
 /// first when one is set (Python's `multiprocessing.connection.Listener`).
 ///
@@ -131,9 +201,18 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// with [`Connection::send`] are serde data, never code. Handles travel only
 /// over Unix sockets (TCP cannot carry descriptors).
 ///
-/// A peer that fails the handshake, or does not finish it within the
-/// handshake timeout (10 s by default; Python waits forever), is an error
-/// from that one `accept`: the listener keeps serving the next.
+/// Handshakes run concurrently with accepting (Python's run one at a
+/// time, inside `accept`): a peer that connects and says nothing holds up
+/// nobody but itself. At most
+/// [`max_pending_handshakes`](ListenerBuilder::max_pending_handshakes) run
+/// at once; a peer that arrives beyond that is disconnected at once (not
+/// queued). `accept` returns whichever connection finishes its handshake
+/// first. A peer that fails the handshake, or does not finish it within
+/// the handshake timeout (10 s by default; Python waits forever), is an
+/// error from one `accept`: the listener keeps serving the others.
+///
+/// On a Unix socket, a peer of another user is refused before it is read
+/// from (see [`LocalPeers`]).
 ///
 /// # Examples
 ///
@@ -157,6 +236,14 @@ pub struct Listener {
     address: Address,
     authkey: Option<Authkey>,
     handshake_timeout: Duration,
+    max_pending: usize,
+    peers: LocalPeers,
+    /// Handshakes in progress for `accept`: tasks on the runtime that
+    /// accepted them, aborted when the listener drops. A finished one waits
+    /// here for the next `accept`, so a cancelled `accept` loses nothing.
+    handshakes: tokio::sync::Mutex<JoinSet<Accepted>>,
+    /// Handshakes in progress for `blocking_accept`.
+    polled: Mutex<Vec<Polled>>,
 }
 
 enum Socket {
@@ -170,6 +257,8 @@ impl fmt::Debug for Listener {
             .field("address", &self.address)
             .field("authkey", &self.authkey)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_pending", &self.max_pending)
+            .field("peers", &self.peers)
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +281,8 @@ pub struct ListenerBuilder {
     address: Address,
     authkey: Option<Authkey>,
     handshake_timeout: Duration,
+    max_pending: usize,
+    peers: LocalPeers,
 }
 
 impl ListenerBuilder {
@@ -223,6 +314,39 @@ impl ListenerBuilder {
     /// ```
     pub fn handshake_timeout(mut self, timeout: Duration) -> ListenerBuilder {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How many handshakes may be in progress at once (default
+    /// [`DEFAULT_MAX_PENDING_HANDSHAKES`], at least 1). A peer that
+    /// connects while that many are in progress is disconnected at once,
+    /// so a flood of peers that never speak costs a bounded number of
+    /// descriptors and never delays a peer that does beyond the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let l = ipc::Listener::builder(ipc::Address::unique()?).authkey(b"k").max_pending_handshakes(64).bind()?;
+    /// # drop(l); Ok(()) }
+    /// ```
+    pub fn max_pending_handshakes(mut self, n: usize) -> ListenerBuilder {
+        self.max_pending = n.max(1);
+        self
+    }
+
+    /// Which local users may connect over a Unix socket (default
+    /// [`LocalPeers::SameUser`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let l = ipc::Listener::builder(ipc::Address::unique()?).peers(ipc::LocalPeers::AnyUser).bind()?;
+    /// # drop(l); Ok(()) }
+    /// ```
+    pub fn peers(mut self, peers: LocalPeers) -> ListenerBuilder {
+        self.peers = peers;
         self
     }
 
@@ -267,7 +391,17 @@ impl ListenerBuilder {
             }
         };
         let ready = LazyAsyncFd::new(sys::dup_cloexec(fd)?);
-        Ok(Listener { socket, ready, address, authkey: self.authkey, handshake_timeout: self.handshake_timeout })
+        Ok(Listener {
+            socket,
+            ready,
+            address,
+            authkey: self.authkey,
+            handshake_timeout: self.handshake_timeout,
+            max_pending: self.max_pending,
+            peers: self.peers,
+            handshakes: tokio::sync::Mutex::new(JoinSet::new()),
+            polled: Mutex::new(Vec::new()),
+        })
     }
 }
 
@@ -307,7 +441,13 @@ impl Listener {
     /// # Ok(()) }
     /// ```
     pub fn builder(address: Address) -> ListenerBuilder {
-        ListenerBuilder { address, authkey: None, handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT }
+        ListenerBuilder {
+            address,
+            authkey: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_pending: DEFAULT_MAX_PENDING_HANDSHAKES,
+            peers: LocalPeers::SameUser,
+        }
     }
 
     /// The address clients connect to (a TCP port of 0 resolved to the one
@@ -325,20 +465,21 @@ impl Listener {
         &self.address
     }
 
-    /// Waits for the next peer and, with an authkey, runs the handshake
-    /// (Python's `accept()`).
+    /// Waits for the next peer that finishes the handshake (with an
+    /// authkey), or for the next peer (without one) (Python's `accept()`).
+    /// Several tasks may accept on one listener at once.
     ///
     /// # Errors
     ///
-    /// [`AcceptError`]: this peer failed the handshake, took too long, or
-    /// went away; or the socket failed. After a peer's failure, `accept`
-    /// again serves the next one.
+    /// [`AcceptError`]: a peer failed the handshake, took too long, went
+    /// away, or is of a user [`LocalPeers`] refuses; or the socket failed.
+    /// After a peer's failure, `accept` again serves the others.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe while waiting for a peer. Cancelled during a handshake,
-    /// that one peer is disconnected (its handshake fails); the listener is
-    /// unharmed.
+    /// Cancel safe: handshakes run on the runtime beside `accept` (tasks
+    /// the listener owns), and one that finishes while nobody accepts waits
+    /// for the next call.
     ///
     /// # Examples
     ///
@@ -359,22 +500,47 @@ impl Listener {
     /// ```
     pub async fn accept(&self) -> Result<Connection, AcceptError> {
         let afd = self.ready.registered()?;
-        let fd = loop {
-            let mut guard = afd.readable().await?;
-            match self.accept_now() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
-                other => break other?,
-            }
-        };
-        let mut conn = Connection::from_fd(fd)?;
-        if let Some(key) = &self.authkey {
-            let mut transport = auth::Async(&mut conn);
-            match tokio::time::timeout(self.handshake_timeout, auth::server(&mut transport, key)).await {
-                Err(_) => return Err(AcceptError::HandshakeTimedOut),
-                Ok(result) => result.map_err(accept_error)?,
+        let mut handshakes = self.handshakes.lock().await;
+        loop {
+            tokio::select! {
+                biased;
+                Some(done) = handshakes.join_next(), if !handshakes.is_empty() => {
+                    return done.unwrap_or_else(|e| Err(AcceptError::Io(io::Error::other(e))));
+                }
+                guard = afd.readable() => {
+                    let mut guard = guard?;
+                    // A bounded batch, so a flood of arrivals cannot keep
+                    // finished handshakes from being returned.
+                    for _ in 0..ACCEPT_BATCH {
+                        let conn = match self.accept_now() {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                guard.clear_ready();
+                                break;
+                            }
+                            Err(e) if retry_accept(&e) => continue,
+                            other => self.admit(other?)?,
+                        };
+                        let Some(key) = &self.authkey else { return Ok(conn) };
+                        if handshakes.len() >= self.max_pending {
+                            // Refused, not queued: the peer sees the end.
+                            continue;
+                        }
+                        handshakes.spawn(handshake(conn, key.clone(), self.handshake_timeout));
+                    }
+                }
             }
         }
-        Ok(conn)
+    }
+
+    /// A new peer's connection, if [`LocalPeers`] admits its user.
+    fn admit(&self, fd: OwnedFd) -> Result<Connection, AcceptError> {
+        if matches!(self.socket, Socket::Unix(_)) {
+            let (pid, uid) = sys::peer_credentials(fd.as_fd())?;
+            if !self.peers.admits(uid) {
+                return Err(AcceptError::PeerRefused { pid, uid });
+            }
+        }
+        Ok(Connection::from_fd(fd)?)
     }
 
     /// [`accept`](Listener::accept) for synchronous code: blocks the thread.
@@ -396,27 +562,57 @@ impl Listener {
     /// # Ok(()) }
     /// ```
     pub fn blocking_accept(&self) -> Result<Connection, AcceptError> {
-        let fd = loop {
-            match self.accept_now() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    sys::poll_fd(self.ready.fd(), Interest::Read, None)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => break other?,
+        // The same concurrency as `accept`, driven by poll(2): every
+        // handshake in progress is a future stepped when its socket turns
+        // readable; the listener's own socket brings new ones.
+        let mut polled = self.polled.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let now = std::time::Instant::now();
+            if let Some(i) = polled.iter().position(|p| p.deadline.is_some_and(|d| d <= now)) {
+                polled.swap_remove(i);
+                return Err(AcceptError::HandshakeTimedOut);
             }
-        };
-        let mut conn = Connection::from_fd(fd)?;
-        if let Some(key) = &self.authkey {
-            let deadline = crate::deadline::after(self.handshake_timeout);
-            let mut transport = auth::Blocking(&mut conn, deadline);
-            match futures::executor::block_on(auth::server(&mut transport, key)) {
-                Err(HandshakeError::Recv(RecvError::Io(e))) if e.kind() == io::ErrorKind::TimedOut => {
-                    return Err(AcceptError::HandshakeTimedOut)
+            let deadline = polled.iter().filter_map(|p| p.deadline).min();
+            let ready = {
+                let fds: Vec<_> = std::iter::once(self.ready.fd()).chain(polled.iter().map(|p| p.fd.as_fd())).collect();
+                sys::poll_each(&fds, deadline)?
+            };
+            for i in (0..polled.len()).rev() {
+                if ready[i + 1] {
+                    if let Some(done) = polled[i].step() {
+                        polled.swap_remove(i);
+                        return done;
+                    }
                 }
-                other => other.map_err(accept_error)?,
+            }
+            if !ready[0] {
+                continue;
+            }
+            for _ in 0..ACCEPT_BATCH {
+                let conn = match self.accept_now() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if retry_accept(&e) => continue,
+                    other => self.admit(other?)?,
+                };
+                let Some(key) = &self.authkey else { return Ok(conn) };
+                if polled.len() >= self.max_pending {
+                    continue;
+                }
+                let fd = sys::dup_cloexec(conn.as_fd())?;
+                let key = key.clone();
+                let handshake = Box::pin(async move {
+                    let mut conn = conn;
+                    auth::server(&mut auth::Polled(&mut conn), &key).await.map_err(accept_error)?;
+                    Ok(conn)
+                });
+                let mut p = Polled { fd, deadline: crate::deadline::after(self.handshake_timeout), handshake };
+                // Its first step sends the challenge.
+                match p.step() {
+                    Some(done) => return done,
+                    None => polled.push(p),
+                }
             }
         }
-        Ok(conn)
     }
 
     /// One non-blocking `accept`; TCP peers get `TCP_NODELAY` (small
@@ -439,6 +635,23 @@ impl Drop for Listener {
         if let Address::Unix(path) = &self.address {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// New peers taken from the socket per turn of an accept loop.
+const ACCEPT_BATCH: usize = 64;
+
+/// Errors of `accept(2)` that concern one peer that already left, not the
+/// listener: try the next.
+fn retry_accept(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted)
+}
+
+/// The listener's side of the handshake with one peer, within `timeout`.
+async fn handshake(mut conn: Connection, key: Authkey, timeout: Duration) -> Accepted {
+    match tokio::time::timeout(timeout, auth::server(&mut auth::Async(&mut conn), &key)).await {
+        Err(_) => Err(AcceptError::HandshakeTimedOut),
+        Ok(result) => result.map(|()| conn).map_err(accept_error),
     }
 }
 

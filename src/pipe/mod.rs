@@ -39,7 +39,9 @@ pub(crate) use connection::TrySend;
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{AcceptError, AuthenticationError, ConnectError, RecvError, SendError};
 pub(crate) use frame::{push_frame, push_frame_with};
-pub use listener::{Address, Client, Listener, ListenerBuilder, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use listener::{
+    Address, Client, Listener, ListenerBuilder, LocalPeers, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_HANDSHAKES,
+};
 
 use crate::sys;
 

@@ -384,6 +384,24 @@ pub(crate) fn poll_any(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io:
     }
 }
 
+/// Waits until one of `fds` is readable (or hung up / in error) or
+/// `deadline` passes; returns which are (all `false` at the deadline).
+/// Retries on EINTR.
+pub(crate) fn poll_each(fds: &[BorrowedFd<'_>], deadline: Option<std::time::Instant>) -> io::Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    loop {
+        let ms = poll_millis(deadline);
+        // SAFETY: `pfds` is a live array of `pfds.len()` pollfds.
+        match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) }) {
+            Ok(0) if ms != 0 => continue,
+            Ok(_) => return Ok(pfds.iter().map(|p| p.revents != 0).collect()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Milliseconds left until `deadline` for poll/epoll (-1: forever), rounded
 /// up so a short timeout does not become a busy loop.
 fn poll_millis(deadline: Option<std::time::Instant>) -> libc::c_int {
@@ -566,6 +584,30 @@ pub(crate) fn getpid() -> i32 {
 pub(crate) fn getppid() -> i32 {
     // SAFETY: getppid cannot fail.
     unsafe { libc::getppid() }
+}
+
+/// Whether `e` says the system or the process ran out of descriptors or
+/// memory (an `accept` that fails so will fail again at once).
+pub(crate) fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
+/// This process's effective user id.
+pub(crate) fn geteuid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The credentials the kernel recorded for the peer of a connected Unix
+/// socket when it connected (`SO_PEERCRED`): `(pid, uid)`.
+pub(crate) fn peer_credentials(fd: BorrowedFd<'_>) -> io::Result<(i32, u32)> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred`/`len` are valid out-pointers of the size SO_PEERCRED writes.
+    cvt(unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &mut len)
+    })?;
+    Ok((cred.pid, cred.uid))
 }
 
 /// Fills `buf` from the kernel's random source.
