@@ -141,11 +141,13 @@ async fn main() -> ipc::Result<()> {
     let results = manager.queue::<(u64, u64)>(0).await?;
 
     // Two workers: separate programs (not children of this process tree),
-    // each given the queue proxies on its stdin; they connect by themselves.
+    // each given the server's address and the queue proxies on its stdin.
+    // A proxy carries no key: a worker connects with the key it was
+    // configured with (here the same constant), as Python's clients do.
     let exe = std::env::current_exe()?;
     let mut workers = Vec::new();
     for _ in 0..2 {
-        let mut worker = Command::new(&exe).arg("--worker").stdin(Stdio::piped()).spawn()?;
+        let mut worker = Command::new(&exe).arg("--worker").arg(address.to_string()).stdin(Stdio::piped()).spawn()?;
         let job = serde_json::to_vec(&Job { tasks: tasks.clone(), results: results.clone() })
             .map_err(std::io::Error::other)?;
         worker.stdin.take().expect("piped").write_all(&job)?;
@@ -177,6 +179,8 @@ async fn main() -> ipc::Result<()> {
 
 /// A worker program: squares numbers until it takes a 0.
 async fn worker() -> ipc::Result<()> {
+    let address: ipc::Address = std::env::args().nth(2).expect("the server's address").parse()?;
+    let _manager = ipc::Manager::connect(address, b"distributed").await?;
     let job: Job = serde_json::from_reader(std::io::stdin()).map_err(std::io::Error::other)?;
     loop {
         let n = job.tasks.get().await?;

@@ -423,3 +423,60 @@ async fn silent_connections_to_the_server_hold_up_no_child() {
     drop(silent);
     bounded(manager.shutdown()).await.unwrap();
 }
+
+#[ipc::test]
+async fn a_proxys_serde_form_carries_no_authkey_and_receivers_use_their_own() {
+    // A remote manager with a key of its own, as separate programs use.
+    const KEY: &[u8] = b"the remote manager's own key";
+    let listener = Listener::builder(Address::unique().unwrap()).authkey(KEY).bind().unwrap();
+    let address = listener.address().clone();
+    let server = std::thread::spawn(move || ipc::manager::serve(listener));
+    // A child started before this process knew the key...
+    let (mut here, there) = ipc::Pipe::duplex().unwrap();
+    let mut early = Process::spawn(
+        |(mut conn, address): (ipc::Connection, Address)| async move {
+            let refused = conn.recv::<DictProxy<String, i64>>().await.is_err();
+            // ...cannot use a proxy it is handed until it connects itself.
+            let _manager = Manager::connect(address, KEY).await.unwrap();
+            let d: DictProxy<String, i64> = conn.recv().await.unwrap();
+            d.insert(&"early".into(), &1).await.unwrap();
+            refused
+        },
+        (there, address.clone()),
+    )
+    .unwrap();
+    let manager = bounded(Manager::connect(address.clone(), KEY)).await.unwrap();
+    let d = manager.dict::<String, i64>().await.unwrap();
+    for form in [serde_json::to_vec(&d).unwrap(), bincode_like(&d)] {
+        assert!(!form.windows(KEY.len()).any(|w| w == KEY), "the key in a proxy's serde form");
+        let as_json_array = serde_json::to_string(KEY).unwrap();
+        assert!(!String::from_utf8_lossy(&form).contains(&as_json_array[1..as_json_array.len() - 1]));
+    }
+    bounded(here.send(&d)).await.unwrap();
+    bounded(here.send(&d)).await.unwrap();
+    assert!(bounded(early.join()).await.unwrap(), "a process without the key was refused");
+    // A child started now inherits the key this process connected with.
+    let mut late = Process::spawn(
+        |d: DictProxy<String, i64>| async move { d.insert(&"late".into(), &2).await.unwrap() },
+        d.clone(),
+    )
+    .unwrap();
+    bounded(late.join()).await.unwrap();
+    let mut items = d.items().await.unwrap();
+    items.sort();
+    assert_eq!(items, [("early".to_string(), 1), ("late".to_string(), 2)]);
+    bounded(manager.shutdown()).await.unwrap();
+    server.join().unwrap().unwrap();
+}
+
+/// A proxy's bytes as a transfer encodes them (through a pipe).
+fn bincode_like<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> Vec<u8> {
+    let (mut a, mut b) = ipc::Pipe::duplex().unwrap();
+    a.blocking_send(value).unwrap();
+    let bytes = b.blocking_recv_bytes(1 << 20).unwrap();
+    // The copy in flight is adopted by nobody: decode it so the server's
+    // count stays right.
+    a.blocking_send_bytes(&bytes).unwrap();
+    let _: T = b.blocking_recv().unwrap();
+    bytes
+}

@@ -135,7 +135,6 @@ struct Writer {
 /// One connection to one manager server.
 pub(crate) struct Mux {
     address: Address,
-    authkey: Authkey,
     writer: Mutex<Writer>,
     /// The reading half; whoever holds it reads (never across an await).
     reader: Mutex<Connection>,
@@ -179,7 +178,7 @@ fn remember(mux: &Arc<Mux>) -> Arc<Mux> {
 }
 
 impl Mux {
-    fn new(address: Address, authkey: Authkey, conn: Connection) -> std::io::Result<Arc<Mux>> {
+    fn new(address: Address, conn: Connection) -> std::io::Result<Arc<Mux>> {
         // Fresh halves, neither registered with a reactor: the handshake's
         // registration (dropped with `conn`) would wake a runtime thread on
         // every reply (see the module docs).
@@ -189,7 +188,6 @@ impl Mux {
         drop(conn);
         Ok(Arc::new(Mux {
             address,
-            authkey,
             writer: Mutex::new(Writer { conn: writer, batch: Vec::new(), queued: 0 }),
             reader: Mutex::new(reader),
             wanted: Arc::new(Notify::new()),
@@ -200,30 +198,34 @@ impl Mux {
         }))
     }
 
-    /// This process's connection to the server at `address`, made if needed.
+    /// This process's connection to the server at `address`, made if needed
+    /// (and then `authkey` remembered for proxies of that server this
+    /// process receives).
     pub(crate) async fn get(address: &Address, authkey: &Authkey) -> Result<Arc<Mux>, crate::pipe::ConnectError> {
         if let Some(mux) = lookup(address) {
             return Ok(mux);
         }
         let conn = Client::new(address.clone()).authkey(authkey.clone()).connect().await?;
-        Ok(remember(&Mux::new(address.clone(), authkey.clone(), conn)?))
+        crate::pipe::remember_key(address, authkey);
+        Ok(remember(&Mux::new(address.clone(), conn)?))
     }
 
-    /// [`get`](Mux::get) from synchronous code (a proxy being decoded).
-    pub(crate) fn blocking_get(address: &Address, authkey: &Authkey) -> Result<Arc<Mux>, crate::pipe::ConnectError> {
+    /// The connection a decoded proxy of the server at `address` uses: the
+    /// one this process has, or a new one made (blocking briefly) with the
+    /// key this process knows for that server — one it connected with, or
+    /// its parent did — or else the tree's own key. Proxies carry no key.
+    pub(crate) fn for_received(address: &Address) -> Result<Arc<Mux>, crate::pipe::ConnectError> {
         if let Some(mux) = lookup(address) {
             return Ok(mux);
         }
+        let authkey = crate::pipe::known_key(address)
+            .unwrap_or_else(|| Authkey::new(crate::process::current_process().authkey()));
         let conn = Client::new(address.clone()).authkey(authkey.clone()).blocking_connect()?;
-        Ok(remember(&Mux::new(address.clone(), authkey.clone(), conn)?))
+        Ok(remember(&Mux::new(address.clone(), conn)?))
     }
 
     pub(crate) fn address(&self) -> &Address {
         &self.address
-    }
-
-    pub(crate) fn authkey(&self) -> &Authkey {
-        &self.authkey
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

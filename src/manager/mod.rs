@@ -7,7 +7,12 @@
 //! [`LockProxy`], [`RLockProxy`], [`SemaphoreProxy`], [`ConditionProxy`],
 //! [`EventProxy`], [`BarrierProxy`]). Proxies are handles: clone them, pass them to children
 //! (or through a [`Connection`]); a process that
-//! receives one connects to the server by itself.
+//! receives one connects to the server by itself, with a key of its own: a
+//! proxy's serde form (JSON included) never carries the authkey. The key
+//! is the one this process connected to that server with
+//! ([`Manager::connect`]), one its parent knew when it spawned it, or the
+//! tree's [`current_process().authkey()`](crate::CurrentProcess::authkey),
+//! which [`Manager::start`]'s server uses (as Python's `Manager()` does).
 //!
 //! **Beyond Python — fast proxies.** Each process keeps one connection per
 //! server, shared by all its proxies, with request ids: calls from many
@@ -219,9 +224,10 @@ impl<R: Registry> ManagerBuilder<R> {
     ///
     /// See [`ManagerBuilder`].
     pub async fn start(self) -> Result<Manager, Error> {
+        // The tree's key (Python's default, `current_process().authkey`):
+        // every process of the tree can use a proxy it is handed.
         let address = Address::unique()?;
-        let mut key = vec![0u8; 32];
-        crate::sys::random_bytes(&mut key)?;
+        let key = crate::process::current_process().authkey().to_vec();
         let (mut ready, theirs) = Pipe::duplex()?;
         let server = Process::builder()
             .name("ipc-manager")
@@ -282,7 +288,7 @@ impl<R: Registry> ManagerBuilder<R> {
 
 impl Manager {
     /// Spawns a manager server (a daemon child process listening on a fresh
-    /// abstract Unix address, with a random authkey) and connects to it
+    /// abstract Unix address, with the tree's authkey) and connects to it
     /// (Python's `Manager()` / `SyncManager().start()`).
     ///
     /// # Errors

@@ -12,7 +12,7 @@ use super::client::{transfer_token, Mux, Remote, Undo};
 use super::error::{CallError, RemoteError};
 use super::protocol::{ObjectId, Op};
 use crate::codec;
-use crate::pipe::{Address, Authkey};
+use crate::pipe::Address;
 
 /// A reference to one server object, shared by the clones of a proxy in
 /// this process (the server counts one reference per process holding it).
@@ -74,11 +74,10 @@ impl fmt::Debug for ObjectRef {
     }
 }
 
+/// A proxy as data: its server's address and its object. Never the key.
 #[derive(Serialize, Deserialize)]
 struct Wire {
     address: Address,
-    authkey: Vec<u8>,
-    legacy_md5: bool,
     object: ObjectId,
     token: u64,
 }
@@ -86,31 +85,28 @@ struct Wire {
 /// A proxy serializes as where its server is and which object it names,
 /// plus a transfer token: the server holds a reference for the receiver
 /// until it adopts it (a proxy serialized but never received keeps its
-/// object alive until the server shuts down).
+/// object alive until the server shuts down). The authkey is not in it
+/// (Python too refuses to pickle one outside spawning a child): the
+/// receiver authenticates with its own.
 impl Serialize for ObjectRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let token = transfer_token();
         let mux = &self.0.mux;
         mux.notify(Op::Lend { object: self.0.id, token });
-        Wire {
-            address: mux.address().clone(),
-            authkey: mux.authkey().bytes().to_vec(),
-            legacy_md5: mux.authkey().allows_legacy_md5(),
-            object: self.0.id,
-            token,
-        }
-        .serialize(serializer)
+        Wire { address: mux.address().clone(), object: self.0.id, token }.serialize(serializer)
     }
 }
 
 /// Receiving a proxy connects this process to its server (once per process
 /// and server, blocking briefly for the handshake) and adopts the lent
-/// reference.
+/// reference. The key is this process's: the one it connected to that
+/// server with ([`Manager::connect`](crate::Manager::connect)), one its
+/// parent knew when it spawned this process, or the tree's
+/// ([`current_process().authkey()`](crate::CurrentProcess::authkey)).
 impl<'de> Deserialize<'de> for ObjectRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = Wire::deserialize(deserializer)?;
-        let authkey = Authkey::new(&wire.authkey).legacy_md5(wire.legacy_md5);
-        let mux = Mux::blocking_get(&wire.address, &authkey)
+        let mux = Mux::for_received(&wire.address)
             .map_err(|e| D::Error::custom(format!("cannot reach the manager at {}: {e}", wire.address)))?;
         mux.notify(Op::Adopt { object: wire.object, token: wire.token });
         Ok(ObjectRef::new(mux, wire.object))

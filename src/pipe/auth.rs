@@ -112,15 +112,43 @@ impl Authkey {
     pub fn allows_legacy_md5(&self) -> bool {
         self.legacy_md5
     }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.key
-    }
 }
 
 impl fmt::Debug for Authkey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authkey").field("len", &self.key.len()).field("legacy_md5", &self.legacy_md5).finish()
+    }
+}
+
+/// The keys this process has authenticated to listeners with, by address:
+/// how a decoded manager proxy (whose serde form carries no key) finds the
+/// key for its server, and what a spawned child inherits (through its
+/// bootstrap message, beside the tree's own key).
+static KEYRING: std::sync::Mutex<Vec<(super::Address, Authkey)>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers `key` as the one for `address` (the latest wins).
+pub(crate) fn remember_key(address: &super::Address, key: &Authkey) {
+    let mut ring = KEYRING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    ring.retain(|(a, _)| a != address);
+    ring.push((address.clone(), key.clone()));
+}
+
+/// The key remembered for `address`.
+pub(crate) fn known_key(address: &super::Address) -> Option<Authkey> {
+    let ring = KEYRING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    ring.iter().find(|(a, _)| a == address).map(|(_, k)| k.clone())
+}
+
+/// Every remembered key, for a child: `(address, key, legacy_md5)`.
+pub(crate) fn keyring() -> Vec<(super::Address, Vec<u8>, bool)> {
+    let ring = KEYRING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    ring.iter().map(|(a, k)| (a.clone(), k.key.clone(), k.legacy_md5)).collect()
+}
+
+/// In a child: the keys its parent knew.
+pub(crate) fn inherit_keyring(keys: Vec<(super::Address, Vec<u8>, bool)>) {
+    for (address, key, legacy_md5) in keys {
+        remember_key(&address, &Authkey::new(key).legacy_md5(legacy_md5));
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) mod frame;
 mod listener;
 
 pub use auth::Authkey;
+pub(crate) use auth::{inherit_keyring, keyring, known_key, remember_key};
 pub(crate) use connection::TrySend;
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{AcceptError, AuthenticationError, ConnectError, RecvError, SendError};

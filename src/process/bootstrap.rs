@@ -30,7 +30,7 @@ use crate::{codec, sys, Connection};
 /// The environment variable that marks a bootstrapping child.
 pub(crate) const MARKER: &str = "__IPC_BOOTSTRAP";
 /// Bumped whenever the bootstrap message changes shape.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 
 /// How spawned children find their way back to the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,10 @@ pub(crate) struct Bootstrap {
     pub(crate) parent_pid: i32,
     pub(crate) parent_name: String,
     pub(crate) authkey: [u8; 32],
+    /// The keys the parent knew for listeners it connected to (its
+    /// managers'), so a proxy handed to the child finds its key: proxies
+    /// carry none. `(address, key, legacy_md5)`.
+    pub(crate) keys: Vec<(crate::pipe::Address, Vec<u8>, bool)>,
     /// Whether the last descriptor is the parent's stdout (test mode: the
     /// child's own stdout starts as /dev/null to hide the test harness).
     pub(crate) stdout_follows: bool,
@@ -188,6 +192,7 @@ fn run_child(control: OwnedFd) -> ! {
             crate::shared::tracker::adopt(table, alive);
         }
     }
+    crate::pipe::inherit_keyring(boot.keys);
     let _ = GLOBAL_MODE.set(boot.mode.clone());
     let parent_pidfd = sys::pidfd_open(boot.parent_pid).ok();
     super::init_child_process(

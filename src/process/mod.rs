@@ -676,6 +676,7 @@ impl Builder {
             parent_pid: me.pid,
             parent_name: me.name.clone(),
             authkey: me.authkey,
+            keys: crate::pipe::keyring(),
             stdout_follows,
             tracker_follows,
             fork_server: self.fork_server,
