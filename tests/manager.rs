@@ -480,3 +480,44 @@ fn bincode_like<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) ->
     let _: T = b.blocking_recv().unwrap();
     bytes
 }
+
+#[ipc::test]
+async fn a_proxy_stored_in_a_managed_container_keeps_its_object_alive() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let outer = manager.list::<ListProxy<i64>>().await.unwrap();
+    {
+        let inner = manager.list_from(&[1i64, 2]).await.unwrap();
+        outer.push(&inner).await.unwrap();
+        let in_a_dict = manager.dict::<String, ListProxy<i64>>().await.unwrap();
+        in_a_dict.insert(&"x".into(), &inner).await.unwrap();
+        outer.push(&in_a_dict.get(&"x".into()).await.unwrap().unwrap()).await.unwrap();
+        // Every local proxy of `inner` (and the dict) is dropped here.
+    }
+    // Read back, used, dropped — several times, here and in a child: the
+    // container's own reference keeps the list alive (Python's does too).
+    for _ in 0..3 {
+        let inner = outer.get(0).await.unwrap();
+        inner.push(&3).await.unwrap();
+        drop(inner);
+    }
+    let mut child = Process::spawn(
+        |outer: ListProxy<ListProxy<i64>>| async move { outer.get(1).await.unwrap().to_vec().await.unwrap() },
+        outer.clone(),
+    )
+    .unwrap();
+    assert_eq!(bounded(child.join()).await.unwrap(), [1, 2, 3, 3, 3]);
+    assert_eq!(outer.get(1).await.unwrap().len().await.unwrap(), 5, "both entries name the same list");
+    // Stored proxies encode the same way every time: lookups find them.
+    let inner = outer.get(0).await.unwrap();
+    assert_eq!(outer.index(&inner).await.unwrap(), 0);
+    drop(inner);
+    // The container's last proxy goes: it, and what only it held, are freed.
+    drop(outer);
+    bounded(async {
+        while manager.object_count().await.unwrap() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    bounded(manager.shutdown()).await.unwrap();
+}

@@ -21,7 +21,10 @@
 //! makes one blocking round trip per call, on one connection per thread.
 //!
 //! **Beyond Python — nothing hangs, nothing leaks.** An object is freed
-//! when the last proxy to it, in any process, is dropped; a process that
+//! when the last proxy to it, in any process, is dropped (a proxy stored in
+//! another object of the same server, or passed to one of its methods,
+//! counts as one for as long as that object lives, as a Python container's
+//! reference does; cycles of containers are freed with the server); a process that
 //! dies gives back its references and the locks it held. A method's error
 //! reaches the caller as a [`RemoteError`] of the same kind as Python's
 //! exception; a dead manager makes every call fail with
@@ -435,9 +438,26 @@ impl Manager {
     }
 
     async fn make<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
-        let args = proxy::encode(args)?;
+        let (args, pins) = proxy::encode_for(&self.mux, args)?;
+        self.make_encoded(type_name, args, pins).await
+    }
+
+    /// A new object from `items`, each encoded on its own (the server
+    /// stores items as bytes).
+    async fn make_from<T: Serialize>(&self, type_name: &str, items: &[T]) -> Result<ObjectRef, CallError> {
+        let (args, pins) = proxy::storing(&self.mux, || proxy::encode(&encode_all(items)?));
+        self.make_encoded(type_name, args?, pins).await
+    }
+
+    async fn make_encoded(&self, type_name: &str, args: Vec<u8>, pins: Vec<ObjectId>) -> Result<ObjectRef, CallError> {
+        // Proxies of this server among the arguments (held by the caller
+        // until this returns) are pinned to the new object once it has its
+        // id.
         let bytes = self.mux.request(Op::Create { type_name: type_name.into(), args: args.into() }, None).await?;
         let id: ObjectId = codec::decode(&bytes, Vec::new())?;
+        if !pins.is_empty() {
+            self.mux.notify(Op::Pin { object: id, refs: pins });
+        }
         Ok(ObjectRef::new(self.mux.clone(), id))
     }
 
@@ -483,7 +503,7 @@ impl Manager {
     ///
     /// See [`ListProxy`].
     pub async fn list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, CallError> {
-        Ok(ListProxy::from_ref(self.make("list", &encode_all(items)?).await?))
+        Ok(ListProxy::from_ref(self.make_from("list", items).await?))
     }
 
     /// A new, empty `Namespace` (Python's `manager.Namespace()`).
@@ -509,7 +529,10 @@ impl Manager {
     ///
     /// See [`ValueProxy`].
     pub async fn value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<ValueProxy<T>, CallError> {
-        Ok(ValueProxy::from_ref(self.make("Value", &proxy::encode(value)?).await?))
+        Ok(ValueProxy::from_ref({
+            let (args, pins) = proxy::storing(&self.mux, || proxy::encode(&proxy::encode(value)?));
+            self.make_encoded("Value", args?, pins).await?
+        }))
     }
 
     /// A new FIFO queue holding at most `maxsize` items, 0 for no limit
@@ -679,7 +702,7 @@ impl Manager {
     ///
     /// See [`ArrayProxy`].
     pub async fn array<T: Serialize>(&self, items: &[T]) -> Result<ArrayProxy<T>, CallError> {
-        Ok(ArrayProxy::from_ref(self.make("Array", &encode_all(items)?).await?))
+        Ok(ArrayProxy::from_ref(self.make_from("Array", items).await?))
     }
 }
 

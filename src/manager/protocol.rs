@@ -53,7 +53,17 @@ pub(crate) enum Op<'a> {
     /// in transit under `token`, until some process adopts it.
     Lend { object: ObjectId, token: u64 },
     /// A proxy arrived here: take over the reference lent under `token`.
+    /// A token nobody lent is refused (its lend may still be on its way
+    /// over the lender's connection: it is waited for, holding nothing,
+    /// for a while and in a bounded number per connection).
     Adopt { object: ObjectId, token: u64 },
+    /// The arguments of the call that follows (or of the object just made,
+    /// `object`) name these objects of this server: proxies being stored in
+    /// `object`. It holds a reference to each for as long as it lives.
+    Pin { object: ObjectId, refs: Vec<ObjectId> },
+    /// A proxy that was stored in an object of this server arrived here
+    /// (read back from it): one more reference, for this connection.
+    Hold { object: ObjectId },
     /// A proxy (the last copy of it in this process) was dropped.
     Release { object: ObjectId },
     /// The type name an object was made as (for checking a proxy's type).

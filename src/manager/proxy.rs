@@ -1,5 +1,6 @@
 //! Proxies: typed handles to objects in a manager server.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -29,13 +30,41 @@ impl ObjectRef {
         self.0.mux.request(op, undo).await
     }
 
+    /// `args` encoded for a call on this object: proxies of this object's
+    /// server in them are pinned to it first (see [`Op::Pin`]).
+    fn encode_args<A: Serialize + ?Sized>(&self, args: &A) -> Result<Vec<u8>, CallError> {
+        let (bytes, pins) = encode_for(&self.0.mux, args)?;
+        if !pins.is_empty() {
+            self.0.mux.notify(Op::Pin { object: self.0.id, refs: pins });
+        }
+        Ok(bytes)
+    }
+
+    /// `value` encoded to be handed to this object (stored, or compared
+    /// with what it stores): proxies of this object's server in it are
+    /// pinned to this object, so they stay alive while it may hold them,
+    /// and encode the same way every time.
+    pub(crate) fn stored<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CallError> {
+        self.encode_args(value)
+    }
+
+    /// As [`stored`](ObjectRef::stored), for several values.
+    pub(crate) fn stored_all<T: Serialize>(&self, values: &[T]) -> Result<Vec<Vec<u8>>, CallError> {
+        let (encoded, pins) = storing(&self.0.mux, || values.iter().map(encode).collect::<Result<Vec<_>, _>>());
+        let encoded = encoded?;
+        if !pins.is_empty() {
+            self.0.mux.notify(Op::Pin { object: self.0.id, refs: pins });
+        }
+        Ok(encoded)
+    }
+
     /// Calls `method` with `args`, decoding the reply as `R`.
     pub(crate) async fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         method: &str,
         args: &A,
     ) -> Result<R, CallError> {
-        let bytes = self.call_raw(method, encode(args)?, None).await?;
+        let bytes = self.call_raw(method, self.encode_args(args)?, None).await?;
         Ok(codec::decode(&bytes, Vec::new())?)
     }
 
@@ -49,9 +78,42 @@ impl ObjectRef {
     ) -> Result<R, CallError> {
         let id = self.0.id;
         let undo: Undo = Box::new(move |mux, reply| undo(mux, id, reply));
-        let bytes = self.call_raw(method, encode(args)?, Some(undo)).await?;
+        let bytes = self.call_raw(method, self.encode_args(args)?, Some(undo)).await?;
         Ok(codec::decode(&bytes, Vec::new())?)
     }
+}
+
+thread_local! {
+    /// While a call's arguments for one server are encoded: that server's
+    /// connection (by address), and the objects of it the arguments' proxies
+    /// name, which are stored in the server rather than sent to a process.
+    static STORING: RefCell<Option<(usize, Vec<ObjectId>)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which encodes values for the server of `mux`); returns its
+/// result and the objects of that server whose proxies it encoded.
+pub(super) fn storing<R>(mux: &Mux, f: impl FnOnce() -> R) -> (R, Vec<ObjectId>) {
+    /// Puts the outer context back, also when `Serialize` panics.
+    struct Restore(Option<(usize, Vec<ObjectId>)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            STORING.with(|s| *s.borrow_mut() = outer);
+        }
+    }
+    let me = std::ptr::from_ref(mux) as usize;
+    let restore = Restore(STORING.with(|s| s.borrow_mut().replace((me, Vec::new()))));
+    let result = f();
+    let pins = STORING.with(|s| s.borrow_mut().take()).map(|(_, ids)| ids).unwrap_or_default();
+    drop(restore);
+    (result, pins)
+}
+
+/// `value` encoded as arguments for the server of `mux`, and the objects of
+/// that server whose proxies it holds.
+pub(super) fn encode_for<T: Serialize + ?Sized>(mux: &Mux, value: &T) -> Result<(Vec<u8>, Vec<ObjectId>), CallError> {
+    let (bytes, pins) = storing(mux, || encode(value));
+    Ok((bytes?, pins))
 }
 
 pub(super) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
@@ -76,10 +138,11 @@ impl fmt::Debug for ObjectRef {
 
 /// A proxy as data: its server's address and its object. Never the key.
 #[derive(Serialize, Deserialize)]
-struct Wire {
-    address: Address,
-    object: ObjectId,
-    token: u64,
+enum Wire {
+    /// Sent to a process, with a reference lent under `token`.
+    Lent { address: Address, object: ObjectId, token: u64 },
+    /// Stored in an object of its own server, which holds a reference.
+    Stored { address: Address, object: ObjectId },
 }
 
 /// A proxy serializes as where its server is and which object it names,
@@ -90,10 +153,22 @@ struct Wire {
 /// receiver authenticates with its own.
 impl Serialize for ObjectRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let token = transfer_token();
         let mux = &self.0.mux;
+        let me = Arc::as_ptr(mux) as usize;
+        let stored = STORING.with(|s| match &mut *s.borrow_mut() {
+            Some((server, ids)) if *server == me => {
+                ids.push(self.0.id);
+                true
+            }
+            _ => false,
+        });
+        let address = mux.address().clone();
+        if stored {
+            return Wire::Stored { address, object: self.0.id }.serialize(serializer);
+        }
+        let token = transfer_token();
         mux.notify(Op::Lend { object: self.0.id, token });
-        Wire { address: mux.address().clone(), object: self.0.id, token }.serialize(serializer)
+        Wire::Lent { address, object: self.0.id, token }.serialize(serializer)
     }
 }
 
@@ -105,11 +180,14 @@ impl Serialize for ObjectRef {
 /// ([`current_process().authkey()`](crate::CurrentProcess::authkey)).
 impl<'de> Deserialize<'de> for ObjectRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let mux = Mux::for_received(&wire.address)
-            .map_err(|e| D::Error::custom(format!("cannot reach the manager at {}: {e}", wire.address)))?;
-        mux.notify(Op::Adopt { object: wire.object, token: wire.token });
-        Ok(ObjectRef::new(mux, wire.object))
+        let (address, object, op) = match Wire::deserialize(deserializer)? {
+            Wire::Lent { address, object, token } => (address, object, Op::Adopt { object, token }),
+            Wire::Stored { address, object } => (address, object, Op::Hold { object }),
+        };
+        let mux = Mux::for_received(&address)
+            .map_err(|e| D::Error::custom(format!("cannot reach the manager at {address}: {e}")))?;
+        mux.notify(op);
+        Ok(ObjectRef::new(mux, object))
     }
 }
 
@@ -199,7 +277,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn insert(&self, key: &K, value: &V) -> Result<Option<V>, CallError> {
-        let old: Option<Vec<u8>> = self.obj.call("insert", &(encode(key)?, encode(value)?)).await?;
+        let old: Option<Vec<u8>> = self.obj.call("insert", &(self.obj.stored(key)?, self.obj.stored(value)?)).await?;
         old.map(|b| load(&b)).transpose()
     }
 
@@ -219,7 +297,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, key: &K) -> Result<Option<V>, CallError> {
-        let v: Option<Vec<u8>> = self.obj.call("get", &encode(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call("get", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -242,7 +320,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn remove(&self, key: &K) -> Result<V, CallError> {
-        let v: Vec<u8> = self.obj.call("remove", &encode(key)?).await?;
+        let v: Vec<u8> = self.obj.call("remove", &self.obj.stored(key)?).await?;
         load(&v)
     }
 
@@ -262,7 +340,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn pop(&self, key: &K) -> Result<Option<V>, CallError> {
-        let v: Option<Vec<u8>> = self.obj.call("pop", &encode(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call("pop", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -283,7 +361,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn contains_key(&self, key: &K) -> Result<bool, CallError> {
-        self.obj.call("contains", &encode(key)?).await
+        self.obj.call("contains", &self.obj.stored(key)?).await
     }
 
     /// `len(d)`.
@@ -405,7 +483,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn push(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("append", &encode(value)?).await
+        self.obj.call("append", &self.obj.stored(value)?).await
     }
 
     /// `l.extend(values)`.
@@ -425,7 +503,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn extend(&self, values: &[T]) -> Result<(), CallError> {
-        let values = values.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        let values = self.obj.stored_all(values)?;
         self.obj.call("extend", &values).await
     }
 
@@ -467,7 +545,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(index, encode(value)?)).await
+        self.obj.call("set", &(index, self.obj.stored(value)?)).await
     }
 
     /// `l.insert(index, value)` (the index is clamped, as in Python).
@@ -488,7 +566,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn insert(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("insert", &(index, encode(value)?)).await
+        self.obj.call("insert", &(index, self.obj.stored(value)?)).await
     }
 
     /// `l.pop()` (the last item); an empty list is `IndexError`.
@@ -548,7 +626,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn remove(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("remove", &encode(value)?).await
+        self.obj.call("remove", &self.obj.stored(value)?).await
     }
 
     /// `l.index(value)`; absent is `ValueError`.
@@ -567,7 +645,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn index(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("index", &encode(value)?).await? as usize)
+        Ok(self.obj.call::<_, u64>("index", &self.obj.stored(value)?).await? as usize)
     }
 
     /// `l.count(value)`.
@@ -586,7 +664,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn count(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("count", &encode(value)?).await? as usize)
+        Ok(self.obj.call::<_, u64>("count", &self.obj.stored(value)?).await? as usize)
     }
 
     /// `l.reverse()`.
@@ -744,7 +822,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(name, encode(value)?)).await
+        self.obj.call("set", &(name, self.obj.stored(value)?)).await
     }
 
     /// `del ns.name`.
@@ -843,7 +921,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &encode(value)?).await
+        self.obj.call("set", &self.obj.stored(value)?).await
     }
 }
 
@@ -881,7 +959,7 @@ proxy! {
 
 impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     async fn put_with(&self, item: &T, block: bool, timeout: Option<Duration>) -> Result<(), CallError> {
-        self.obj.call("put", &((0i64, encode(item)?), block, timeout)).await
+        self.obj.call("put", &((0i64, self.obj.stored(item)?), block, timeout)).await
     }
 
     async fn get_with(&self, block: bool, timeout: Option<Duration>) -> Result<T, CallError> {
@@ -1116,7 +1194,7 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, priority: i64, item: &T) -> Result<(), CallError> {
-        self.obj.call("put", &((priority, encode(item)?), true, None::<Duration>)).await
+        self.obj.call("put", &((priority, self.obj.stored(item)?), true, None::<Duration>)).await
     }
 
     /// Takes the item of lowest priority, waiting for one; returns it with

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::client::Mux;
 use super::error::CallError;
 use super::protocol::{ObjectId, Op};
-use super::proxy::{encode, load, proxy, release_if_acquired, ObjectRef};
+use super::proxy::{load, proxy, release_if_acquired, ObjectRef};
 use crate::codec;
 use crate::sync::owner;
 
@@ -673,7 +673,7 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
     ///
     /// See [`ArrayProxy`].
     pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(index, encode(value)?)).await
+        self.obj.call("set", &(index, self.obj.stored(value)?)).await
     }
 
     /// `len(a)`.

@@ -21,9 +21,16 @@
 //! (its process exited or was killed) gives back every reference it held,
 //! and objects it held the last reference to are freed. Locks it held are
 //! released the same way. A reference lent to another process (a proxy
-//! being sent) is counted under a transfer token until a process adopts it.
+//! being sent) is counted under a transfer token until a process adopts it;
+//! an adoption that arrives before its lend (the two come over different
+//! connections) waits for it holding nothing, and one nobody ever lent
+//! expires, so made-up tokens pin nothing. A proxy stored *in* an object of
+//! its own server (a list of lists, a queue of proxies) is pinned there: the
+//! container holds a reference to it for as long as the container lives,
+//! and each process that reads the proxy back takes a reference of its own
+//! (Python's server holds the object itself in the container).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -65,7 +72,23 @@ pub(crate) trait Served: Send + Sync + 'static {
 struct Entry {
     object: Arc<dyn Served>,
     refs: u64,
+    /// Objects whose proxies were stored in this one: a reference to each
+    /// (with its count), given back when this one is freed.
+    pins: HashMap<ObjectId, u64>,
 }
+
+/// An adoption that came before its lend.
+struct Early {
+    caller: Caller,
+    object: ObjectId,
+    since: std::time::Instant,
+}
+
+/// How long an adoption waits for its lend, and how many may wait per
+/// connection: a lend follows within microseconds, so these only bound
+/// what made-up tokens can cost.
+const EARLY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+const MAX_EARLY_PER_CALLER: usize = 1024;
 
 #[derive(Default)]
 struct Table {
@@ -73,9 +96,8 @@ struct Table {
     next: ObjectId,
     /// References lent under a token, not yet adopted.
     transit: HashMap<u64, ObjectId>,
-    /// Tokens adopted before their lend arrived (the two travel on
-    /// different connections).
-    early: HashSet<u64>,
+    /// Adoptions waiting for their lend, by token.
+    early: HashMap<u64, Early>,
     /// Per connection: the references it holds.
     holdings: HashMap<Caller, HashMap<ObjectId, u64>>,
 }
@@ -85,11 +107,28 @@ impl Table {
         *self.holdings.entry(caller).or_default().entry(object).or_default() += 1;
     }
 
+    /// One more reference to `object`, if it exists.
+    fn add_ref(&mut self, object: ObjectId) -> bool {
+        match self.objects.get_mut(&object) {
+            Some(entry) => {
+                entry.refs += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `n` references fewer; an object with none left is freed, and so,
+    /// in turn, are those only it pinned.
     fn unref(&mut self, object: ObjectId, n: u64) {
-        if let Some(entry) = self.objects.get_mut(&object) {
+        let mut work = vec![(object, n)];
+        while let Some((id, n)) = work.pop() {
+            let Some(entry) = self.objects.get_mut(&id) else { continue };
             entry.refs = entry.refs.saturating_sub(n);
             if entry.refs == 0 {
-                self.objects.remove(&object);
+                if let Some(entry) = self.objects.remove(&id) {
+                    work.extend(entry.pins);
+                }
             }
         }
     }
@@ -116,7 +155,7 @@ impl Server {
         let mut table = self.table();
         table.next += 1;
         let id = table.next;
-        table.objects.insert(id, Entry { object, refs: 1 });
+        table.objects.insert(id, Entry { object, refs: 1, pins: HashMap::new() });
         table.hold(caller, id);
         Ok(codec::encode(&id).map_err(|e| RemoteError::BadRequest(e.to_string()))?.0)
     }
@@ -127,24 +166,64 @@ impl Server {
 
     fn lend(&self, object: ObjectId, token: u64) {
         let mut table = self.table();
-        if table.early.remove(&token) || !table.objects.contains_key(&object) {
+        if !table.add_ref(object) {
             return;
         }
-        table.transit.insert(token, object);
-        if let Some(entry) = table.objects.get_mut(&object) {
-            entry.refs += 1;
+        match table.early.remove(&token) {
+            // Adopted already: the reference goes straight to the adopter.
+            Some(early) if early.object == object => table.hold(early.caller, object),
+            _ => {
+                table.transit.insert(token, object);
+            }
         }
     }
 
     fn adopt(&self, caller: Caller, object: ObjectId, token: u64) {
         let mut table = self.table();
-        if table.transit.remove(&token).is_some() {
-            table.hold(caller, object);
+        match table.transit.remove(&token) {
+            Some(lent) if lent == object => table.hold(caller, object),
+            // Lent for another object: not this adopter's.
+            Some(lent) => {
+                table.transit.insert(token, lent);
+            }
+            None => {
+                // The lend may still be on its way; wait for it, holding
+                // nothing. Bounded per connection; old ones expire.
+                let now = std::time::Instant::now();
+                let mine = table.early.values().filter(|e| e.caller == caller).count();
+                if mine >= MAX_EARLY_PER_CALLER {
+                    table.early.retain(|_, e| now.duration_since(e.since) < EARLY_PATIENCE);
+                    if table.early.values().filter(|e| e.caller == caller).count() >= MAX_EARLY_PER_CALLER {
+                        return;
+                    }
+                }
+                table.early.entry(token).or_insert(Early { caller, object, since: now });
+            }
+        }
+    }
+
+    /// `refs` are stored in `object` (see [`Op::Pin`]).
+    fn pin(&self, object: ObjectId, refs: Vec<ObjectId>) {
+        let mut table = self.table();
+        if !table.objects.contains_key(&object) {
             return;
         }
-        if let Some(entry) = table.objects.get_mut(&object) {
-            entry.refs += 1;
-            table.early.insert(token);
+        for r in refs {
+            // An object stored in itself would never be freed.
+            if r == object || !table.add_ref(r) {
+                continue;
+            }
+            if let Some(entry) = table.objects.get_mut(&object) {
+                *entry.pins.entry(r).or_default() += 1;
+            }
+        }
+    }
+
+    /// A proxy read back from a container arrived at `caller` (see
+    /// [`Op::Hold`]).
+    fn take_ref(&self, caller: Caller, object: ObjectId) {
+        let mut table = self.table();
+        if table.add_ref(object) {
             table.hold(caller, object);
         }
     }
@@ -172,6 +251,7 @@ impl Server {
             object.disconnected(caller);
         }
         let mut table = self.table();
+        table.early.retain(|_, e| e.caller != caller);
         for (object, n) in held {
             table.unref(object, n);
         }
@@ -340,6 +420,8 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
             }
             Op::Lend { object, token } => server.lend(object, token),
             Op::Adopt { object, token } => server.adopt(caller, object, token),
+            Op::Pin { object, refs } => server.pin(object, refs),
+            Op::Hold { object } => server.take_ref(caller, object),
             Op::Release { object } => server.release(caller, object),
             Op::Count => reply(encode(&(server.object_count() as u64))),
             Op::More => more_coming = true,
@@ -536,4 +618,73 @@ pub(crate) fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>,
 /// Decodes call arguments.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(args: &[u8]) -> Result<T, RemoteError> {
     codec::decode(args, Vec::new()).map_err(|e| RemoteError::BadRequest(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> Server {
+        Server { table: Mutex::new(Table::default()), stop: watch::channel(false).0, factories: Factories::default() }
+    }
+
+    fn refs(server: &Server, object: ObjectId) -> Option<u64> {
+        server.table().objects.get(&object).map(|e| e.refs)
+    }
+
+    #[test]
+    fn adoptions_of_tokens_nobody_lent_pin_nothing_and_are_bounded() {
+        let s = server();
+        s.create(1, "dict", &[]).unwrap();
+        for token in 0..100_000 {
+            s.adopt(2, 1, token);
+        }
+        assert_eq!(refs(&s, 1), Some(1), "nothing pinned");
+        assert!(s.table().early.len() <= MAX_EARLY_PER_CALLER);
+        assert!(s.table().holdings.get(&2).is_none_or(|h| h.is_empty()));
+        // The caller goes: its waiting adoptions go with it.
+        s.disconnected(2);
+        assert!(s.table().early.is_empty());
+    }
+
+    #[test]
+    fn an_adoption_before_its_lend_gets_the_reference_when_the_lend_comes() {
+        let s = server();
+        s.create(1, "list", &codec::encode(&Vec::<Vec<u8>>::new()).unwrap().0).unwrap();
+        s.adopt(2, 1, 77);
+        assert_eq!(refs(&s, 1), Some(1));
+        s.lend(1, 77);
+        assert_eq!(refs(&s, 1), Some(2));
+        assert!(s.table().transit.is_empty() && s.table().early.is_empty());
+        // The lender lets go; the adopter still holds it, until it goes too.
+        s.release(1, 1);
+        assert_eq!(refs(&s, 1), Some(1));
+        s.disconnected(2);
+        assert_eq!(refs(&s, 1), None);
+        // A token lent for one object is not adopted as another.
+        s.create(1, "dict", &[]).unwrap();
+        s.create(1, "dict", &[]).unwrap();
+        s.lend(2, 5);
+        s.adopt(3, 3, 5);
+        assert_eq!((refs(&s, 2), refs(&s, 3)), (Some(2), Some(1)));
+    }
+
+    #[test]
+    fn pinned_objects_live_as_long_as_their_container() {
+        let s = server();
+        for _ in 0..3 {
+            s.create(1, "dict", &[]).unwrap();
+        }
+        // 2 is stored in 1 (twice), 3 in 2, and 1 in itself (ignored).
+        s.pin(1, vec![2, 2, 1, 99]);
+        s.pin(2, vec![3]);
+        s.release(1, 2);
+        s.release(1, 3);
+        assert_eq!((refs(&s, 2), refs(&s, 3)), (Some(2), Some(1)), "held by their containers");
+        s.take_ref(4, 3);
+        s.release(1, 1);
+        assert_eq!(s.object_count(), 1, "1 freed, then 2 with it; 3 is still held by caller 4");
+        s.disconnected(4);
+        assert_eq!(s.object_count(), 0);
+    }
 }
