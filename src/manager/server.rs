@@ -98,6 +98,10 @@ struct Table {
     transit: HashMap<u64, ObjectId>,
     /// Adoptions waiting for their lend, by token.
     early: HashMap<u64, Early>,
+    /// How many of them each connection has.
+    early_count: HashMap<Caller, usize>,
+    /// When expired adoptions were last dropped.
+    early_purged: Option<std::time::Instant>,
     /// Per connection: the references it holds.
     holdings: HashMap<Caller, HashMap<ObjectId, u64>>,
 }
@@ -105,6 +109,39 @@ struct Table {
 impl Table {
     fn hold(&mut self, caller: Caller, object: ObjectId) {
         *self.holdings.entry(caller).or_default().entry(object).or_default() += 1;
+    }
+
+    fn take_early(&mut self, token: u64) -> Option<Early> {
+        let early = self.early.remove(&token)?;
+        if let Some(n) = self.early_count.get_mut(&early.caller) {
+            *n = n.saturating_sub(1);
+        }
+        Some(early)
+    }
+
+    /// Records an adoption that waits for its lend, unless its connection
+    /// has too many waiting already. Expired ones are dropped, at most once
+    /// a second (a scan of them all).
+    fn wait_for_lend(&mut self, token: u64, early: Early) {
+        let now = early.since;
+        if self.early_purged.map_or(true, |at| now.duration_since(at) >= std::time::Duration::from_secs(1)) {
+            self.early_purged = Some(now);
+            let expired: Vec<u64> = self
+                .early
+                .iter()
+                .filter(|(_, e)| now.duration_since(e.since) >= EARLY_PATIENCE)
+                .map(|(t, _)| *t)
+                .collect();
+            for t in expired {
+                self.take_early(t);
+            }
+        }
+        let count = self.early_count.entry(early.caller).or_default();
+        if *count >= MAX_EARLY_PER_CALLER || self.early.contains_key(&token) {
+            return;
+        }
+        *count += 1;
+        self.early.insert(token, early);
     }
 
     /// One more reference to `object`, if it exists.
@@ -169,7 +206,7 @@ impl Server {
         if !table.add_ref(object) {
             return;
         }
-        match table.early.remove(&token) {
+        match table.take_early(token) {
             // Adopted already: the reference goes straight to the adopter.
             Some(early) if early.object == object => table.hold(early.caller, object),
             _ => {
@@ -186,19 +223,9 @@ impl Server {
             Some(lent) => {
                 table.transit.insert(token, lent);
             }
-            None => {
-                // The lend may still be on its way; wait for it, holding
-                // nothing. Bounded per connection; old ones expire.
-                let now = std::time::Instant::now();
-                let mine = table.early.values().filter(|e| e.caller == caller).count();
-                if mine >= MAX_EARLY_PER_CALLER {
-                    table.early.retain(|_, e| now.duration_since(e.since) < EARLY_PATIENCE);
-                    if table.early.values().filter(|e| e.caller == caller).count() >= MAX_EARLY_PER_CALLER {
-                        return;
-                    }
-                }
-                table.early.entry(token).or_insert(Early { caller, object, since: now });
-            }
+            // The lend may still be on its way; wait for it, holding
+            // nothing. Bounded per connection; old ones expire.
+            None => table.wait_for_lend(token, Early { caller, object, since: std::time::Instant::now() }),
         }
     }
 
@@ -252,6 +279,7 @@ impl Server {
         }
         let mut table = self.table();
         table.early.retain(|_, e| e.caller != caller);
+        table.early_count.remove(&caller);
         for (object, n) in held {
             table.unref(object, n);
         }
