@@ -521,3 +521,63 @@ async fn a_proxy_stored_in_a_managed_container_keeps_its_object_alive() {
     .await;
     bounded(manager.shutdown()).await.unwrap();
 }
+
+#[ipc::test]
+async fn a_proxy_used_outside_a_runtime_says_so() {
+    // A synchronous target (no runtime) that drives a proxy with another
+    // executor: the call must say what is wrong, not "the manager is gone".
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<u8, u8>().await.unwrap();
+    let mut child = Process::spawn(
+        |(d, address): (DictProxy<u8, u8>, Address)| {
+            let call =
+                futures::executor::block_on(d.len()).map_err(|e| (matches!(e, CallError::NoRuntime), e.to_string()));
+            // An async connect polled the same way: an error, not a panic.
+            let connect = futures::executor::block_on(Client::new(address).connect()).map_err(|e| e.to_string());
+            (call.map(drop), connect.map(drop))
+        },
+        (d.clone(), manager.address().clone()),
+    )
+    .unwrap();
+    let (call, connect) = bounded(child.join()).await.unwrap();
+    let (no_runtime, message) = call.unwrap_err();
+    assert!(no_runtime && message.contains("tokio runtime"), "{message}");
+    assert!(connect.unwrap_err().contains("tokio runtime"));
+    // Nothing was left half-made: the proxy works inside a runtime.
+    assert_eq!(d.len().await.unwrap(), 0);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_python_base_manager_is_named_as_such() {
+    // Python 3.11's manager server: it passes the (legacy, opted-in)
+    // handshake, then answers our first request with a pickled traceback.
+    let mut python = tokio::process::Command::new("python3")
+        .args([
+            "-c",
+            "from multiprocessing.managers import BaseManager\n\
+             m = BaseManager(address=('127.0.0.1', 0), authkey=b'k')\n\
+             s = m.get_server()\n\
+             print(s.address[1], flush=True)\n\
+             s.serve_forever()",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(python.stdout.take().unwrap()).lines();
+    let port: u16 = bounded(lines.next_line()).await.unwrap().unwrap().parse().unwrap();
+    let address = Address::Tcp(([127, 0, 0, 1], port).into());
+    // A default key refuses Python 3.11's MD5 handshake, and says how not to.
+    let refused = bounded(Manager::connect(address.clone(), b"k")).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("legacy_md5(true)")));
+    let manager = bounded(Manager::connect(address, ipc::Authkey::new(b"k").legacy_md5(true))).await.unwrap();
+    let made = bounded(manager.dict::<u8, u8>()).await;
+    assert!(matches!(made, Err(CallError::NotIpcServer(_))), "{made:?}");
+    assert!(made.unwrap_err().to_string().contains("Python"));
+    let again = bounded(manager.list::<u8>()).await;
+    assert!(matches!(again, Err(CallError::NotIpcServer(_))), "every later call says so too: {again:?}");
+    drop(manager);
+    python.kill().await.unwrap();
+}

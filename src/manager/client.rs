@@ -90,6 +90,8 @@ struct State {
     reading: bool,
     /// The connection failed or its reader's runtime is gone.
     closed: bool,
+    /// Why, if the server turned out not to be ours.
+    foreign: Option<&'static str>,
     /// A caller is reading the socket for its reply (and delivering every
     /// other reply it reads).
     spinning: bool,
@@ -102,6 +104,14 @@ struct State {
 }
 
 impl State {
+    /// What a call on a closed connection fails with.
+    fn closed_error(&self) -> CallError {
+        match self.foreign {
+            Some(why) => CallError::NotIpcServer(why),
+            None => CallError::Disconnected,
+        }
+    }
+
     /// Takes call `id`'s entry, keeping [`parked`](State::parked) exact.
     fn take(&mut self, id: u64) -> Option<Waiter> {
         let entry = self.pending.remove(&id)?;
@@ -294,15 +304,17 @@ impl Mux {
     pub(crate) async fn request(self: &Arc<Self>, op: Op<'_>, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed); // a counter: uniqueness is all that matters
         let (tx, rx) = oneshot::channel();
+        // Before anything is registered or sent: without a runtime there
+        // would be nobody to read the reply.
+        self.ensure_reader()?;
         {
             let mut state = self.state();
             if state.closed {
-                return Err(CallError::Disconnected);
+                return Err(state.closed_error());
             }
             state.pending.insert(id, Pending { waiter: tx, parked: false });
         }
         let mut call = PendingCall { mux: self, id, rx, undo, settled: false, parked: false };
-        self.ensure_reader()?;
         self.queue(&Request { id, op })?;
         // Let the other calls of this task (a `join`) queue theirs: the
         // first to go on writes them all at once. A call dropped meanwhile
@@ -313,7 +325,7 @@ impl Mux {
         let result = call.reply().await;
         match result {
             Ok(reply) => Ok(reply?),
-            Err(_) => Err(CallError::Disconnected),
+            Err(_) => Err(self.state().closed_error()),
         }
     }
 
@@ -322,7 +334,7 @@ impl Mux {
         {
             let mut state = self.state();
             if state.closed {
-                return Err(CallError::Disconnected);
+                return Err(state.closed_error());
             }
             if state.reading {
                 return Ok(());
@@ -331,7 +343,7 @@ impl Mux {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             self.state().reading = false;
-            return Err(CallError::Disconnected);
+            return Err(CallError::NoRuntime);
         };
         let task = runtime.spawn(read_replies(Arc::downgrade(self), self.wanted.clone()));
         *self.reader_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
@@ -428,14 +440,26 @@ impl Mux {
     }
 
     /// Decodes and delivers one reply frame; false for garbage (a server
-    /// that sends it cannot be trusted with more calls).
+    /// that sends it cannot be trusted with more calls), noting what kind.
     fn route(&self, frame: &[u8]) -> bool {
         match codec::decode::<Reply>(frame, Vec::new()) {
             Ok(reply) => {
                 self.deliver(reply);
                 true
             }
-            Err(_) => false,
+            Err(_) => {
+                // A pickle starts with its PROTO opcode (0x80) and version:
+                // Python's manager server answering a request it cannot
+                // unpickle with a pickled traceback.
+                self.state().foreign = Some(match frame {
+                    [0x80, 2..=5, ..] => {
+                        "it speaks Python's pickled manager protocol (a Python BaseManager); \
+                         ipc's managers and Python's cannot call each other"
+                    }
+                    _ => "it sent a frame that is not an ipc reply",
+                });
+                false
+            }
         }
     }
 

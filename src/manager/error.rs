@@ -99,6 +99,16 @@ pub enum CallError {
     /// failed: the call did not complete, and no later call will.
     #[error("the manager is gone (its connection closed)")]
     Disconnected,
+    /// An async method of a proxy was called outside a tokio runtime (the
+    /// replies are read by a task on the caller's runtime): nothing was sent.
+    #[error("manager proxies' async methods must run inside a tokio runtime")]
+    NoRuntime,
+    /// The server at the other end is not an `ipc` manager, though it passed
+    /// the authkey handshake: it answered in Python's pickled manager
+    /// protocol (a Python `BaseManager`), or with frames that are no `ipc`
+    /// reply. No call can succeed on this connection.
+    #[error("the server is not an ipc manager: {0}")]
+    NotIpcServer(&'static str),
     /// An argument could not be encoded (handles cannot be stored in a
     /// manager); nothing was sent.
     #[error(transparent)]

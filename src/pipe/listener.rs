@@ -759,6 +759,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn connect(self) -> Result<Connection, ConnectError> {
+        crate::wake::require_runtime()?;
         let fd: OwnedFd = match &self.address {
             Address::Unix(path) => tokio::net::UnixStream::connect(path).await?.into_std()?.into(),
             Address::Abstract(name) => {

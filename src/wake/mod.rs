@@ -71,16 +71,24 @@ impl LazyAsyncFd {
         if let Some(afd) = self.afd.get() {
             return Ok(afd);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "async ipc methods must run inside a tokio runtime; use the blocking_* forms elsewhere",
-            ));
-        }
+        require_runtime()?;
         let dup = sys::dup_cloexec(self.fd.as_fd())?;
         let afd = sys::register_async(dup).map_err(|(_, e)| e)?;
         // If another thread registered first, ours is dropped (deregistered).
         let _ = self.afd.set(afd);
         Ok(self.afd.get().expect("set above or by another thread"))
+    }
+}
+
+/// An error unless this thread is inside a tokio runtime, which every async
+/// wait registers with (polled by another executor, it would fail or panic
+/// deep inside tokio instead).
+pub(crate) fn require_runtime() -> io::Result<()> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(io::Error::other(
+            "async ipc methods must run inside a tokio runtime; use the blocking_* forms elsewhere",
+        )),
     }
 }
 
