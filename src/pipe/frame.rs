@@ -310,7 +310,8 @@ impl FrameReader {
                 Err(h) => return Err(Stop::Invalid(h)),
                 Ok(Some((_, len))) if len > max as u64 => return Err(Stop::TooLarge(len)),
                 Ok(Some((hlen, len))) => {
-                    let len = len as usize;
+                    // Within `max`, so within usize.
+                    let len = usize::try_from(len).unwrap_or(usize::MAX);
                     if avail.len() - hlen >= len {
                         let payload = avail[hlen..hlen + len].to_vec();
                         self.payload = payload;
@@ -319,7 +320,7 @@ impl FrameReader {
                         }
                         return Ok(());
                     }
-                    if hlen + len > AHEAD_CHUNK {
+                    if len.saturating_add(hlen) > AHEAD_CHUNK {
                         // Too long for the buffer: what came so far starts
                         // its own payload, and exact reads go on from there.
                         let (header, payload) = (avail[..hlen].to_vec(), avail[hlen..].to_vec());
@@ -565,6 +566,20 @@ mod tests {
         assert_eq!(big, vec![7; 1000]);
         let ReadOutcome::Frame(after, _) = next(&mut reader, &rx, 10) else { panic!("a frame") };
         assert_eq!(after, b"after");
+    }
+
+    #[test]
+    fn read_ahead_takes_a_huge_extended_header_for_what_it_is() {
+        // Found by fuzzing: with no limit, an extended header announcing
+        // 2^64 - 1 bytes overflowed the buffer-size check (a panic in debug
+        // builds). It is a frame too long for any buffer: exact reads go on,
+        // and the end is a truncation.
+        let (rx, mut reader, mut tx) = ahead_pair();
+        tx.write_all(&(-1i32).to_be_bytes()).unwrap();
+        tx.write_all(&u64::MAX.to_be_bytes()).unwrap();
+        tx.write_all(&[5; 3]).unwrap();
+        drop(tx);
+        assert!(matches!(next(&mut reader, &rx, usize::MAX), ReadOutcome::Truncated { received: 15 }));
     }
 
     #[test]
