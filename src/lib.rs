@@ -237,6 +237,9 @@ mod wake;
 #[doc(hidden)]
 #[cfg(not(ipc_loom))]
 pub mod __private;
+#[cfg(all(not(ipc_loom), any(test, feature = "fuzzing")))]
+#[doc(hidden)]
+pub mod fuzz;
 
 #[cfg(not(ipc_loom))]
 pub use codec::{DecodeError, EncodeError};

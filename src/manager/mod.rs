@@ -65,7 +65,7 @@ mod builtin_sync;
 mod client;
 mod custom;
 mod error;
-mod protocol;
+pub(crate) mod protocol;
 mod proxy;
 mod proxy_sync;
 mod server;
@@ -90,6 +90,8 @@ pub use shared_memory::SharedMemoryManager;
 use client::Mux;
 use protocol::{ObjectId, Op};
 use proxy::ObjectRef;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use server::fuzz_requests;
 pub(crate) use server::{decode as server_decode, encode as server_encode};
 
 use crate::pipe::{Address, Authkey, Listener};

@@ -648,6 +648,47 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(args: &[u8]) -> Result<T, R
     codec::decode(args, Vec::new()).map_err(|e| RemoteError::BadRequest(e.to_string()))
 }
 
+/// Decodes each request in `bytes` (a 16-bit little-endian length, then the
+/// request) and applies it to one server's table as its connection would,
+/// calls polled once on a runtime of their own (fuzzing: nothing a peer
+/// sends may panic the server).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_requests(bytes: &[u8]) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let server =
+        Server { table: Mutex::new(Table::default()), stop: watch::channel(false).0, factories: Factories::default() };
+    let caller = 1;
+    runtime.block_on(async {
+        let mut rest = bytes;
+        while let [lo, hi, tail @ ..] = rest {
+            let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+            let (frame, after) = tail.split_at(n);
+            rest = after;
+            let Ok(request) = codec::decode_borrowed::<Request<'_>>(frame) else { continue };
+            match request.op {
+                Op::Create { type_name, args } => drop(server.create(caller, &type_name, &args)),
+                Op::TypeOf { object } => drop(server.object(object).map(|o| o.type_name())),
+                Op::Call { object, method, args } => {
+                    let Ok(object) = server.object(object) else { continue };
+                    if object.call_now(&method, &args, caller).is_none() {
+                        let call = object.call(&method, args.into_owned(), caller);
+                        let _ = futures::poll!(call);
+                    }
+                }
+                Op::Lend { object, token } => server.lend(object, token),
+                Op::Adopt { object, token } => server.adopt(caller + (token & 1), object, token),
+                Op::Pin { object, refs } => server.pin(object, refs),
+                Op::Hold { object } => server.take_ref(caller, object),
+                Op::Release { object } => server.release(caller, object),
+                Op::Count => drop(server.object_count()),
+                Op::Cancel { .. } | Op::More | Op::Shutdown => {}
+            }
+        }
+        server.disconnected(caller);
+        server.disconnected(caller + 1);
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

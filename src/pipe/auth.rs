@@ -233,6 +233,28 @@ impl Transport for Polled<'_> {
     }
 }
 
+/// A peer that says what it was given and hears nothing (fuzzing).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) struct Scripted(std::collections::VecDeque<Vec<u8>>);
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl Scripted {
+    pub(crate) fn new(frames: Vec<Vec<u8>>) -> Scripted {
+        Scripted(frames.into())
+    }
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl Transport for Scripted {
+    async fn send(&mut self, _bytes: &[u8]) -> Result<(), SendError> {
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> Result<Vec<u8>, RecvError> {
+        self.0.pop_front().ok_or(RecvError::Eof)
+    }
+}
+
 async fn recv(t: &mut impl Transport) -> Result<Vec<u8>, HandshakeError> {
     match t.recv().await {
         Ok(bytes) => Ok(bytes),

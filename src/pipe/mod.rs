@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 
-mod auth;
+pub(crate) mod auth;
 mod connection;
 mod error;
 pub(crate) mod frame;
