@@ -34,7 +34,7 @@ pub(crate) fn seqcst_load(word: &AtomicU32) -> u32 {
 }
 
 #[cfg(not(ipc_loom))]
-pub(crate) use std_atomics::{AtomicU32, AtomicU64};
+pub(crate) use std_atomics::{AtomicBool, AtomicU32, AtomicU64};
 
 /// Gives the CPU away while another party finishes a few instructions
 /// (loom's version lets the model schedule that party).
@@ -89,4 +89,6 @@ mod std_atomics {
 
     atomic!(AtomicU32, std::sync::atomic::AtomicU32, u32);
     atomic!(AtomicU64, std::sync::atomic::AtomicU64, u64);
+    // Process-local flags only (never laid over a mapping).
+    atomic!(AtomicBool, std::sync::atomic::AtomicBool, bool);
 }

@@ -436,3 +436,218 @@ async fn a_killed_fork_server_is_replaced() {
     assert!(!old_server_present, "the killed server was not reaped");
     assert!(replaced, "no new fork server");
 }
+
+// ----- handles: detach, abort, callbacks, Python's AsyncResult --------------
+
+#[ipc::test]
+async fn dropped_handles_detach_their_tasks_which_all_run() {
+    // Tutorial 001: ten `apply_async` calls whose results nobody keeps, then
+    // `close()` and `join()`: Python runs all ten (the old handle cancelled
+    // every task not started when dropped: none ran).
+    let pool = bounded(Pool::new(5)).await.unwrap();
+    let ran = ipc::Value::new(0u32).unwrap();
+    for _ in 0..10 {
+        drop(pool.apply_async(
+            |v: ipc::Value<u32>| {
+                std::thread::sleep(Duration::from_millis(10));
+                *v.blocking_get_lock().unwrap() += 1;
+            },
+            ran.clone(),
+        ));
+    }
+    pool.map_async(|v: ipc::Value<u32>| *v.blocking_get_lock().unwrap() += 100, vec![ran.clone(); 3]);
+    pool.close();
+    bounded(pool.join()).await.unwrap();
+    assert_eq!(ran.load().await.unwrap(), 310, "every detached task ran before join returned");
+}
+
+#[ipc::test]
+async fn abort_cancels_a_task_that_has_not_started() {
+    let pool = bounded(Pool::new(1)).await.unwrap();
+    let ran = ipc::Value::new(0u32).unwrap();
+    let busy = pool.apply_async(|()| std::thread::sleep(Duration::from_millis(300)), ());
+    let queued = pool.apply_async(|v: ipc::Value<u32>| *v.blocking_get_lock().unwrap() += 1, ran.clone());
+    let queued_map = pool.map_async(|v: ipc::Value<u32>| *v.blocking_get_lock().unwrap() += 1, vec![ran.clone(); 4]);
+    queued.abort();
+    queued_map.abort();
+    assert!(matches!(bounded(queued).await, Err(TaskError::Aborted)));
+    assert!(matches!(bounded(queued_map).await, Err(TaskError::Aborted)));
+    bounded(busy).await.unwrap();
+    // Aborting what is done changes nothing.
+    let done = pool.apply_async(|x: u8| x, 5);
+    done.wait().await;
+    done.abort();
+    assert_eq!(bounded(done).await.unwrap(), 5);
+    pool.close();
+    bounded(pool.join()).await.unwrap();
+    assert_eq!(ran.load().await.unwrap(), 0, "aborted work never ran");
+}
+
+#[ipc::test]
+async fn callbacks_run_in_this_process_when_work_succeeds_or_fails() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..5u32 {
+        let tx = tx.clone();
+        // The handle is dropped at once; the callback still runs.
+        pool.apply_async(|x: u32| x * 10, i).callback(move |r| tx.send(format!("ok {r}")).unwrap());
+    }
+    let etx = tx.clone();
+    pool.apply_async(|()| -> u32 { panic!("bad task") }, ())
+        .callback(|_| unreachable!("not on failure"))
+        .error_callback(move |e| etx.send(format!("err {e}")).unwrap());
+    let mtx = tx.clone();
+    let whole = pool.map_async(|x: u8| x + 1, [1, 2, 3]).callback(move |v| mtx.send(format!("map {v:?}")).unwrap());
+    assert_eq!(bounded(whole).await.unwrap(), [2, 3, 4], "a callback does not take the result");
+    let me = std::process::id();
+    let ptx = tx.clone();
+    pool.apply_async(|()| (), ()).callback(move |()| ptx.send(format!("pid {}", std::process::id())).unwrap());
+    pool.close();
+    bounded(pool.join()).await.unwrap();
+    let mut got: Vec<String> = rx.try_iter().collect();
+    got.sort();
+    assert!(got[0].starts_with("err task panicked: bad task at tests/pool.rs:"), "{}", got[0]);
+    assert_eq!(
+        got[1..],
+        [
+            "map [2, 3, 4]".to_owned(),
+            "ok 0".into(),
+            "ok 10".into(),
+            "ok 20".into(),
+            "ok 30".into(),
+            "ok 40".into(),
+            format!("pid {me}"),
+        ]
+    );
+}
+
+#[ipc::test]
+async fn map_async_starts_the_work_at_once() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let started = Event::new().unwrap();
+    let h = pool.map_async(|e: Event| e.set(), vec![started.clone()]);
+    // Nobody has awaited the handle: the work runs all the same.
+    bounded(started.wait()).await.unwrap();
+    bounded(h).await.unwrap();
+    let h = pool.starmap_async(|(a, b): (u32, u32)| a.pow(b), [(2, 10), (3, 3)]);
+    assert_eq!(bounded(h).await.unwrap(), [1024, 27]);
+    let h = pool.starmap_async_chunked(|(a, b): (u32, u32)| a * b, (0..20).map(|i| (i, i)), 3);
+    assert_eq!(bounded(h).await.unwrap(), (0..20).map(|i| i * i).collect::<Vec<_>>());
+    // A failed task fails the whole map, as Python's does.
+    let h = pool.map_async(|x: u8| if x == 2 { panic!("two") } else { x }, 0..5);
+    assert!(matches!(bounded(h).await, Err(TaskError::Panicked { .. })));
+}
+
+#[ipc::test]
+async fn the_async_result_surface_of_python() {
+    let pool = bounded(Pool::new(1)).await.unwrap();
+    let mut slow = pool.apply_async(
+        |()| {
+            std::thread::sleep(Duration::from_millis(200));
+            42u8
+        },
+        (),
+    );
+    assert!(!slow.ready());
+    assert_eq!(slow.successful(), None, "Python's ValueError");
+    assert!(matches!(slow.get_timeout(Duration::from_millis(10)).await, Err(TaskError::Timeout)));
+    assert!(!slow.wait_timeout(Duration::from_millis(10)).await);
+    assert!(bounded(async { slow.wait_timeout(Duration::from_secs(20)).await }).await);
+    assert!(slow.ready());
+    assert_eq!(slow.successful(), Some(true));
+    assert_eq!(slow.get_timeout(Duration::ZERO).await.unwrap(), 42);
+    assert!(matches!(slow.get_timeout(Duration::ZERO).await, Err(TaskError::Invalid(_))), "taken once");
+    // The blocking forms, from a thread of its own.
+    let h = pool.map_async(|x: u8| x * 3, [1, 2]);
+    let got = bounded(tokio::task::spawn_blocking(move || {
+        h.blocking_wait();
+        assert!(h.blocking_wait_timeout(Duration::ZERO));
+        h.blocking_get()
+    }))
+    .await
+    .unwrap();
+    assert_eq!(got.unwrap(), [3, 6]);
+    let failed = pool.apply_async(|()| -> u8 { panic!("x") }, ());
+    failed.wait().await;
+    assert_eq!(failed.successful(), Some(false));
+}
+
+#[ipc::test]
+async fn imap_next_under_a_timeout_loses_no_result() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let delays = [60u64, 1, 40, 1, 1, 30, 1];
+    for chunked in [false, true] {
+        let mut stream: std::pin::Pin<Box<dyn futures::Stream<Item = Result<u64, TaskError>> + Send>> = if chunked {
+            Box::pin(pool.imap_chunked(sleep_then_echo, delays, 2))
+        } else {
+            Box::pin(pool.imap(sleep_then_echo, delays))
+        };
+        let (mut got, mut timeouts) = (Vec::new(), 0);
+        bounded(async {
+            loop {
+                match tokio::time::timeout(Duration::from_millis(5), stream.next()).await {
+                    Ok(Some(r)) => got.push(r.unwrap()),
+                    Ok(None) => break,
+                    Err(_) => timeouts += 1,
+                }
+            }
+        })
+        .await;
+        assert_eq!(got, delays, "chunked: {chunked}");
+        assert!(timeouts > 0, "the timeouts did cancel some next() calls");
+    }
+}
+
+fn sleep_then_echo(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[ipc::test]
+async fn chunked_streams_and_starmap_keep_python_order() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let expected: Vec<u64> = (0..100).map(|x| x * x).collect();
+    for size in [1, 3, 100, 1000] {
+        let ordered: Vec<u64> =
+            bounded(pool.imap_chunked(|x: u64| x * x, 0..100, size).map(Result::unwrap).collect()).await;
+        assert_eq!(ordered, expected);
+        let mut unordered: Vec<u64> =
+            bounded(pool.imap_unordered_chunked(|x: u64| x * x, 0..100, size).map(Result::unwrap).collect()).await;
+        unordered.sort();
+        assert_eq!(unordered, expected);
+    }
+    // Each item of a chunk is its own result.
+    let outcomes: Vec<Result<u8, TaskError>> =
+        bounded(pool.imap_chunked(|x: u8| if x == 3 { panic!("three") } else { x }, 0..6, 4).collect()).await;
+    assert_eq!(outcomes.iter().filter(|r| r.is_err()).count(), 1);
+    assert_eq!(outcomes[4].clone().unwrap(), 4);
+    let sums = bounded(pool.starmap_chunked(|(a, b): (u8, u8)| a + b, [(1, 1), (2, 2), (3, 3)], 2)).await.unwrap();
+    assert_eq!(sums, [2, 4, 6]);
+}
+
+#[ipc::test]
+async fn a_worker_killed_mid_chunk_fails_that_chunks_items_only() {
+    let pool = bounded(Pool::new(2)).await.unwrap();
+    let outcomes: Vec<Result<u32, TaskError>> = bounded(
+        pool.imap_chunked(
+            |x: u32| {
+                if x == 5 {
+                    // SAFETY: SIGKILL to this very process.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                }
+                x
+            },
+            0..12,
+            4,
+        )
+        .collect(),
+    )
+    .await;
+    for (i, r) in outcomes.iter().enumerate() {
+        if (4..8).contains(&i) {
+            assert!(matches!(r, Err(TaskError::WorkerDied { .. })), "item {i}: {r:?}");
+        } else {
+            assert_eq!(r.clone().unwrap(), i as u32);
+        }
+    }
+}

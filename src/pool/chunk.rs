@@ -278,6 +278,28 @@ pub(super) fn outcomes_into<R: DeserializeOwned>(reply: Blob, count: usize, out:
     })
 }
 
+/// Every one of the `count` outcomes of a reply chunk, each on its own: a
+/// task that failed, or whose record does not decode, is an `Err` in its
+/// place; if the chunk ends early or is malformed, each task without a
+/// record fails with the reason.
+pub(super) fn each_outcome<R: DeserializeOwned>(reply: Blob, count: usize) -> Vec<Result<R, TaskError>> {
+    let Blob { bytes, fds } = reply;
+    let mut records = Records { bytes: &bytes };
+    handle::with_decoding(fds, || {
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            out.push(match records.next() {
+                Some(Ok(payload)) => decode_outcome(payload),
+                Some(Err(e)) => Err(TaskError::Decode(e)),
+                None => {
+                    Err(TaskError::Decode(DecodeError(format!("the worker's reply holds {i} of {count} outcomes"))))
+                }
+            });
+        }
+        out
+    })
+}
+
 /// The outcome of a reply chunk of one task.
 pub(super) fn outcome<R: DeserializeOwned>(reply: Blob) -> Result<R, TaskError> {
     let mut one = Vec::with_capacity(1);

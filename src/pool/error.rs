@@ -65,7 +65,17 @@ pub enum TaskError {
     /// No worker could be (re)started to run the task.
     #[error("the pool has no workers left")]
     NoWorkers,
-    /// An argument out of range (a chunk size of 0).
+    /// An argument out of range (a chunk size of 0), or a result asked
+    /// for a second time.
     #[error("invalid argument: {0}")]
     Invalid(&'static str),
+    /// The work was aborted ([`TaskHandle::abort`](crate::TaskHandle::abort))
+    /// before it started.
+    #[error("the task was aborted")]
+    Aborted,
+    /// The result was not there within the timeout given
+    /// ([`TaskHandle::get_timeout`](crate::TaskHandle::get_timeout); Python's
+    /// `multiprocessing.TimeoutError`). The work goes on.
+    #[error("the result was not ready in time")]
+    Timeout,
 }

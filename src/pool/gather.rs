@@ -10,33 +10,39 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
-use tokio::sync::oneshot;
 
 use super::{Answer, TaskError};
 
+/// Where a job's answer goes when it is the whole of some work (an
+/// `apply_async`, a chunk of an `imap`): it decodes it for its handle.
+pub(super) trait Deliver: Send {
+    /// The work was aborted: the job need not run.
+    fn is_aborted(&self) -> bool;
+    fn deliver(self: Box<Self>, answer: Answer);
+}
+
 /// Where a job's answer goes.
 pub(super) enum Reply {
-    /// The caller awaiting this one job (`apply`, `imap`).
-    One(oneshot::Sender<Answer>),
+    /// To the handle of the work it is (`apply_async`, `imap`).
+    Task(Box<dyn Deliver>),
     /// Its place in a `map`'s gathering.
     Gather(Place),
 }
 
 impl Reply {
-    /// Whether nobody waits for the answer any more (the job need not run).
+    /// Whether the job need not run: its work was aborted, or (a `map`'s
+    /// chunk) its caller left.
     pub(super) fn is_closed(&self) -> bool {
         match self {
-            Reply::One(tx) => tx.is_closed(),
+            Reply::Task(to) => to.is_aborted(),
             Reply::Gather(place) => place.gather.as_ref().map_or(true, |g| g.lock().cancelled),
         }
     }
 
-    /// Delivers the answer (to nobody, if the caller left).
+    /// Delivers the answer.
     pub(super) fn send(self, answer: Answer) {
         match self {
-            Reply::One(tx) => {
-                let _ = tx.send(answer);
-            }
+            Reply::Task(to) => to.deliver(answer),
             Reply::Gather(mut place) => place.answer(answer),
         }
     }
@@ -76,6 +82,11 @@ impl Gather {
     pub(super) fn new() -> (Arc<Gather>, Gathered) {
         let gather = Arc::new(Gather::default());
         (gather.clone(), Gathered { gather })
+    }
+
+    /// Marks the gathering abandoned: its jobs not started need not run.
+    pub(super) fn cancel(&self) {
+        self.lock().cancelled = true;
     }
 
     /// The place of the next chunk's answer.
@@ -123,6 +134,13 @@ impl Drop for Place {
 /// notes for when the caller is woken).
 pub(super) struct Gathered {
     gather: Arc<Gather>,
+}
+
+impl Gathered {
+    /// The gathering, to cancel it from elsewhere.
+    pub(super) fn gather(&self) -> Arc<Gather> {
+        self.gather.clone()
+    }
 }
 
 impl Stream for Gathered {

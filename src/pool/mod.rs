@@ -16,8 +16,13 @@
 //! instead of answering, it died: its slot reaps it, fails only the job it
 //! was running with [`TaskError::WorkerDied`] (with its exit code), puts
 //! the jobs it had not started back in the queue, and starts a replacement.
-//! A job whose caller went away (a dropped [`TaskHandle`], `map` or stream)
-//! is skipped when its turn comes. A `map`'s answers are gathered
+//! Submitted work is followed by a [`TaskHandle`] (Python's
+//! `AsyncResult`, `handle.rs`), which the pool completes from its own
+//! tasks, callbacks included, whether or not anyone holds the handle:
+//! dropping it detaches the work. A job whose work was aborted
+//! ([`TaskHandle::abort`], or a dropped `apply`/`map` future or `imap`
+//! stream, which cancel what they started) is skipped when its turn comes.
+//! A `map`'s answers are gathered
 //! (`gather.rs`): its caller takes them in item order but is woken only for
 //! the last one, a failure, or a large one it can decode while the rest
 //! still run — not once per chunk.
@@ -25,24 +30,24 @@
 mod chunk;
 mod error;
 mod gather;
+mod handle;
 mod slot;
 mod worker;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 
 use futures::stream::{Stream, StreamExt};
+use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 pub use error::{PoolError, TaskError};
-use gather::{Gather, Reply};
+use gather::{Gather, Gathered, Reply};
+pub use handle::TaskHandle;
+use handle::{Completion, Finisher, ToHandle};
 use worker::{Blob, Init};
 
 use crate::codec;
@@ -72,9 +77,15 @@ struct Job {
 }
 
 impl Job {
-    fn new(entry: isize, chunk: Blob) -> (Job, oneshot::Receiver<Answer>) {
-        let (reply, rx) = oneshot::channel();
-        (Job { entry, chunk, reply: Reply::One(reply) }, rx)
+    /// A job that is the whole of some work, completing `completion` with
+    /// its answer decoded by `decode`.
+    fn task<T: Send + 'static>(
+        entry: isize,
+        chunk: Blob,
+        completion: Arc<Completion<T>>,
+        decode: impl Fn(Blob) -> Result<T, TaskError> + Send + 'static,
+    ) -> Job {
+        Job { entry, chunk, reply: Reply::Task(Box::new(ToHandle::new(completion, decode))) }
     }
 }
 
@@ -130,6 +141,8 @@ pub struct Pool {
 struct Shared {
     processes: usize,
     settings: Settings,
+    /// The runtime the pool's tasks run on (the one it was built on).
+    runtime: tokio::runtime::Handle,
     state: Mutex<State>,
     /// Jobs were queued for an idle slot, or the pool was closed or
     /// terminated: slots look again.
@@ -256,15 +269,35 @@ impl Shared {
     where
         F: Target<A, R, M>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         match chunk::encode(std::slice::from_ref(&arg)) {
             Ok(args) => {
-                let (job, reply) = Job::new(chunk::entry_of(target), args.blob);
-                self.submit([job]);
-                TaskHandle { reply: Some(reply), refused: None, _result: PhantomData }
+                let completion = Completion::new(None);
+                self.submit([Job::task(chunk::entry_of(target), args.blob, completion.clone(), chunk::outcome::<R>)]);
+                TaskHandle::new(completion)
             }
-            Err(e) => TaskHandle { reply: None, refused: Some(TaskError::Encode(e)), _result: PhantomData },
+            Err(e) => TaskHandle::done(Err(TaskError::Encode(e))),
+        }
+    }
+
+    /// Submits `items` as one job whose tasks' outcomes come back each on
+    /// its own (a chunk of an `imap`).
+    fn chunk_async<F, A, R, M>(&self, target: F, items: Vec<A>) -> TaskHandle<Vec<Result<R, TaskError>>>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let count = items.len();
+        match chunk::encode(&items) {
+            Ok(args) => {
+                let completion = Completion::new(None);
+                let decode = move |blob| Ok(chunk::each_outcome::<R>(blob, count));
+                self.submit([Job::task(chunk::entry_of(target), args.blob, completion.clone(), decode)]);
+                TaskHandle::new(completion)
+            }
+            Err(e) => TaskHandle::done(Ok((0..count).map(|_| Err(TaskError::Encode(e.clone()))).collect())),
         }
     }
 }
@@ -414,6 +447,7 @@ impl PoolBuilder {
         let shared = Arc::new(Shared {
             processes,
             settings,
+            runtime: tokio::runtime::Handle::current(),
             state: Mutex::new(state),
             changed: Notify::new(),
             ended: Notify::new(),
@@ -422,41 +456,6 @@ impl PoolBuilder {
             tokio::spawn(slot::run(Arc::clone(&shared), start));
         }
         Ok(Pool { shared })
-    }
-}
-
-/// A task submitted with [`Pool::apply_async`]: await it for the result,
-/// or drop it to cancel the task if it has not started.
-#[must_use = "dropping a task handle cancels the task"]
-pub struct TaskHandle<R> {
-    reply: Option<oneshot::Receiver<Answer>>,
-    refused: Option<TaskError>,
-    _result: PhantomData<fn() -> R>,
-}
-
-impl<R> fmt::Debug for TaskHandle<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskHandle").finish_non_exhaustive()
-    }
-}
-
-impl<R: DeserializeOwned> Future for TaskHandle<R> {
-    type Output = Result<R, TaskError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if let Some(e) = this.refused.take() {
-            return Poll::Ready(Err(e));
-        }
-        let Some(reply) = this.reply.as_mut() else { return Poll::Ready(Err(TaskError::Terminated)) };
-        let outcome = match Pin::new(reply).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(Ok(outcomes))) => chunk::outcome(outcomes),
-            Poll::Ready(Ok(Err(e))) => Err(e),
-            Poll::Ready(Err(_)) => Err(TaskError::Terminated),
-        };
-        this.reply = None;
-        Poll::Ready(outcome)
     }
 }
 
@@ -503,9 +502,11 @@ impl Pool {
         self.shared.processes
     }
 
-    /// Starts `target(arg)` on a worker; the handle resolves to its result
-    /// (Python's `apply_async`). Dropping the handle cancels the task if it
-    /// has not started.
+    /// Starts `target(arg)` on a worker (Python's `apply_async`); the
+    /// [`TaskHandle`] resolves to its result, and takes
+    /// [`callback`](TaskHandle::callback)s. Dropping the handle detaches
+    /// the task: it still runs, and `close()` + `join()` wait for it;
+    /// [`abort`](TaskHandle::abort) cancels it if it has not started.
     ///
     /// # Examples
     ///
@@ -521,7 +522,7 @@ impl Pool {
     where
         F: Target<A, R, M>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.shared.apply_async(target, arg)
     }
@@ -552,9 +553,9 @@ impl Pool {
     where
         F: Target<A, R, M>,
         A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
-        self.apply_async(target, arg).await
+        self.apply_async(target, arg).aborting().await
     }
 
     /// `target` applied to every item, results in order (Python's `map`),
@@ -587,17 +588,16 @@ impl Pool {
         I: IntoIterator<Item = A>,
     {
         let items = items.into_iter();
-        let chunks = |len: usize| len.div_ceil(4 * self.processes()).max(1);
         match items.size_hint() {
             // The length is known (a range, a Vec, ...): no need to collect
             // (a wrong hint would only change the chunk size).
             (low, Some(high)) if low == high => {
-                let size = chunks(low);
+                let size = self.default_chunk(low);
                 self.run_map(chunk::entry_of(target), low, chunk::encode_stream(items, size)).await
             }
             _ => {
                 let items: Vec<A> = items.collect();
-                let size = chunks(items.len());
+                let size = self.default_chunk(items.len());
                 self.run_map(chunk::entry_of(target), items.len(), items.chunks(size).map(chunk::encode)).await
             }
         }
@@ -643,10 +643,20 @@ impl Pool {
         len_hint: usize,
         chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
     ) -> Result<Vec<R>, TaskError> {
-        // Answers are gathered: this caller is woken for the last one, a
-        // failure, or a large one it can decode early, not once per chunk;
-        // dropping `gathered` (this future, or an encode failure below)
-        // cancels the chunks not started.
+        // Dropping `gathered` (this future) cancels the chunks not started.
+        let (gathered, counts) = self.submit_map(entry, chunks)?;
+        gather_map(gathered, counts, len_hint).await
+    }
+
+    /// Submits a map's chunks now; its answers are gathered (the caller is
+    /// woken for the last one, a failure, or a large one it can decode
+    /// early, not once per chunk). An encode failure cancels what was
+    /// submitted.
+    fn submit_map(
+        &self,
+        entry: isize,
+        chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
+    ) -> Result<(Gathered, Vec<usize>), TaskError> {
         let (gather, gathered) = Gather::new();
         let mut counts = Vec::new();
         let mut group = Vec::new();
@@ -666,17 +676,141 @@ impl Pool {
                 group_bytes = 0;
             }
         }
-        // In item order: the first failure ends the map.
-        let mut results = Vec::with_capacity(len_hint);
-        let mut gathered = gathered;
-        for count in counts {
-            match gathered.next().await {
-                Some(Ok(outcomes)) => chunk::outcomes_into(outcomes, count, &mut results)?,
-                Some(Err(e)) => return Err(e),
-                None => return Err(TaskError::Terminated),
+        Ok((gathered, counts))
+    }
+
+    /// A map started now, followed by a handle: its chunks are submitted
+    /// here and gathered by a task of the pool, which completes the handle
+    /// (callbacks included) whether or not anyone holds it.
+    fn start_map<R: DeserializeOwned + Send + 'static>(
+        &self,
+        entry: isize,
+        len_hint: usize,
+        chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
+    ) -> TaskHandle<Vec<R>> {
+        let (gathered, counts) = match self.submit_map(entry, chunks) {
+            Ok(submitted) => submitted,
+            Err(e) => return TaskHandle::done(Err(e)),
+        };
+        let gather = gathered.gather();
+        let completion = Completion::new(Some(Box::new(move || gather.cancel())));
+        let finisher = Finisher::new(completion.clone());
+        self.shared.runtime.spawn(async move { finisher.finish(gather_map(gathered, counts, len_hint).await) });
+        TaskHandle::new(completion)
+    }
+
+    /// The chunk size Python's `map` picks: `ceil(len / (4 × processes))`.
+    fn default_chunk(&self, len: usize) -> usize {
+        len.div_ceil(4 * self.processes()).max(1)
+    }
+
+    /// Starts `target` over every item now and returns at once (Python's
+    /// `map_async`): a [`TaskHandle`] of the results in order, with
+    /// Python's default chunks. Dropping the handle detaches the work;
+    /// [`callback`](TaskHandle::callback) gets the whole list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let squares = pool.map_async(|x: u64| x * x, 0..5);
+    /// // ... other work while the pool runs ...
+    /// assert_eq!(squares.await?, [0, 1, 4, 9, 16]);
+    /// # Ok(()) }
+    /// ```
+    pub fn map_async<F, A, R, M, I>(&self, target: F, items: I) -> TaskHandle<Vec<R>>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        let entry = chunk::entry_of(target);
+        let items = items.into_iter();
+        match items.size_hint() {
+            // The length is known: no need to collect (as `map`).
+            (low, Some(high)) if low == high => {
+                self.start_map(entry, low, chunk::encode_stream(items, self.default_chunk(low)))
+            }
+            _ => {
+                let items: Vec<A> = items.collect();
+                let size = self.default_chunk(items.len());
+                self.start_map(entry, items.len(), items.chunks(size).map(chunk::encode))
             }
         }
-        Ok(results)
+    }
+
+    /// [`map_async`](Pool::map_async) with chunks of `chunk_size` tasks
+    /// (Python's `map_async(f, items, chunksize)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let h = pool.map_async_chunked(|x: u8| x + 1, [1, 2, 3], 1);
+    /// assert_eq!(h.await?, [2, 3, 4]);
+    /// assert!(pool.map_async_chunked(|x: u8| x, [1], 0).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn map_async_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> TaskHandle<Vec<R>>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        if chunk_size == 0 {
+            return TaskHandle::done(Err(TaskError::Invalid("chunk size must be at least 1")));
+        }
+        let items = items.into_iter();
+        let len_hint = items.size_hint().0;
+        self.start_map(chunk::entry_of(target), len_hint, chunk::encode_stream(items, chunk_size))
+    }
+
+    /// [`map_async`](Pool::map_async) for targets of several arguments
+    /// (Python's `starmap_async`; targets take their arguments as a tuple).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let h = pool.starmap_async(|(a, b): (u8, u8)| a * b, [(2, 3), (4, 5)]);
+    /// assert_eq!(h.await?, [6, 20]);
+    /// # Ok(()) }
+    /// ```
+    pub fn starmap_async<F, A, R, M, I>(&self, target: F, items: I) -> TaskHandle<Vec<R>>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async(target, items)
+    }
+
+    /// [`starmap_async`](Pool::starmap_async) with chunks of `chunk_size`
+    /// tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let h = pool.starmap_async_chunked(|(a, b): (u8, u8)| a + b, [(1, 1), (2, 2)], 1);
+    /// assert_eq!(h.await?, [2, 4]);
+    /// # Ok(()) }
+    /// ```
+    pub fn starmap_async_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> TaskHandle<Vec<R>>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_chunked(target, items, chunk_size)
     }
 
     /// [`map`](Pool::map) for targets of several arguments (Python's
@@ -704,6 +838,37 @@ impl Pool {
         I: IntoIterator<Item = A>,
     {
         self.map(target, items).await
+    }
+
+    /// [`starmap`](Pool::starmap) with chunks of `chunk_size` tasks
+    /// (Python's `starmap(f, items, chunksize)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`map_chunked`](Pool::map_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let sums = pool.starmap_chunked(|(a, b): (i32, i32)| a + b, [(1, 2), (3, 4), (5, 6)], 2).await?;
+    /// assert_eq!(sums, [3, 7, 11]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn starmap_chunked<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+        chunk_size: usize,
+    ) -> Result<Vec<R>, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_chunked(target, items, chunk_size).await
     }
 
     /// Results of `target` over `items`, in order, as a stream (Python's
@@ -760,7 +925,49 @@ impl Pool {
     {
         let pool = Arc::clone(&self.shared);
         let bound = IN_FLIGHT_PER_WORKER * self.processes();
-        Box::pin(items.map(move |a| pool.apply_async(target, a)).buffered(bound))
+        Box::pin(items.map(move |a| pool.apply_async(target, a).aborting()).buffered(bound))
+    }
+
+    /// [`imap`](Pool::imap) with chunks of `chunk_size` items per job
+    /// (Python's `imap(f, items, chunksize)`): fewer messages for short
+    /// tasks, the same stream of results in order. Items are still taken
+    /// lazily, a chunk at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::StreamExt;
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let out: Vec<u32> = pool.imap_chunked(|x: u32| x + 1, 0..10, 4).map(Result::unwrap).collect().await;
+    /// assert_eq!(out, (1..11).collect::<Vec<_>>());
+    /// # Ok(()) }
+    /// ```
+    pub fn imap_chunked<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+        chunk_size: usize,
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'static,
+    {
+        let pool = Arc::clone(&self.shared);
+        let bound = IN_FLIGHT_PER_WORKER * self.processes();
+        Box::pin(
+            futures::stream::iter(items)
+                .chunks(chunk_size.max(1))
+                .map(move |chunk| {
+                    let n = chunk.len();
+                    pool.chunk_async(target, chunk).aborting().map(move |outcome| (n, outcome))
+                })
+                .buffered(bound)
+                .flat_map(flatten_chunk),
+        )
     }
 
     /// Results of `target` over `items` as they finish (Python's
@@ -791,7 +998,52 @@ impl Pool {
     {
         let pool = Arc::clone(&self.shared);
         let bound = IN_FLIGHT_PER_WORKER * self.processes();
-        Box::pin(futures::stream::iter(items).map(move |a| pool.apply_async(target, a)).buffer_unordered(bound))
+        Box::pin(
+            futures::stream::iter(items).map(move |a| pool.apply_async(target, a).aborting()).buffer_unordered(bound),
+        )
+    }
+
+    /// [`imap_unordered`](Pool::imap_unordered) with chunks of
+    /// `chunk_size` items per job (Python's `imap_unordered(f, items,
+    /// chunksize)`): chunks come back as they finish, the results of one
+    /// chunk in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::StreamExt;
+    /// let pool = ipc::Pool::new(2).await?;
+    /// let mut out: Vec<u32> = pool.imap_unordered_chunked(|x: u32| x * 2, 0..6, 2).map(Result::unwrap).collect().await;
+    /// out.sort();
+    /// assert_eq!(out, [0, 2, 4, 6, 8, 10]);
+    /// # Ok(()) }
+    /// ```
+    pub fn imap_unordered_chunked<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+        chunk_size: usize,
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'static,
+    {
+        let pool = Arc::clone(&self.shared);
+        let bound = IN_FLIGHT_PER_WORKER * self.processes();
+        Box::pin(
+            futures::stream::iter(items)
+                .chunks(chunk_size.max(1))
+                .map(move |chunk| {
+                    let n = chunk.len();
+                    pool.chunk_async(target, chunk).aborting().map(move |outcome| (n, outcome))
+                })
+                .buffer_unordered(bound)
+                .flat_map(flatten_chunk),
+        )
     }
 
     /// Refuses new work; work already submitted still runs (Python's
@@ -857,6 +1109,35 @@ impl Pool {
         self.shared.close(true);
         self.shared.slots_ended().await;
     }
+}
+
+/// The outcomes of a chunk of `n` items as a stream of its items' (a chunk
+/// that failed as a whole — its worker died — fails every item).
+fn flatten_chunk<R>(
+    (n, outcome): (usize, Result<Vec<Result<R, TaskError>>, TaskError>),
+) -> futures::stream::Iter<std::vec::IntoIter<Result<R, TaskError>>> {
+    futures::stream::iter(match outcome {
+        Ok(items) => items,
+        Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+    })
+}
+
+/// A map's results in item order, from its gathered answers: the first
+/// failure in item order ends it.
+async fn gather_map<R: DeserializeOwned>(
+    mut gathered: Gathered,
+    counts: Vec<usize>,
+    len_hint: usize,
+) -> Result<Vec<R>, TaskError> {
+    let mut results = Vec::with_capacity(len_hint);
+    for count in counts {
+        match gathered.next().await {
+            Some(Ok(outcomes)) => chunk::outcomes_into(outcomes, count, &mut results)?,
+            Some(Err(e)) => return Err(e),
+            None => return Err(TaskError::Terminated),
+        }
+    }
+    Ok(results)
 }
 
 /// Terminates the pool without waiting (the slots kill and reap the
