@@ -76,7 +76,7 @@ async fn consume_with_poll(mut left: Connection) {
         println!("poll阻塞");
         // Python's poll(None): wait as long as it takes. True also at the end
         // of the stream (there is something to "read": the end).
-        let ready = left.poll(Duration::from_secs(3600)).await.unwrap();
+        let ready = left.poll(Some(Duration::from_secs(3600))).await.unwrap();
         println!("是否有可供读取的数据:{}", if ready { "True" } else { "False" });
         match left.recv::<String>().await {
             Ok(goods) => println!("消费者1消费了一个{goods}"),

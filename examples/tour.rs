@@ -96,7 +96,7 @@ async fn main() -> ipc::Result<()> {
         }
         other => panic!("expected BufferTooShort, got {other:?}"),
     }
-    assert!(!right.poll(Duration::from_millis(5)).await?);
+    assert!(!right.poll(Some(Duration::from_millis(5))).await?);
     drop(right);
     assert!(left.send(&1u8).await.unwrap_err().is_broken_pipe());
     println!("  poll timed out on an empty pipe; sending to a closed peer is BrokenPipe");

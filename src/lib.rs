@@ -51,7 +51,7 @@
 //! | sharing one end between processes | [`try_clone()`](Connection::try_clone) | messages ≤ 64 KiB stay whole |
 //! | `conn.send_bytes(b)` / `conn.recv_bytes(n)` | [`send_bytes`](Connection::send_bytes) / [`recv_bytes`](Connection::recv_bytes) | wire-compatible with Python |
 //! | `conn.recv_bytes_into(buf)` | [`recv_bytes_into`](Connection::recv_bytes_into) | |
-//! | `conn.poll(t)`, `conn.fileno()`, `conn.close()` | [`poll(d)`](Connection::poll), `as_raw_fd()`, [`close()`](Connection::close) | |
+//! | `conn.poll()`, `conn.poll(t)`, `conn.poll(None)`, `conn.fileno()`, `conn.close()` | [`poll(Some(Duration::ZERO))`](Connection::poll), `poll(Some(d))`, `poll(None)` (and [`blocking_poll`](Connection::blocking_poll), the same), `as_raw_fd()`, [`close()`](Connection::close) | |
 //! | `EOFError`, `BufferTooShort` | [`RecvError::Eof`], [`RecvError::BufferTooShort`] | |
 //! | `Listener(address, authkey=k)`, `l.accept()` | [`Listener::builder(a)`](Listener::builder)`.authkey(k).bind()`, [`accept().await`](Listener::accept) | Unix path, abstract (`@name`) or TCP [`Address`]; handshakes run concurrently, so a failed or silent peer holds up nobody; local peers of other users are refused ([`LocalPeers`]) |
 //! | `Client(address, authkey=k)` | [`Client::new(a)`](Client::new)`.authkey(k).`[`connect().await`](Client::connect) | Python's handshake, both generations ([`Authkey`]) |

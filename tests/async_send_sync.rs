@@ -79,7 +79,7 @@ fn futures_are_send(conn: &mut Connection, p: &mut Process<u8>) {
     send(&conn.recv_timeout::<String>(Duration::ZERO));
     send(&conn.send_bytes(b""));
     send(&conn.recv_bytes(1));
-    send(&conn.poll(Duration::ZERO));
+    send(&conn.poll(Some(Duration::ZERO)));
     send(&p.join());
     send(&p.join_timeout(Duration::ZERO));
 }

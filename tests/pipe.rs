@@ -102,16 +102,16 @@ async fn too_large_loses_nothing() {
 #[tokio::test]
 async fn poll_reports_data_and_end_of_stream() {
     let (mut a, mut b) = Pipe::duplex().unwrap();
-    assert!(!b.poll(Duration::ZERO).await.unwrap());
-    assert!(!b.poll(Duration::from_millis(20)).await.unwrap());
+    assert!(!b.poll(Some(Duration::ZERO)).await.unwrap());
+    assert!(!b.poll(Some(Duration::from_millis(20))).await.unwrap());
     a.send(&1u8).await.unwrap();
-    assert!(b.poll(Duration::from_secs(5)).await.unwrap());
-    assert!(b.poll(Duration::ZERO).await.unwrap(), "poll consumes nothing");
+    assert!(b.poll(Some(Duration::from_secs(5))).await.unwrap());
+    assert!(b.poll(Some(Duration::ZERO)).await.unwrap(), "poll consumes nothing");
     assert_eq!(b.recv::<u8>().await.unwrap(), 1);
-    assert!(!b.poll(Duration::ZERO).await.unwrap());
+    assert!(!b.poll(Some(Duration::ZERO)).await.unwrap());
     assert!(!b.blocking_poll(Some(Duration::ZERO)).unwrap());
     drop(a);
-    assert!(b.poll(Duration::from_secs(5)).await.unwrap());
+    assert!(b.poll(Some(Duration::from_secs(5))).await.unwrap());
     assert!(b.recv::<u8>().await.unwrap_err().is_eof());
 }
 
@@ -122,7 +122,7 @@ async fn simplex_ends_are_one_way() {
     assert!(tx.writable() && !tx.readable());
     assert!(matches!(rx.send(&1u8).await, Err(SendError::NotWritable)));
     assert!(matches!(tx.recv::<u8>().await, Err(RecvError::NotReadable)));
-    assert!(matches!(tx.poll(Duration::ZERO).await, Err(RecvError::NotReadable)));
+    assert!(matches!(tx.poll(Some(Duration::ZERO)).await, Err(RecvError::NotReadable)));
     tx.send(&9u8).await.unwrap();
     assert_eq!(rx.recv::<u8>().await.unwrap(), 9);
 }

@@ -538,7 +538,8 @@ impl Connection {
 
     /// Waits up to `timeout` for something to receive; `true` if a message
     /// (or the end of the stream) is ready, `false` on timeout (Python's
-    /// `poll(timeout)`; `Duration::ZERO` asks without waiting).
+    /// `poll(timeout)`: `Some(Duration::ZERO)` asks without waiting, as
+    /// Python's `poll()`; `None` waits as long as it takes, as `poll(None)`).
     ///
     /// # Errors
     ///
@@ -553,13 +554,14 @@ impl Connection {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// let (mut a, mut b) = ipc::Pipe::duplex()?;
-    /// assert!(!b.poll(Duration::from_millis(5)).await?);
+    /// let (mut a, b) = ipc::Pipe::duplex()?;
+    /// assert!(!b.poll(Some(Duration::ZERO)).await?); // Python's poll()
+    /// assert!(!b.poll(Some(Duration::from_millis(5))).await?);
     /// a.send(&1u8).await?;
-    /// assert!(b.poll(Duration::from_secs(5)).await?);
+    /// assert!(b.poll(None).await?); // Python's poll(None): waits as long as it takes
     /// # Ok(()) }
     /// ```
-    pub async fn poll(&mut self, timeout: Duration) -> Result<bool, RecvError> {
+    pub async fn poll(&self, timeout: Option<Duration>) -> Result<bool, RecvError> {
         if !self.readable {
             return Err(RecvError::NotReadable);
         }
@@ -573,6 +575,7 @@ impl Connection {
                 guard.clear_ready();
             }
         };
+        let Some(timeout) = timeout else { return Ok(wait.await?) };
         match tokio::time::timeout(timeout, wait).await {
             Ok(ready) => Ok(ready?),
             Err(_) => Ok(false),
