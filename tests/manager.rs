@@ -439,7 +439,7 @@ async fn a_proxys_serde_form_carries_no_authkey_and_receivers_use_their_own() {
             // ...cannot use a proxy it is handed until it connects itself.
             let _manager = Manager::connect(address, KEY).await.unwrap();
             let d: DictProxy<String, i64> = conn.recv().await.unwrap();
-            d.insert(&"early".into(), &1).await.unwrap();
+            d.insert("early", &1).await.unwrap();
             refused
         },
         (there, address.clone()),
@@ -456,11 +456,9 @@ async fn a_proxys_serde_form_carries_no_authkey_and_receivers_use_their_own() {
     bounded(here.send(&d)).await.unwrap();
     assert!(bounded(early.join()).await.unwrap(), "a process without the key was refused");
     // A child started now inherits the key this process connected with.
-    let mut late = Process::spawn(
-        |d: DictProxy<String, i64>| async move { d.insert(&"late".into(), &2).await.unwrap() },
-        d.clone(),
-    )
-    .unwrap();
+    let mut late =
+        Process::spawn(|d: DictProxy<String, i64>| async move { d.insert("late", &2).await.unwrap() }, d.clone())
+            .unwrap();
     bounded(late.join()).await.unwrap();
     let mut items = d.items().await.unwrap();
     items.sort();
@@ -489,8 +487,8 @@ async fn a_proxy_stored_in_a_managed_container_keeps_its_object_alive() {
         let inner = manager.list_from(&[1i64, 2]).await.unwrap();
         outer.push(&inner).await.unwrap();
         let in_a_dict = manager.dict::<String, ListProxy<i64>>().await.unwrap();
-        in_a_dict.insert(&"x".into(), &inner).await.unwrap();
-        outer.push(&in_a_dict.get(&"x".into()).await.unwrap().unwrap()).await.unwrap();
+        in_a_dict.insert("x", &inner).await.unwrap();
+        outer.push(&in_a_dict.get("x").await.unwrap().unwrap()).await.unwrap();
         // Every local proxy of `inner` (and the dict) is dropped here.
     }
     // Read back, used, dropped — several times, here and in a child: the
@@ -580,4 +578,43 @@ async fn a_python_base_manager_is_named_as_such() {
     assert!(matches!(again, Err(CallError::NotIpcServer(_))), "every later call says so too: {again:?}");
     drop(manager);
     python.kill().await.unwrap();
+}
+
+#[ipc::test]
+async fn dicts_and_queues_take_pythons_shapes() {
+    // _TestContainers.test_dict: keys/values/items/popitem/setdefault/update,
+    // looked up with what the keys borrow as.
+    let manager = bounded(Manager::start()).await.unwrap();
+    let d = manager.dict::<String, i64>().await.unwrap();
+    d.update(&[("a".to_owned(), 1), ("b".to_owned(), 2)]).await.unwrap();
+    assert_eq!(d.setdefault("c", &3).await.unwrap(), 3);
+    assert_eq!(d.setdefault("a", &100).await.unwrap(), 1);
+    let mut child = Process::spawn(
+        |d: DictProxy<String, i64>| async move {
+            d.insert("d", &4).await.unwrap();
+            (d.keys().await.unwrap(), d.values().await.unwrap(), d.contains_key("b").await.unwrap())
+        },
+        d.clone(),
+    )
+    .unwrap();
+    let (keys, values, has_b) = bounded(child.join()).await.unwrap();
+    assert_eq!(keys, ["a", "b", "c", "d"]);
+    assert_eq!(values, [1, 2, 3, 4]);
+    assert!(has_b);
+    assert_eq!(d.popitem().await.unwrap(), ("d".to_owned(), 4));
+    assert_eq!(d.remove("c").await.unwrap(), 3);
+    assert_eq!(d.get("a").await.unwrap(), Some(1));
+    assert_eq!(d.pop("zz").await.unwrap(), None);
+    d.clear().await.unwrap();
+    assert!(matches!(d.popitem().await, Err(CallError::Remote(RemoteError::KeyError(_)))));
+    // A queue proxy's put takes the item as a Queue's does (or a reference).
+    let q: QueueProxy<String> = manager.queue(0).await.unwrap();
+    q.put("by value".to_owned()).await.unwrap();
+    let by_ref = "by reference".to_owned();
+    q.put(&by_ref).await.unwrap();
+    q.try_put(String::from("nowait")).await.unwrap();
+    assert_eq!(q.get().await.unwrap(), "by value");
+    assert_eq!(q.get().await.unwrap(), "by reference");
+    assert_eq!(q.get().await.unwrap(), "nowait");
+    bounded(manager.shutdown()).await.unwrap();
 }

@@ -140,6 +140,22 @@ impl Served for Dict {
                 "contains" => encode(&map.contains_key(&decode::<Bytes>(&args)?)),
                 "len" => encode(&(map.len() as u64)),
                 "items" => encode(&map.iter().collect::<Vec<_>>()),
+                "keys" => encode(&map.keys().collect::<Vec<_>>()),
+                "values" => encode(&map.values().collect::<Vec<_>>()),
+                // Python's: the last inserted pair; KeyError when empty.
+                "popitem" => match map.pop() {
+                    Some(pair) => encode(&pair),
+                    None => Err(RemoteError::KeyError("popitem(): dictionary is empty".into())),
+                },
+                "setdefault" => {
+                    let (k, default): (Bytes, Bytes) = decode(&args)?;
+                    encode(map.entry(k).or_insert(default))
+                }
+                "update" => {
+                    let pairs: Vec<(Bytes, Bytes)> = decode(&args)?;
+                    map.extend(pairs);
+                    encode(&())
+                }
                 "clear" => {
                     map.clear();
                     encode(&())

@@ -1,5 +1,6 @@
 //! Proxies: typed handles to objects in a manager server.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -46,6 +47,18 @@ impl ObjectRef {
     /// and encode the same way every time.
     pub(crate) fn stored<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CallError> {
         self.encode_args(value)
+    }
+
+    /// This object's connection.
+    pub(crate) fn mux(&self) -> &Mux {
+        &self.0.mux
+    }
+
+    /// Pins `refs` to this object (see [`Op::Pin`]).
+    pub(crate) fn pin(&self, refs: Vec<ObjectId>) {
+        if !refs.is_empty() {
+            self.0.mux.notify(Op::Pin { object: self.0.id, refs });
+        }
     }
 
     /// As [`stored`](ObjectRef::stored), for several values.
@@ -255,6 +268,10 @@ proxy! {
     DictProxy<K, V>
 }
 
+/// Keys are looked up by what they borrow as, as in `HashMap`: a
+/// `DictProxy<String, _>` takes a `&str`. (The server compares encoded
+/// keys; a type and what it borrows as encode alike, as `String` and
+/// `str`, `Vec<T>` and `[T]`, `Box<T>` and `T` do.)
 impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy<K, V> {
     /// `d[key] = value`; returns the value it replaced.
     ///
@@ -276,7 +293,12 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// assert_eq!(d.insert(&1, &"b".into()).await?, Some("a".to_string()));
     /// # Ok(()) }
     /// ```
-    pub async fn insert(&self, key: &K, value: &V) -> Result<Option<V>, CallError> {
+    #[doc(alias = "__setitem__")]
+    pub async fn insert<Q>(&self, key: &Q, value: &V) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let old: Option<Vec<u8>> = self.obj.call("insert", &(self.obj.stored(key)?, self.obj.stored(value)?)).await?;
         old.map(|b| load(&b)).transpose()
     }
@@ -294,9 +316,17 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # let manager = ipc::Manager::start().await?;
     /// let d = manager.dict::<u8, u8>().await?;
     /// assert_eq!(d.get(&1).await?, None);
+    /// let named = manager.dict::<String, u8>().await?;
+    /// named.insert("one", &1).await?;
+    /// assert_eq!(named.get("one").await?, Some(1)); // a &str for a String key
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, key: &K) -> Result<Option<V>, CallError> {
+    #[doc(alias = "__getitem__")]
+    pub async fn get<Q>(&self, key: &Q) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let v: Option<Vec<u8>> = self.obj.call("get", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
@@ -319,7 +349,12 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// assert!(matches!(d.remove(&1).await, Err(ipc::CallError::Remote(ipc::RemoteError::KeyError(_)))));
     /// # Ok(()) }
     /// ```
-    pub async fn remove(&self, key: &K) -> Result<V, CallError> {
+    #[doc(alias = "__delitem__")]
+    pub async fn remove<Q>(&self, key: &Q) -> Result<V, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let v: Vec<u8> = self.obj.call("remove", &self.obj.stored(key)?).await?;
         load(&v)
     }
@@ -339,7 +374,11 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// assert_eq!(d.pop(&1).await?, None);
     /// # Ok(()) }
     /// ```
-    pub async fn pop(&self, key: &K) -> Result<Option<V>, CallError> {
+    pub async fn pop<Q>(&self, key: &Q) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let v: Option<Vec<u8>> = self.obj.call("pop", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
@@ -360,7 +399,12 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// assert!(d.contains_key(&1).await? && !d.contains_key(&2).await?);
     /// # Ok(()) }
     /// ```
-    pub async fn contains_key(&self, key: &K) -> Result<bool, CallError> {
+    #[doc(alias = "__contains__")]
+    pub async fn contains_key<Q>(&self, key: &Q) -> Result<bool, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         self.obj.call("contains", &self.obj.stored(key)?).await
     }
 
@@ -420,6 +464,109 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     pub async fn items(&self) -> Result<Vec<(K, V)>, CallError> {
         let raw: Vec<(Vec<u8>, Vec<u8>)> = self.obj.call("items", &()).await?;
         raw.iter().map(|(k, v)| Ok((load(k)?, load(v)?))).collect()
+    }
+
+    /// `list(d.keys())`, in insertion order.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or a key does not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<char, u8>().await?;
+    /// d.update(&[('b', 2), ('a', 1)]).await?;
+    /// assert_eq!(d.keys().await?, ['b', 'a']);
+    /// assert_eq!(d.values().await?, [2, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn keys(&self) -> Result<Vec<K>, CallError> {
+        let raw: Vec<Vec<u8>> = self.obj.call("keys", &()).await?;
+        raw.iter().map(|k| load(k)).collect()
+    }
+
+    /// `list(d.values())`, in insertion order.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or a value does not decode.
+    ///
+    /// # Examples
+    ///
+    /// See [`keys`](DictProxy::keys).
+    pub async fn values(&self) -> Result<Vec<V>, CallError> {
+        let raw: Vec<Vec<u8>> = self.obj.call("values", &()).await?;
+        raw.iter().map(|v| load(v)).collect()
+    }
+
+    /// `d.popitem()`: removes and returns the pair inserted last; an empty
+    /// dict is [`RemoteError::KeyError`], as in Python.
+    ///
+    /// # Errors
+    ///
+    /// `KeyError`, or [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<u8, u8>().await?;
+    /// d.update(&[(1, 10), (2, 20)]).await?;
+    /// assert_eq!(d.popitem().await?, (2, 20));
+    /// assert_eq!(d.popitem().await?, (1, 10));
+    /// assert!(matches!(d.popitem().await, Err(ipc::CallError::Remote(ipc::RemoteError::KeyError(_)))));
+    /// # Ok(()) }
+    /// ```
+    pub async fn popitem(&self) -> Result<(K, V), CallError> {
+        let (k, v): (Vec<u8>, Vec<u8>) = self.obj.call("popitem", &()).await?;
+        Ok((load(&k)?, load(&v)?))
+    }
+
+    /// `d.setdefault(key, default)`: the value at `key`, inserting
+    /// `default` first if there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// # let manager = ipc::Manager::start().await?;
+    /// let d = manager.dict::<String, u8>().await?;
+    /// assert_eq!(d.setdefault("k", &1).await?, 1);
+    /// assert_eq!(d.setdefault("k", &2).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn setdefault<Q>(&self, key: &Q, default: &V) -> Result<V, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let v: Vec<u8> = self.obj.call("setdefault", &(self.obj.stored(key)?, self.obj.stored(default)?)).await?;
+        load(&v)
+    }
+
+    /// `d.update(pairs)`: inserts every pair, in order (one round trip).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`] if the manager is gone or a pair cannot be encoded.
+    ///
+    /// # Examples
+    ///
+    /// See [`keys`](DictProxy::keys).
+    pub async fn update(&self, pairs: &[(K, V)]) -> Result<(), CallError> {
+        let (encoded, pins) = storing(self.obj.mux(), || {
+            pairs.iter().map(|(k, v)| Ok((encode(k)?, encode(v)?))).collect::<Result<Vec<_>, CallError>>()
+        });
+        self.obj.pin(pins);
+        self.obj.call("update", &encoded?).await
     }
 
     /// `d.clear()`.
@@ -482,6 +629,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// assert_eq!(l.len().await?, 1);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "append")]
     pub async fn push(&self, value: &T) -> Result<(), CallError> {
         self.obj.call("append", &self.obj.stored(value)?).await
     }
@@ -969,6 +1117,11 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
 
     /// `q.put(item)`: waits while a bounded queue is full.
     ///
+    /// The item is given as it is to [`Queue::put`](crate::Queue::put) —
+    /// `q.put(item)` — or by reference (`q.put(&item)`): a proxy encodes it
+    /// at once and keeps nothing, where a `Queue` keeps it to hand it back
+    /// if the put is refused.
+    ///
     /// # Errors
     ///
     /// [`CallError`] if the manager is gone or the item cannot be encoded.
@@ -988,8 +1141,8 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// assert_eq!(q.qsize().await?, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn put(&self, item: &T) -> Result<(), CallError> {
-        self.put_with(item, true, None).await
+    pub async fn put(&self, item: impl Borrow<T>) -> Result<(), CallError> {
+        self.put_with(item.borrow(), true, None).await
     }
 
     /// `q.put(item, timeout=t)`: [`RemoteError::Full`] if there is still no
@@ -1010,11 +1163,13 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// assert!(matches!(full, Err(ipc::CallError::Remote(ipc::RemoteError::Full))));
     /// # Ok(()) }
     /// ```
-    pub async fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), CallError> {
-        self.put_with(item, true, Some(timeout)).await
+    pub async fn put_timeout(&self, item: impl Borrow<T>, timeout: Duration) -> Result<(), CallError> {
+        self.put_with(item.borrow(), true, Some(timeout)).await
     }
 
-    /// `q.put_nowait(item)`: [`RemoteError::Full`] at once if there is no room.
+    /// `q.put_nowait(item)`: [`RemoteError::Full`] at once if there is no
+    /// room. The item by value or by reference, as for
+    /// [`put`](QueueProxy::put).
     ///
     /// # Errors
     ///
@@ -1030,8 +1185,9 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// assert!(q.try_put(&2).await.is_err());
     /// # Ok(()) }
     /// ```
-    pub async fn try_put(&self, item: &T) -> Result<(), CallError> {
-        self.put_with(item, false, None).await
+    #[doc(alias = "put_nowait")]
+    pub async fn try_put(&self, item: impl Borrow<T>) -> Result<(), CallError> {
+        self.put_with(item.borrow(), false, None).await
     }
 
     /// `q.get()`: waits for an item.
