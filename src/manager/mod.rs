@@ -283,6 +283,8 @@ impl<R: Registry> ManagerBuilder<R> {
     /// server.join().unwrap()?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "serve_forever")]
+    #[doc(alias = "get_server")]
     pub fn serve(self, listener: Listener) -> std::io::Result<()> {
         let factories = Factories::of::<R>().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -343,6 +345,7 @@ impl Manager {
     /// server.join().unwrap()?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "BaseManager")]
     pub async fn connect(address: Address, authkey: impl Into<Authkey>) -> Result<Manager, Error> {
         let mux = Mux::get(&address, &authkey.into()).await?;
         Ok(Manager { mux, server: None })
@@ -744,6 +747,8 @@ impl Drop for Manager {
 /// # Examples
 ///
 /// See [`Manager::connect`].
+#[doc(alias = "serve_forever")]
+#[doc(alias = "get_server")]
 pub fn serve(listener: Listener) -> std::io::Result<()> {
     Manager::builder().serve(listener)
 }

@@ -80,6 +80,7 @@ impl Pipe {
     /// assert_eq!(left.blocking_recv::<u32>()?, 2);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "Pipe")]
     pub fn duplex() -> std::io::Result<(Connection, Connection)> {
         let (a, b) = sys::socketpair(sys::SocketKind::SeqPacket)?;
         Ok((Connection::new(a, true, true)?, Connection::new(b, true, true)?))
@@ -103,6 +104,7 @@ impl Pipe {
     /// assert_eq!(rx.blocking_recv::<u8>()?, 1);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "Pipe")]
     pub fn simplex() -> std::io::Result<(Connection, Connection)> {
         let (r, w) = sys::socketpair(sys::SocketKind::SeqPacket)?;
         // Half-close the unused directions so misuse from a raw fd shows too.

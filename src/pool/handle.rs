@@ -477,6 +477,7 @@ impl<T> TaskHandle<T> {
     /// assert_eq!(doubled, [2, 4]);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "get")]
     pub fn blocking_get(mut self) -> Result<T, TaskError> {
         self.completion.blocking_wait(None);
         self.take_now().unwrap_or(Err(TaskError::Timeout))

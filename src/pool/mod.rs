@@ -368,6 +368,7 @@ impl PoolBuilder {
     /// ```
     /// let _b = ipc::Pool::builder().max_tasks_per_child(100);
     /// ```
+    #[doc(alias = "maxtasksperchild")]
     pub fn max_tasks_per_child(mut self, n: u64) -> PoolBuilder {
         self.max_tasks_per_child = Some(n);
         self
@@ -620,6 +621,7 @@ impl Pool {
     /// assert!(pool.map_chunked(|x: i32| -x, vec![1], 0).await.is_err());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "chunksize")]
     pub async fn map_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> Result<Vec<R>, TaskError>
     where
         F: Target<A, R, M>,
@@ -1105,6 +1107,7 @@ impl Pool {
     /// assert!(matches!(slow.await, Err(ipc::TaskError::Terminated)));
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "__exit__")]
     pub async fn terminate(&self) {
         self.shared.close(true);
         self.shared.slots_ended().await;

@@ -589,6 +589,7 @@ impl Builder {
     /// assert_eq!(p.join().await?, 5);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "start")]
     pub fn spawn<F, A, R, M>(self, target: F, arg: A) -> Result<Process<R>, Error>
     where
         F: Target<A, R, M>,
@@ -765,6 +766,7 @@ impl Process<()> {
     /// assert_eq!(ipc::Process::spawn(square, 7)?.join().await?, 49);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "start")]
     pub fn spawn<F, A, R, M>(target: F, arg: A) -> Result<Process<R>, Error>
     where
         F: Target<A, R, M>,
@@ -956,6 +958,7 @@ impl<R: DeserializeOwned> Process<R> {
     /// p.join_timeout(Duration::from_secs(30)).await?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "join")]
     pub async fn join_timeout(&mut self, timeout: Duration) -> Result<R, JoinError> {
         match tokio::time::timeout(timeout, self.join()).await {
             Ok(result) => result,

@@ -286,6 +286,8 @@ impl<T> Queue<T> {
     /// assert!(q.is_empty());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "Queue")]
+    #[doc(alias = "maxsize")]
     pub fn bounded(maxsize: usize) -> io::Result<Queue<T>> {
         Queue::with_ring(Some(maxsize), DEFAULT_RING)
     }
@@ -414,6 +416,7 @@ impl<T> Queue<T> {
     /// assert!(ipc::Queue::<u8>::unbounded()?.is_empty());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
         self.qsize() == 0
     }
@@ -429,6 +432,7 @@ impl<T> Queue<T> {
     /// assert!(q.is_full());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "full")]
     pub fn is_full(&self) -> bool {
         let maxsize = self.ring().maxsize();
         maxsize != 0 && self.ring().len() >= maxsize
@@ -759,6 +763,7 @@ impl<T: Serialize> Queue<T> {
     /// assert!(q.try_put('b').unwrap_err().is_full());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "put_nowait")]
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         self.blocking_put_until(item, Some(Instant::now()))
     }
@@ -812,6 +817,7 @@ impl<T: Serialize> Queue<T> {
     /// assert_eq!(q.blocking_get()?, 7);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "put")]
     pub fn blocking_put(&self, item: T) -> Result<(), PutError<T>> {
         self.blocking_put_until(item, None)
     }
@@ -1050,6 +1056,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// assert!(matches!(q.try_get(), Err(ipc::GetError::Empty)));
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "get_nowait")]
     pub fn try_get(&self) -> Result<T, GetError> {
         self.blocking_get_until(Some(Instant::now()))
     }
@@ -1095,6 +1102,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// assert_eq!(q.blocking_get()?, vec![1, 2]);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "get")]
     pub fn blocking_get(&self) -> Result<T, GetError> {
         self.blocking_get_until(None)
     }

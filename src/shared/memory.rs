@@ -271,6 +271,7 @@ impl SharedMemory {
     /// shm.unlink()?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "buf")]
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
         self.check(offset, buf.len())?;
         // Through the descriptor: a block another process shrank is a short
@@ -298,6 +299,7 @@ impl SharedMemory {
     /// shm.unlink()?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "buf")]
     pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<(), AccessError> {
         self.check(offset, bytes.len())?;
         // Through the descriptor, as in `read_at`; a write past the end

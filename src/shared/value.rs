@@ -802,6 +802,7 @@ impl<T: ShmSafe> Value<T> {
     /// assert_eq!(ipc::Value::new('x' as u32)?.load().await?, 'x' as u32);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "value")]
     pub async fn load(&self) -> io::Result<T> {
         self.array.with(|s| s[0]).await
     }
@@ -821,6 +822,7 @@ impl<T: ShmSafe> Value<T> {
     /// assert_eq!(v.load().await?, 2.5);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "value")]
     pub async fn store(&self, value: T) -> io::Result<()> {
         self.array.with(|s| s[0] = value).await
     }
@@ -1083,6 +1085,7 @@ impl<T: ShmSafe> RawValue<T> {
     /// assert_eq!(ipc::RawValue::new(1.5f64)?.load(), 1.5);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "value")]
     pub fn load(&self) -> T {
         self.array.cells.load(0)
     }
@@ -1098,6 +1101,7 @@ impl<T: ShmSafe> RawValue<T> {
     /// assert_eq!(v.load(), 9);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "value")]
     pub fn store(&self, value: T) {
         self.array.cells.store(0, value);
     }

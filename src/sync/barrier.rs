@@ -164,6 +164,7 @@ impl Barrier {
     /// assert!(!b.is_broken());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "broken")]
     pub fn is_broken(&self) -> bool {
         self.word().is_broken()
     }

@@ -209,6 +209,7 @@ impl Event {
     /// assert!(e.wait_timeout(Duration::from_millis(5)).await?);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "wait")]
     pub async fn wait_timeout(&self, timeout: Duration) -> io::Result<bool> {
         match tokio::time::timeout(timeout, self.wait()).await {
             Ok(done) => done.map(|()| true),

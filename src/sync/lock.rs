@@ -401,6 +401,7 @@ impl Lock {
     /// assert!(lock.is_locked());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
         self.raw.holder() != 0
     }

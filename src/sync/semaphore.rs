@@ -165,6 +165,7 @@ impl Semaphore {
     /// assert!(matches!(sem.release(), Err(ipc::SyncError::TooManyReleases { bound: 1 })));
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "BoundedSemaphore")]
     pub fn bounded(value: u32) -> Result<Semaphore, SyncError> {
         if value == 0 {
             // A bound of 0 would be "unbounded" in the region; a semaphore
