@@ -135,7 +135,16 @@
 //! [`try_lock`](Lock::try_lock), [`lock_timeout`](Lock::lock_timeout),
 //! [`blocking_lock`](Lock::blocking_lock),
 //! [`blocking_lock_timeout`](Lock::blocking_lock_timeout), and likewise for
-//! `RLock`, `Semaphore`, `Event`, `Condition` and `Barrier`.
+//! `RLock`, `Semaphore`, `Event`, `Condition` and `Barrier`. The blocking
+//! forms need no runtime, which a synchronous child target does not have:
+//! [`Array`] and [`Value`] ([`blocking_get`](Array::blocking_get),
+//! [`blocking_load`](Value::blocking_load)…), the [`Pool`]
+//! ([`blocking_new`](Pool::blocking_new), [`blocking_map`](Pool::blocking_map),
+//! [`blocking_imap`](Pool::blocking_imap) as an iterator,
+//! [`TaskHandle::blocking_get`]…), and every manager proxy method
+//! ([`Manager::blocking_start`], `d.blocking_insert(k, &v)`…; see
+//! [the blocking forms](manager#blocking-forms)). A test checks over the
+//! sources that every public async method has its `blocking_*` twin.
 //!
 //! ## How it works
 //!

@@ -184,6 +184,26 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> Result<TokenStr
             }
         }
     });
+    let blocking = exposed.iter().zip(&names).map(|(e, name)| {
+        let sig = &e.method.sig;
+        let method = &sig.ident;
+        let twin = quote::format_ident!("blocking_{}", method);
+        let vis = &e.method.vis;
+        let params = e.args.iter().map(|(name, ty)| quote!(#name: #ty));
+        let names = e.args.iter().map(|(name, _)| name);
+        let output = &e.output;
+        let doc = format!(
+            "Blocking form of [`{method}`](Self::{method}), for synchronous code: no runtime needed (a \
+             synchronous child target, a plain thread)."
+        );
+        quote_spanned! {sig.span()=>
+            #[doc = #doc]
+            #[allow(dead_code)]
+            #vis fn #twin(&self, #(#params),*) -> ::std::result::Result<#output, ::ipc::CallError> {
+                ::ipc::manager::Proxy::blocking_call_method(&**self, #name, &(#(#names,)*))
+            }
+        }
+    });
     Ok(quote! {
         #errors
 
@@ -206,6 +226,7 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> Result<TokenStr
 
         impl #proxy {
             #(#methods)*
+            #(#blocking)*
         }
     })
 }

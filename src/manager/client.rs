@@ -69,7 +69,52 @@ const EARLY_FLUSH: usize = 16;
 /// What to do with the result of a call whose caller went away.
 pub(crate) type Undo = Box<dyn FnOnce(&Mux, Vec<u8>) + Send>;
 
-type Waiter = oneshot::Sender<Result<Vec<u8>, RemoteError>>;
+/// Where a call's reply goes: to the future of an async call, or to the
+/// thread of a blocking one.
+enum Waiter {
+    Async(oneshot::Sender<Result<Vec<u8>, RemoteError>>),
+    Blocking(std::sync::mpsc::SyncSender<Result<Vec<u8>, RemoteError>>),
+}
+
+impl Waiter {
+    fn send(self, reply: Result<Vec<u8>, RemoteError>) {
+        match self {
+            Waiter::Async(tx) => {
+                let _ = tx.send(reply);
+            }
+            Waiter::Blocking(tx) => {
+                let _ = tx.try_send(reply);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Set while a `blocking_*` proxy method drives its async form on this
+    /// thread: requests then read their own replies, with no runtime.
+    static BLOCKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `call` (a proxy's async method) to completion on this thread, with
+/// no runtime: the blocking forms of proxy methods. Its requests are
+/// written as usual and their replies read by this thread (or by whoever
+/// else reads the connection at the time, which delivers them here).
+pub(crate) fn blocking<F: Future>(call: F) -> F::Output {
+    /// Puts the outer flag back, also on a panic.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BLOCKING.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BLOCKING.with(|b| b.replace(true)));
+    crate::wake::block_on(call)
+}
+
+/// Whether a blocking form is running on this thread.
+pub(crate) fn in_blocking() -> bool {
+    BLOCKING.with(std::cell::Cell::get)
+}
 
 /// A call waiting for its reply.
 struct Pending {
@@ -215,7 +260,8 @@ impl Mux {
         if let Some(mux) = lookup(address) {
             return Ok(mux);
         }
-        let conn = Client::new(address.clone()).authkey(authkey.clone()).connect().await?;
+        let client = Client::new(address.clone()).authkey(authkey.clone());
+        let conn = if in_blocking() { client.blocking_connect()? } else { client.connect().await? };
         crate::pipe::remember_key(address, authkey);
         Ok(remember(&Mux::new(address.clone(), conn)?))
     }
@@ -299,9 +345,67 @@ impl Mux {
         let _ = self.send(&Request { id: 0, op });
     }
 
+    /// [`request`](Mux::request) for a blocking form: the reply is read by
+    /// this thread, or delivered to it by whoever reads at the time.
+    fn blocking_request(&self, op: Op<'_>) -> Result<Vec<u8>, CallError> {
+        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+        /// How long this thread reads (or waits for another reader's
+        /// delivery) before it looks again: only bounds how late a reply
+        /// is seen when the reader who had the socket leaves without it.
+        const TURN: std::time::Duration = std::time::Duration::from_millis(10);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed); // a counter: uniqueness is all that matters
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        {
+            let mut state = self.state();
+            if state.closed {
+                return Err(state.closed_error());
+            }
+            state.pending.insert(id, Pending { waiter: Waiter::Blocking(tx), parked: false });
+        }
+        if let Err(e) = self.send(&Request { id, op }) {
+            self.state().take(id);
+            return Err(e);
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(reply) => return Ok(reply?),
+                Err(TryRecvError::Disconnected) => return Err(self.state().closed_error()),
+                Err(TryRecvError::Empty) => {}
+            }
+            match self.reader.try_lock() {
+                Ok(mut reader) => {
+                    let frame = reader.blocking_recv_frame(MAX_FRAME, Some(TURN));
+                    let usable = match frame {
+                        Ok(Some((bytes, _fds))) => self.route(&bytes),
+                        Ok(None) => true,
+                        Err(_) => false,
+                    };
+                    drop(reader);
+                    if !usable {
+                        self.close();
+                    }
+                    // Async callers that slept meanwhile need the reader task.
+                    if self.state().needs_reader() {
+                        self.wanted.notify_one();
+                    }
+                }
+                // Someone else reads: it delivers our reply to `rx`.
+                Err(_) => match rx.recv_timeout(TURN) {
+                    Ok(reply) => return Ok(reply?),
+                    Err(RecvTimeoutError::Disconnected) => return Err(self.state().closed_error()),
+                    Err(RecvTimeoutError::Timeout) => {}
+                },
+            }
+        }
+    }
+
     /// Sends `op` and waits for its reply. `undo` runs on the result if this
     /// future is dropped after the server finished the call.
     pub(crate) async fn request(self: &Arc<Self>, op: Op<'_>, undo: Option<Undo>) -> Result<Vec<u8>, CallError> {
+        if in_blocking() {
+            // A blocking form: nothing can cancel it, so `undo` never runs.
+            return self.blocking_request(op);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed); // a counter: uniqueness is all that matters
         let (tx, rx) = oneshot::channel();
         // Before anything is registered or sent: without a runtime there
@@ -312,7 +416,7 @@ impl Mux {
             if state.closed {
                 return Err(state.closed_error());
             }
-            state.pending.insert(id, Pending { waiter: tx, parked: false });
+            state.pending.insert(id, Pending { waiter: Waiter::Async(tx), parked: false });
         }
         let mut call = PendingCall { mux: self, id, rx, undo, settled: false, parked: false };
         self.queue(&Request { id, op })?;
@@ -469,7 +573,7 @@ impl Mux {
         if let Some(waiter) = state.take(reply.id) {
             // Sent under the lock: a caller dropping its future either finds
             // its entry here or the reply already in its channel.
-            let _ = waiter.send(reply.result);
+            waiter.send(reply.result);
             return;
         }
         let undo = state.abandoned.remove(&reply.id);

@@ -150,6 +150,24 @@ impl<T: Managed> Proxy<T> {
     pub async fn call_method<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, CallError> {
         self.obj.call(method, args).await
     }
+
+    /// Blocking form of [`call_method`](Self::call_method), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`call_method`](Self::call_method).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_call_method<A: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: &A,
+    ) -> Result<R, CallError> {
+        crate::manager::blocking(self.call_method(method, args))
+    }
 }
 
 impl<T> Proxy<T> {

@@ -34,6 +34,37 @@
 //! program runs with [`serve`] (Python's remote managers), over TCP or a
 //! Unix socket, with an authkey.
 //!
+//! # Blocking forms
+//!
+//! Every waiting method here — of [`Manager`], [`SharedMemoryManager`],
+//! every proxy, and the proxies `#[derive(Managed)]` makes — has a
+//! `blocking_*` twin for synchronous code: it needs no tokio runtime, so a
+//! synchronous child target (the usual shape of Python code) uses proxies
+//! as they are. A blocking call writes its request like any other and
+//! reads its own reply (or takes it from whichever caller of this process
+//! is reading the connection at the time), so blocking and async calls mix
+//! freely on one connection.
+//!
+//! ```
+//! #[ipc::main]
+//! async fn main() -> ipc::Result<()> {
+//!     let manager = ipc::Manager::start().await?;
+//!     let counts = manager.dict::<String, i64>().await?;
+//!     let mut child = ipc::Process::spawn(count_words, (counts.clone(), "a b a".to_owned()))?;
+//!     child.join().await?;
+//!     assert_eq!(counts.get("a").await?, Some(2));
+//!     Ok(())
+//! }
+//!
+//! /// A synchronous target: no runtime, so the blocking forms.
+//! fn count_words((counts, text): (ipc::manager::DictProxy<String, i64>, String)) {
+//!     for word in text.split_whitespace() {
+//!         let n = counts.blocking_get(word).unwrap().unwrap_or(0);
+//!         counts.blocking_insert(word, &(n + 1)).unwrap();
+//!     }
+//! }
+//! ```
+//!
 //! Custom types are served too: `#[derive(ipc::Managed)]` and
 //! `#[ipc::managed]` (see [`Managed`]) make a typed proxy, and
 //! [`Manager::builder`] registers the types. [`SharedMemoryManager`] makes
@@ -87,6 +118,7 @@ pub use proxy::{
 pub use proxy_sync::{ArrayProxy, BarrierProxy, ConditionProxy, RLockProxy, SemaphoreProxy};
 pub use shared_memory::SharedMemoryManager;
 
+pub(crate) use client::blocking;
 use client::Mux;
 use protocol::{ObjectId, Op};
 use proxy::ObjectRef;
@@ -239,12 +271,28 @@ impl<R: Registry> ManagerBuilder<R> {
             .daemon(true)
             .kill_on_drop(true)
             .spawn(server_main::<R>, ServerArg { address: address.clone(), authkey: key.clone(), ready: theirs })?;
-        match ready.recv::<Result<(), String>>().await? {
+        let started: Result<Result<(), String>, _> =
+            if client::in_blocking() { ready.blocking_recv() } else { ready.recv().await };
+        match started? {
             Ok(()) => {}
             Err(e) => return Err(Error::Io(std::io::Error::other(format!("manager server could not start: {e}")))),
         }
         let mux = Mux::get(&address, &Authkey::new(&key)).await?;
         Ok(Manager { mux, server: Some(server) })
+    }
+
+    /// Blocking form of [`start`](ManagerBuilder::start), for synchronous
+    /// code: no runtime needed.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](ManagerBuilder::start).
+    ///
+    /// # Examples
+    ///
+    /// See [`Manager::blocking_start`].
+    pub fn blocking_start(self) -> Result<Manager, Error> {
+        blocking(self.start())
     }
 
     /// Runs a server on `listener` in this thread, with the registered
@@ -310,6 +358,31 @@ impl Manager {
         Manager::builder().start().await
     }
 
+    /// Blocking form of [`start`](Manager::start), for synchronous code:
+    /// no runtime needed, and every proxy method has its blocking form too
+    /// (see [the blocking forms](crate::manager#blocking-forms)).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Manager::start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     ipc::init();
+    ///     let manager = ipc::Manager::blocking_start()?;
+    ///     let d = manager.blocking_dict::<String, u32>()?;
+    ///     d.blocking_insert("one", &1)?;
+    ///     assert_eq!(d.blocking_get("one")?, Some(1));
+    ///     manager.blocking_shutdown()?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn blocking_start() -> Result<Manager, Error> {
+        blocking(Manager::start())
+    }
+
     /// A builder to register custom types before starting a server or
     /// serving one.
     ///
@@ -349,6 +422,31 @@ impl Manager {
     pub async fn connect(address: Address, authkey: impl Into<Authkey>) -> Result<Manager, Error> {
         let mux = Mux::get(&address, &authkey.into()).await?;
         Ok(Manager { mux, server: None })
+    }
+
+    /// Blocking form of [`connect`](Manager::connect), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Manager::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"secret").bind()?;
+    /// let address = listener.address().clone();
+    /// let server = std::thread::spawn(move || ipc::manager::serve(listener));
+    /// let manager = ipc::Manager::blocking_connect(address, b"secret")?;
+    /// let q = manager.blocking_queue::<u8>(0)?;
+    /// q.blocking_put(7)?;
+    /// assert_eq!(q.blocking_get()?, 7);
+    /// manager.blocking_shutdown()?;
+    /// server.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_connect(address: Address, authkey: impl Into<Authkey>) -> Result<Manager, Error> {
+        blocking(Manager::connect(address, authkey))
     }
 
     /// Where the server listens.
@@ -393,12 +491,30 @@ impl Manager {
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let asked = self.mux.request(Op::Shutdown, None).await;
         if let Some(mut server) = self.server.take() {
-            if server.join_timeout(SHUTDOWN_GRACE).await.is_err() {
+            if client::in_blocking() {
+                if server.blocking_join_timeout(SHUTDOWN_GRACE).is_err() {
+                    let _ = server.kill();
+                    let _ = server.blocking_join();
+                }
+            } else if server.join_timeout(SHUTDOWN_GRACE).await.is_err() {
                 let _ = server.kill();
                 let _ = server.join().await;
             }
         }
         asked.map(drop).map_err(Error::Call)
+    }
+
+    /// Blocking form of [`shutdown`](Manager::shutdown).
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Manager::shutdown).
+    ///
+    /// # Examples
+    ///
+    /// See [`Manager::blocking_start`].
+    pub fn blocking_shutdown(self) -> Result<(), Error> {
+        blocking(self.shutdown())
     }
 
     /// How many objects the server holds (Python's
@@ -424,6 +540,20 @@ impl Manager {
         Ok(codec::decode::<u64>(&bytes, Vec::new())? as usize)
     }
 
+    /// Blocking form of [`object_count`](Self::object_count), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`object_count`](Self::object_count).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_object_count(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.object_count())
+    }
+
     /// Makes `value` an object in the server (it travels there), returning
     /// its typed proxy (Python's `manager.Maths()` for a type registered as
     /// `"Maths"`). `T` must be registered with the server
@@ -440,6 +570,20 @@ impl Manager {
     /// See [`Managed`].
     pub async fn create<T: Managed>(&self, value: &T) -> Result<T::Proxy, CallError> {
         Ok(T::Proxy::from(Proxy::from_ref(self.make(T::NAME, value).await?)))
+    }
+
+    /// Blocking form of [`create`](Self::create), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_create<T: Managed>(&self, value: &T) -> Result<T::Proxy, CallError> {
+        crate::manager::blocking(self.create(value))
     }
 
     async fn make<A: Serialize + ?Sized>(&self, type_name: &str, args: &A) -> Result<ObjectRef, CallError> {
@@ -479,6 +623,20 @@ impl Manager {
         Ok(DictProxy::from_ref(self.make("dict", &()).await?))
     }
 
+    /// Blocking form of [`dict`](Self::dict), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`dict`](Self::dict).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_dict<K, V>(&self) -> Result<DictProxy<K, V>, CallError> {
+        crate::manager::blocking(self.dict())
+    }
+
     /// A new, empty `list` (Python's `manager.list()`).
     ///
     /// # Errors
@@ -498,6 +656,20 @@ impl Manager {
         Ok(ListProxy::from_ref(self.make("list", &empty).await?))
     }
 
+    /// Blocking form of [`list`](Self::list), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`list`](Self::list).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_list<T>(&self) -> Result<ListProxy<T>, CallError> {
+        crate::manager::blocking(self.list())
+    }
+
     /// A new `list` holding `items` (Python's `manager.list(range(5))`).
     ///
     /// # Errors
@@ -511,6 +683,20 @@ impl Manager {
         Ok(ListProxy::from_ref(self.make_from("list", items).await?))
     }
 
+    /// Blocking form of [`list_from`](Self::list_from), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`list_from`](Self::list_from).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, CallError> {
+        crate::manager::blocking(self.list_from(items))
+    }
+
     /// A new, empty `Namespace` (Python's `manager.Namespace()`).
     ///
     /// # Errors
@@ -522,6 +708,20 @@ impl Manager {
     /// See [`NamespaceProxy`].
     pub async fn namespace(&self) -> Result<NamespaceProxy, CallError> {
         Ok(NamespaceProxy::from_ref(self.make("Namespace", &()).await?))
+    }
+
+    /// Blocking form of [`namespace`](Self::namespace), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`namespace`](Self::namespace).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_namespace(&self) -> Result<NamespaceProxy, CallError> {
+        crate::manager::blocking(self.namespace())
     }
 
     /// A new value (Python's `manager.Value(typecode, value)`).
@@ -540,6 +740,20 @@ impl Manager {
         }))
     }
 
+    /// Blocking form of [`value`](Self::value), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`value`](Self::value).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_value<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<ValueProxy<T>, CallError> {
+        crate::manager::blocking(self.value(value))
+    }
+
     /// A new FIFO queue holding at most `maxsize` items, 0 for no limit
     /// (Python's `manager.Queue(maxsize)`).
     ///
@@ -554,6 +768,20 @@ impl Manager {
         Ok(QueueProxy::from_ref(self.make("Queue", &(maxsize as u64)).await?))
     }
 
+    /// Blocking form of [`queue`](Self::queue), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`queue`](Self::queue).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        crate::manager::blocking(self.queue(maxsize))
+    }
+
     /// A new joinable queue (Python's `manager.JoinableQueue(maxsize)`).
     ///
     /// # Errors
@@ -565,6 +793,20 @@ impl Manager {
     /// See [`QueueProxy::task_done`].
     pub async fn joinable_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
         Ok(QueueProxy::from_ref(self.make("JoinableQueue", &(maxsize as u64)).await?))
+    }
+
+    /// Blocking form of [`joinable_queue`](Self::joinable_queue), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`joinable_queue`](Self::joinable_queue).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_joinable_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        crate::manager::blocking(self.joinable_queue(maxsize))
     }
 
     /// A new last-in-first-out queue (Python's `queue.LifoQueue` through a
@@ -581,6 +823,20 @@ impl Manager {
         Ok(QueueProxy::from_ref(self.make("LifoQueue", &(maxsize as u64)).await?))
     }
 
+    /// Blocking form of [`lifo_queue`](Self::lifo_queue), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`lifo_queue`](Self::lifo_queue).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_lifo_queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, CallError> {
+        crate::manager::blocking(self.lifo_queue(maxsize))
+    }
+
     /// A new priority queue (Python's `queue.PriorityQueue` through a
     /// manager).
     ///
@@ -593,6 +849,20 @@ impl Manager {
     /// See [`PriorityQueueProxy`].
     pub async fn priority_queue<T>(&self, maxsize: usize) -> Result<PriorityQueueProxy<T>, CallError> {
         Ok(PriorityQueueProxy::from_ref(self.make("PriorityQueue", &(maxsize as u64)).await?))
+    }
+
+    /// Blocking form of [`priority_queue`](Self::priority_queue), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`priority_queue`](Self::priority_queue).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_priority_queue<T>(&self, maxsize: usize) -> Result<PriorityQueueProxy<T>, CallError> {
+        crate::manager::blocking(self.priority_queue(maxsize))
     }
 
     /// A new lock (Python's `manager.Lock()`).
@@ -608,6 +878,20 @@ impl Manager {
         Ok(LockProxy::from_ref(self.make("Lock", &()).await?))
     }
 
+    /// Blocking form of [`lock`](Self::lock), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`lock`](Self::lock).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_lock(&self) -> Result<LockProxy, CallError> {
+        crate::manager::blocking(self.lock())
+    }
+
     /// A new event (Python's `manager.Event()`).
     ///
     /// # Errors
@@ -621,6 +905,20 @@ impl Manager {
         Ok(EventProxy::from_ref(self.make("Event", &()).await?))
     }
 
+    /// Blocking form of [`event`](Self::event), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`event`](Self::event).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_event(&self) -> Result<EventProxy, CallError> {
+        crate::manager::blocking(self.event())
+    }
+
     /// A new re-entrant lock (Python's `manager.RLock()`).
     ///
     /// # Errors
@@ -632,6 +930,20 @@ impl Manager {
     /// See [`RLockProxy`].
     pub async fn rlock(&self) -> Result<RLockProxy, CallError> {
         Ok(RLockProxy::from_ref(self.make("RLock", &()).await?))
+    }
+
+    /// Blocking form of [`rlock`](Self::rlock), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`rlock`](Self::rlock).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_rlock(&self) -> Result<RLockProxy, CallError> {
+        crate::manager::blocking(self.rlock())
     }
 
     /// A new semaphore with `value` permits (Python's
@@ -648,6 +960,20 @@ impl Manager {
         Ok(SemaphoreProxy::from_ref(self.make("Semaphore", &value).await?))
     }
 
+    /// Blocking form of [`semaphore`](Self::semaphore), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`semaphore`](Self::semaphore).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
+        crate::manager::blocking(self.semaphore(value))
+    }
+
     /// A new bounded semaphore (Python's `manager.BoundedSemaphore(value)`):
     /// releasing it above `value` is a `ValueError`.
     ///
@@ -662,6 +988,20 @@ impl Manager {
         Ok(SemaphoreProxy::from_ref(self.make("BoundedSemaphore", &value).await?))
     }
 
+    /// Blocking form of [`bounded_semaphore`](Self::bounded_semaphore), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`bounded_semaphore`](Self::bounded_semaphore).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_bounded_semaphore(&self, value: u64) -> Result<SemaphoreProxy, CallError> {
+        crate::manager::blocking(self.bounded_semaphore(value))
+    }
+
     /// A new condition variable with its own re-entrant lock (Python's
     /// `manager.Condition()`).
     ///
@@ -674,6 +1014,20 @@ impl Manager {
     /// See [`ConditionProxy`].
     pub async fn condition(&self) -> Result<ConditionProxy, CallError> {
         Ok(ConditionProxy::from_ref(self.make("Condition", &()).await?))
+    }
+
+    /// Blocking form of [`condition`](Self::condition), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`condition`](Self::condition).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_condition(&self) -> Result<ConditionProxy, CallError> {
+        crate::manager::blocking(self.condition())
     }
 
     /// A new barrier for `parties` parties (Python's
@@ -696,6 +1050,20 @@ impl Manager {
         Ok(BarrierProxy::from_ref(self.make("Barrier", &parties).await?))
     }
 
+    /// Blocking form of [`barrier`](Self::barrier), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`barrier`](Self::barrier).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_barrier(&self, parties: u64) -> Result<BarrierProxy, CallError> {
+        crate::manager::blocking(self.barrier(parties))
+    }
+
     /// A new fixed-length array holding `items` (Python's
     /// `manager.Array(typecode, sequence)`).
     ///
@@ -708,6 +1076,20 @@ impl Manager {
     /// See [`ArrayProxy`].
     pub async fn array<T: Serialize>(&self, items: &[T]) -> Result<ArrayProxy<T>, CallError> {
         Ok(ArrayProxy::from_ref(self.make_from("Array", items).await?))
+    }
+
+    /// Blocking form of [`array`](Self::array), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`array`](Self::array).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_array<T: Serialize>(&self, items: &[T]) -> Result<ArrayProxy<T>, CallError> {
+        crate::manager::blocking(self.array(items))
     }
 }
 

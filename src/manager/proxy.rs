@@ -303,6 +303,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         old.map(|b| load(&b)).transpose()
     }
 
+    /// Blocking form of [`insert`](Self::insert), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_insert<Q>(&self, key: &Q, value: &V) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.insert(key, value))
+    }
+
     /// `d.get(key)`.
     ///
     /// # Errors
@@ -329,6 +347,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     {
         let v: Option<Vec<u8>> = self.obj.call("get", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
+    }
+
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get<Q>(&self, key: &Q) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.get(key))
     }
 
     /// `del d[key]`, returning the value: a missing key is
@@ -359,6 +395,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         load(&v)
     }
 
+    /// Blocking form of [`remove`](Self::remove), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`remove`](Self::remove).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_remove<Q>(&self, key: &Q) -> Result<V, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.remove(key))
+    }
+
     /// `d.pop(key, None)`.
     ///
     /// # Errors
@@ -381,6 +435,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     {
         let v: Option<Vec<u8>> = self.obj.call("pop", &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
+    }
+
+    /// Blocking form of [`pop`](Self::pop), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`pop`](Self::pop).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_pop<Q>(&self, key: &Q) -> Result<Option<V>, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.pop(key))
     }
 
     /// `key in d`.
@@ -408,6 +480,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         self.obj.call("contains", &self.obj.stored(key)?).await
     }
 
+    /// Blocking form of [`contains_key`](Self::contains_key), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`contains_key`](Self::contains_key).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_contains_key<Q>(&self, key: &Q) -> Result<bool, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.contains_key(key))
+    }
+
     /// `len(d)`.
     ///
     /// # Errors
@@ -426,6 +516,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
     }
 
+    /// Blocking form of [`len`](Self::len), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_len(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.len())
+    }
+
     /// `len(d) == 0`.
     ///
     /// # Errors
@@ -442,6 +546,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// ```
     pub async fn is_empty(&self) -> Result<bool, CallError> {
         Ok(self.len().await? == 0)
+    }
+
+    /// Blocking form of [`is_empty`](Self::is_empty), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`is_empty`](Self::is_empty).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_is_empty(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.is_empty())
     }
 
     /// `list(d.items())`, in insertion order (one round trip).
@@ -466,6 +584,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         raw.iter().map(|(k, v)| Ok((load(k)?, load(v)?))).collect()
     }
 
+    /// Blocking form of [`items`](Self::items), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`items`](Self::items).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_items(&self) -> Result<Vec<(K, V)>, CallError> {
+        crate::manager::blocking(self.items())
+    }
+
     /// `list(d.keys())`, in insertion order.
     ///
     /// # Errors
@@ -488,6 +620,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         raw.iter().map(|k| load(k)).collect()
     }
 
+    /// Blocking form of [`keys`](Self::keys), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`keys`](Self::keys).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_keys(&self) -> Result<Vec<K>, CallError> {
+        crate::manager::blocking(self.keys())
+    }
+
     /// `list(d.values())`, in insertion order.
     ///
     /// # Errors
@@ -500,6 +646,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     pub async fn values(&self) -> Result<Vec<V>, CallError> {
         let raw: Vec<Vec<u8>> = self.obj.call("values", &()).await?;
         raw.iter().map(|v| load(v)).collect()
+    }
+
+    /// Blocking form of [`values`](Self::values), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`values`](Self::values).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_values(&self) -> Result<Vec<V>, CallError> {
+        crate::manager::blocking(self.values())
     }
 
     /// `d.popitem()`: removes and returns the pair inserted last; an empty
@@ -524,6 +684,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     pub async fn popitem(&self) -> Result<(K, V), CallError> {
         let (k, v): (Vec<u8>, Vec<u8>) = self.obj.call("popitem", &()).await?;
         Ok((load(&k)?, load(&v)?))
+    }
+
+    /// Blocking form of [`popitem`](Self::popitem), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`popitem`](Self::popitem).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_popitem(&self) -> Result<(K, V), CallError> {
+        crate::manager::blocking(self.popitem())
     }
 
     /// `d.setdefault(key, default)`: the value at `key`, inserting
@@ -552,6 +726,24 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         load(&v)
     }
 
+    /// Blocking form of [`setdefault`](Self::setdefault), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`setdefault`](Self::setdefault).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_setdefault<Q>(&self, key: &Q, default: &V) -> Result<V, CallError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        crate::manager::blocking(self.setdefault(key, default))
+    }
+
     /// `d.update(pairs)`: inserts every pair, in order (one round trip).
     ///
     /// # Errors
@@ -567,6 +759,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         });
         self.obj.pin(pins);
         self.obj.call("update", &encoded?).await
+    }
+
+    /// Blocking form of [`update`](Self::update), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`update`](Self::update).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_update(&self, pairs: &[(K, V)]) -> Result<(), CallError> {
+        crate::manager::blocking(self.update(pairs))
     }
 
     /// `d.clear()`.
@@ -588,6 +794,20 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// ```
     pub async fn clear(&self) -> Result<(), CallError> {
         self.obj.call("clear", &()).await
+    }
+
+    /// Blocking form of [`clear`](Self::clear), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`clear`](Self::clear).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_clear(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.clear())
     }
 }
 
@@ -634,6 +854,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         self.obj.call("append", &self.obj.stored(value)?).await
     }
 
+    /// Blocking form of [`push`](Self::push), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_push(&self, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.push(value))
+    }
+
     /// `l.extend(values)`.
     ///
     /// # Errors
@@ -653,6 +887,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     pub async fn extend(&self, values: &[T]) -> Result<(), CallError> {
         let values = self.obj.stored_all(values)?;
         self.obj.call("extend", &values).await
+    }
+
+    /// Blocking form of [`extend`](Self::extend), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`extend`](Self::extend).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_extend(&self, values: &[T]) -> Result<(), CallError> {
+        crate::manager::blocking(self.extend(values))
     }
 
     /// `l[index]`; out of range is [`RemoteError::IndexError`].
@@ -676,6 +924,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         load(&v)
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get(&self, index: i64) -> Result<T, CallError> {
+        crate::manager::blocking(self.get(index))
+    }
+
     /// `l[index] = value`.
     ///
     /// # Errors
@@ -694,6 +956,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
         self.obj.call("set", &(index, self.obj.stored(value)?)).await
+    }
+
+    /// Blocking form of [`set`](Self::set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_set(&self, index: i64, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.set(index, value))
     }
 
     /// `l.insert(index, value)` (the index is clamped, as in Python).
@@ -717,6 +993,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         self.obj.call("insert", &(index, self.obj.stored(value)?)).await
     }
 
+    /// Blocking form of [`insert`](Self::insert), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_insert(&self, index: i64, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.insert(index, value))
+    }
+
     /// `l.pop()` (the last item); an empty list is `IndexError`.
     ///
     /// # Errors
@@ -735,6 +1025,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     pub async fn pop(&self) -> Result<T, CallError> {
         let v: Vec<u8> = self.obj.call("pop", &None::<i64>).await?;
         load(&v)
+    }
+
+    /// Blocking form of [`pop`](Self::pop), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`pop`](Self::pop).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_pop(&self) -> Result<T, CallError> {
+        crate::manager::blocking(self.pop())
     }
 
     /// `l.pop(index)`.
@@ -757,6 +1061,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         load(&v)
     }
 
+    /// Blocking form of [`pop_at`](Self::pop_at), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`pop_at`](Self::pop_at).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_pop_at(&self, index: i64) -> Result<T, CallError> {
+        crate::manager::blocking(self.pop_at(index))
+    }
+
     /// `l.remove(value)` (the first equal item); absent is `ValueError`.
     ///
     /// # Errors
@@ -775,6 +1093,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn remove(&self, value: &T) -> Result<(), CallError> {
         self.obj.call("remove", &self.obj.stored(value)?).await
+    }
+
+    /// Blocking form of [`remove`](Self::remove), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`remove`](Self::remove).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_remove(&self, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.remove(value))
     }
 
     /// `l.index(value)`; absent is `ValueError`.
@@ -796,6 +1128,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         Ok(self.obj.call::<_, u64>("index", &self.obj.stored(value)?).await? as usize)
     }
 
+    /// Blocking form of [`index`](Self::index), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`index`](Self::index).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_index(&self, value: &T) -> Result<usize, CallError> {
+        crate::manager::blocking(self.index(value))
+    }
+
     /// `l.count(value)`.
     ///
     /// # Errors
@@ -813,6 +1159,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn count(&self, value: &T) -> Result<usize, CallError> {
         Ok(self.obj.call::<_, u64>("count", &self.obj.stored(value)?).await? as usize)
+    }
+
+    /// Blocking form of [`count`](Self::count), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`count`](Self::count).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_count(&self, value: &T) -> Result<usize, CallError> {
+        crate::manager::blocking(self.count(value))
     }
 
     /// `l.reverse()`.
@@ -835,6 +1195,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         self.obj.call("reverse", &()).await
     }
 
+    /// Blocking form of [`reverse`](Self::reverse), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`reverse`](Self::reverse).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_reverse(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.reverse())
+    }
+
     /// `len(l)`.
     ///
     /// # Errors
@@ -853,6 +1227,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
     }
 
+    /// Blocking form of [`len`](Self::len), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_len(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.len())
+    }
+
     /// `len(l) == 0`.
     ///
     /// # Errors
@@ -869,6 +1257,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn is_empty(&self) -> Result<bool, CallError> {
         Ok(self.len().await? == 0)
+    }
+
+    /// Blocking form of [`is_empty`](Self::is_empty), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`is_empty`](Self::is_empty).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_is_empty(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.is_empty())
     }
 
     /// `l[:]`: a copy of every item (one round trip).
@@ -890,6 +1292,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
         raw.iter().map(|b| load(b)).collect()
     }
 
+    /// Blocking form of [`to_vec`](Self::to_vec), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`to_vec`](Self::to_vec).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_to_vec(&self) -> Result<Vec<T>, CallError> {
+        crate::manager::blocking(self.to_vec())
+    }
+
     /// `l.clear()`.
     ///
     /// # Errors
@@ -908,6 +1324,20 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn clear(&self) -> Result<(), CallError> {
         self.obj.call("clear", &()).await
+    }
+
+    /// Blocking form of [`clear`](Self::clear), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`clear`](Self::clear).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_clear(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.clear())
     }
 }
 
@@ -953,6 +1383,20 @@ impl NamespaceProxy {
         load(&v)
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get<T: DeserializeOwned>(&self, name: &str) -> Result<T, CallError> {
+        crate::manager::blocking(self.get(name))
+    }
+
     /// `ns.name = value`.
     ///
     /// # Errors
@@ -971,6 +1415,20 @@ impl NamespaceProxy {
     /// ```
     pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
         self.obj.call("set", &(name, self.obj.stored(value)?)).await
+    }
+
+    /// Blocking form of [`set`](Self::set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.set(name, value))
     }
 
     /// `del ns.name`.
@@ -994,6 +1452,20 @@ impl NamespaceProxy {
         self.obj.call("delete", name).await
     }
 
+    /// Blocking form of [`delete`](Self::delete), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`delete`](Self::delete).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_delete(&self, name: &str) -> Result<(), CallError> {
+        crate::manager::blocking(self.delete(name))
+    }
+
     /// The attribute names, sorted.
     ///
     /// # Errors
@@ -1010,6 +1482,20 @@ impl NamespaceProxy {
     /// ```
     pub async fn names(&self) -> Result<Vec<String>, CallError> {
         self.obj.call("names", &()).await
+    }
+
+    /// Blocking form of [`names`](Self::names), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`names`](Self::names).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_names(&self) -> Result<Vec<String>, CallError> {
+        crate::manager::blocking(self.names())
     }
 }
 
@@ -1052,6 +1538,20 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
         load(&v)
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get(&self) -> Result<T, CallError> {
+        crate::manager::blocking(self.get())
+    }
+
     /// `v.value = value`.
     ///
     /// # Errors
@@ -1070,6 +1570,20 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// ```
     pub async fn set(&self, value: &T) -> Result<(), CallError> {
         self.obj.call("set", &self.obj.stored(value)?).await
+    }
+
+    /// Blocking form of [`set`](Self::set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_set(&self, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.set(value))
     }
 }
 
@@ -1145,6 +1659,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
         self.put_with(item.borrow(), true, None).await
     }
 
+    /// Blocking form of [`put`](Self::put), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_put(&self, item: impl Borrow<T>) -> Result<(), CallError> {
+        crate::manager::blocking(self.put(item))
+    }
+
     /// `q.put(item, timeout=t)`: [`RemoteError::Full`] if there is still no
     /// room after `timeout`.
     ///
@@ -1165,6 +1693,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// ```
     pub async fn put_timeout(&self, item: impl Borrow<T>, timeout: Duration) -> Result<(), CallError> {
         self.put_with(item.borrow(), true, Some(timeout)).await
+    }
+
+    /// Blocking form of [`put_timeout`](Self::put_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_timeout`](Self::put_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_put_timeout(&self, item: impl Borrow<T>, timeout: Duration) -> Result<(), CallError> {
+        crate::manager::blocking(self.put_timeout(item, timeout))
     }
 
     /// `q.put_nowait(item)`: [`RemoteError::Full`] at once if there is no
@@ -1188,6 +1730,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     #[doc(alias = "put_nowait")]
     pub async fn try_put(&self, item: impl Borrow<T>) -> Result<(), CallError> {
         self.put_with(item.borrow(), false, None).await
+    }
+
+    /// Blocking form of [`try_put`](Self::try_put), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_put`](Self::try_put).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_try_put(&self, item: impl Borrow<T>) -> Result<(), CallError> {
+        crate::manager::blocking(self.try_put(item))
     }
 
     /// `q.get()`: waits for an item.
@@ -1215,6 +1771,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
         self.get_with(true, None).await
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get(&self) -> Result<T, CallError> {
+        crate::manager::blocking(self.get())
+    }
+
     /// `q.get(timeout=t)`: [`RemoteError::Empty`] if no item came.
     ///
     /// # Errors
@@ -1238,6 +1808,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
         self.get_with(true, Some(timeout)).await
     }
 
+    /// Blocking form of [`get_timeout`](Self::get_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get_timeout`](Self::get_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get_timeout(&self, timeout: Duration) -> Result<T, CallError> {
+        crate::manager::blocking(self.get_timeout(timeout))
+    }
+
     /// `q.get_nowait()`: [`RemoteError::Empty`] at once if there is no item.
     ///
     /// # Errors
@@ -1257,6 +1841,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
         self.get_with(false, None).await
     }
 
+    /// Blocking form of [`try_get`](Self::try_get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_get`](Self::try_get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_try_get(&self) -> Result<T, CallError> {
+        crate::manager::blocking(self.try_get())
+    }
+
     /// `q.qsize()`.
     ///
     /// # Errors
@@ -1273,6 +1871,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// ```
     pub async fn qsize(&self) -> Result<usize, CallError> {
         Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+    }
+
+    /// Blocking form of [`qsize`](Self::qsize), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`qsize`](Self::qsize).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_qsize(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.qsize())
     }
 
     /// `q.task_done()`: one call too many is [`RemoteError::ValueError`].
@@ -1298,6 +1910,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
         self.obj.call("task_done", &()).await
     }
 
+    /// Blocking form of [`task_done`](Self::task_done), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`task_done`](Self::task_done).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_task_done(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.task_done())
+    }
+
     /// `q.join()`: waits until every item put has been marked done.
     ///
     /// # Errors
@@ -1309,6 +1935,20 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// See [`task_done`](QueueProxy::task_done).
     pub async fn join(&self) -> Result<(), CallError> {
         self.obj.call("join", &()).await
+    }
+
+    /// Blocking form of [`join`](Self::join), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_join(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.join())
     }
 }
 
@@ -1353,6 +1993,20 @@ impl<T: Serialize> PriorityQueueProxy<T> {
         self.obj.call("put", &((priority, self.obj.stored(item)?), true, None::<Duration>)).await
     }
 
+    /// Blocking form of [`put`](Self::put), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_put(&self, priority: i64, item: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.put(priority, item))
+    }
+
     /// Takes the item of lowest priority, waiting for one; returns it with
     /// its priority. The item decodes as `R` (for `T = &str`, a `String`).
     ///
@@ -1380,6 +2034,20 @@ impl<T: Serialize> PriorityQueueProxy<T> {
         Ok((priority, load(&item)?))
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get<R: DeserializeOwned>(&self) -> Result<(i64, R), CallError> {
+        crate::manager::blocking(self.get())
+    }
+
     /// `q.qsize()`.
     ///
     /// # Errors
@@ -1396,6 +2064,20 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// ```
     pub async fn qsize(&self) -> Result<usize, CallError> {
         Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+    }
+
+    /// Blocking form of [`qsize`](Self::qsize), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`qsize`](Self::qsize).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_qsize(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.qsize())
     }
 }
 
@@ -1456,6 +2138,20 @@ impl LockProxy {
         self.acquire_with(true, None).await.map(drop)
     }
 
+    /// Blocking form of [`acquire`](Self::acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.acquire())
+    }
+
     /// `lock.acquire(timeout=t)`: whether it was acquired in time.
     ///
     /// # Errors
@@ -1476,6 +2172,20 @@ impl LockProxy {
         self.acquire_with(true, Some(timeout)).await
     }
 
+    /// Blocking form of [`acquire_timeout`](Self::acquire_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.acquire_timeout(timeout))
+    }
+
     /// `lock.acquire(False)`.
     ///
     /// # Errors
@@ -1489,6 +2199,20 @@ impl LockProxy {
         self.acquire_with(false, None).await
     }
 
+    /// Blocking form of [`try_acquire`](Self::try_acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_try_acquire(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.try_acquire())
+    }
+
     /// `lock.release()`; an unlocked lock is [`RemoteError::RuntimeError`].
     ///
     /// # Errors
@@ -1500,6 +2224,20 @@ impl LockProxy {
     /// See [`LockProxy`].
     pub async fn release(&self) -> Result<(), CallError> {
         self.obj.call("release", &()).await
+    }
+
+    /// Blocking form of [`release`](Self::release), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`release`](Self::release).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_release(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.release())
     }
 }
 
@@ -1537,6 +2275,20 @@ impl EventProxy {
         self.obj.call("set", &()).await
     }
 
+    /// Blocking form of [`set`](Self::set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_set(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.set())
+    }
+
     /// `event.clear()`.
     ///
     /// # Errors
@@ -1558,6 +2310,20 @@ impl EventProxy {
         self.obj.call("clear", &()).await
     }
 
+    /// Blocking form of [`clear`](Self::clear), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`clear`](Self::clear).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_clear(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.clear())
+    }
+
     /// `event.is_set()`.
     ///
     /// # Errors
@@ -1569,6 +2335,20 @@ impl EventProxy {
     /// See [`EventProxy`].
     pub async fn is_set(&self) -> Result<bool, CallError> {
         self.obj.call("is_set", &()).await
+    }
+
+    /// Blocking form of [`is_set`](Self::is_set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`is_set`](Self::is_set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_is_set(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.is_set())
     }
 
     /// `event.wait()`.
@@ -1588,6 +2368,20 @@ impl EventProxy {
         self.obj.call::<_, bool>("wait", &None::<Duration>).await.map(drop)
     }
 
+    /// Blocking form of [`wait`](Self::wait), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.wait())
+    }
+
     /// `event.wait(timeout)`: whether the event is set.
     ///
     /// # Errors
@@ -1599,6 +2393,20 @@ impl EventProxy {
     /// See [`EventProxy`].
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
         self.obj.call("wait", &Some(timeout)).await
+    }
+
+    /// Blocking form of [`wait_timeout`](Self::wait_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_timeout`](Self::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.wait_timeout(timeout))
     }
 }
 

@@ -73,6 +73,20 @@ impl RLockProxy {
         acquire_owned(&self.obj, true, None).await.map(drop)
     }
 
+    /// Blocking form of [`acquire`](Self::acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.acquire())
+    }
+
     /// `lock.acquire(timeout=t)`: whether it was acquired in time.
     ///
     /// # Errors
@@ -97,6 +111,20 @@ impl RLockProxy {
         acquire_owned(&self.obj, true, Some(timeout)).await
     }
 
+    /// Blocking form of [`acquire_timeout`](Self::acquire_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.acquire_timeout(timeout))
+    }
+
     /// `lock.acquire(False)`.
     ///
     /// # Errors
@@ -116,6 +144,20 @@ impl RLockProxy {
         acquire_owned(&self.obj, false, None).await
     }
 
+    /// Blocking form of [`try_acquire`](Self::try_acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_try_acquire(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.try_acquire())
+    }
+
     /// `lock.release()`: one level; releasing a lock this task does not
     /// hold is [`RemoteError::RuntimeError`](super::RemoteError::RuntimeError).
     ///
@@ -128,6 +170,20 @@ impl RLockProxy {
     /// See [`RLockProxy`].
     pub async fn release(&self) -> Result<(), CallError> {
         self.obj.call("release", &owner::local()).await
+    }
+
+    /// Blocking form of [`release`](Self::release), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`release`](Self::release).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_release(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.release())
     }
 }
 
@@ -181,6 +237,20 @@ impl SemaphoreProxy {
         self.acquire_with(true, None).await.map(drop)
     }
 
+    /// Blocking form of [`acquire`](Self::acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.acquire())
+    }
+
     /// `s.acquire(timeout=t)`: whether a permit was taken in time.
     ///
     /// # Errors
@@ -200,6 +270,20 @@ impl SemaphoreProxy {
         self.acquire_with(true, Some(timeout)).await
     }
 
+    /// Blocking form of [`acquire_timeout`](Self::acquire_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.acquire_timeout(timeout))
+    }
+
     /// `s.acquire(False)`.
     ///
     /// # Errors
@@ -211,6 +295,20 @@ impl SemaphoreProxy {
     /// See [`SemaphoreProxy`].
     pub async fn try_acquire(&self) -> Result<bool, CallError> {
         self.acquire_with(false, None).await
+    }
+
+    /// Blocking form of [`try_acquire`](Self::try_acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_try_acquire(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.try_acquire())
     }
 
     /// `s.release()`: gives back one permit.
@@ -225,6 +323,20 @@ impl SemaphoreProxy {
     /// See [`SemaphoreProxy`].
     pub async fn release(&self) -> Result<(), CallError> {
         self.release_n(1).await
+    }
+
+    /// Blocking form of [`release`](Self::release), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`release`](Self::release).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_release(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.release())
     }
 
     /// `s.release(n)`: gives back `n` permits at once.
@@ -247,6 +359,20 @@ impl SemaphoreProxy {
         self.obj.call("release", &n).await
     }
 
+    /// Blocking form of [`release_n`](Self::release_n), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`release_n`](Self::release_n).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_release_n(&self, n: u64) -> Result<(), CallError> {
+        crate::manager::blocking(self.release_n(n))
+    }
+
     /// `s.get_value()`: the permits left.
     ///
     /// # Errors
@@ -258,6 +384,20 @@ impl SemaphoreProxy {
     /// See [`release_n`](SemaphoreProxy::release_n).
     pub async fn value(&self) -> Result<u64, CallError> {
         self.obj.call("get_value", &()).await
+    }
+
+    /// Blocking form of [`value`](Self::value), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`value`](Self::value).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_value(&self) -> Result<u64, CallError> {
+        crate::manager::blocking(self.value())
     }
 }
 
@@ -312,6 +452,20 @@ impl ConditionProxy {
         acquire_owned(&self.obj, true, None).await.map(drop)
     }
 
+    /// Blocking form of [`acquire`](Self::acquire), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.acquire())
+    }
+
     /// Acquires the lock, waiting at most `timeout`: whether it did.
     ///
     /// # Errors
@@ -332,6 +486,20 @@ impl ConditionProxy {
         acquire_owned(&self.obj, true, Some(timeout)).await
     }
 
+    /// Blocking form of [`acquire_timeout`](Self::acquire_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.acquire_timeout(timeout))
+    }
+
     /// Releases the lock (one level).
     ///
     /// # Errors
@@ -344,6 +512,20 @@ impl ConditionProxy {
     /// See [`ConditionProxy`].
     pub async fn release(&self) -> Result<(), CallError> {
         self.obj.call("release", &owner::local()).await
+    }
+
+    /// Blocking form of [`release`](Self::release), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`release`](Self::release).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_release(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.release())
     }
 
     async fn wait_with(&self, timeout: Option<Duration>) -> Result<bool, CallError> {
@@ -373,6 +555,20 @@ impl ConditionProxy {
         self.wait_with(None).await.map(drop)
     }
 
+    /// Blocking form of [`wait`](Self::wait), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.wait())
+    }
+
     /// `cond.wait(timeout)`: whether it was notified (`false`: timed out;
     /// the lock is held again either way).
     ///
@@ -393,6 +589,20 @@ impl ConditionProxy {
     /// ```
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
         self.wait_with(Some(timeout)).await
+    }
+
+    /// Blocking form of [`wait_timeout`](Self::wait_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_timeout`](Self::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
+        crate::manager::blocking(self.wait_timeout(timeout))
     }
 
     /// `cond.wait_for(predicate, timeout)`: waits until `predicate` (an
@@ -428,6 +638,24 @@ impl ConditionProxy {
         }
     }
 
+    /// Blocking form of [`wait_for`](Self::wait_for), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_for`](Self::wait_for).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait_for<F, Fut>(&self, predicate: F, timeout: Option<Duration>) -> Result<bool, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<bool, CallError>>,
+    {
+        crate::manager::blocking(self.wait_for(predicate, timeout))
+    }
+
     /// `cond.notify(n)`: wakes up to `n` waiters, longest waiting first.
     ///
     /// # Errors
@@ -450,6 +678,20 @@ impl ConditionProxy {
         self.obj.call("notify", &(owner::local(), n)).await
     }
 
+    /// Blocking form of [`notify`](Self::notify), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`notify`](Self::notify).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_notify(&self, n: u64) -> Result<(), CallError> {
+        crate::manager::blocking(self.notify(n))
+    }
+
     /// `cond.notify_all()`.
     ///
     /// # Errors
@@ -461,6 +703,20 @@ impl ConditionProxy {
     /// See [`ConditionProxy`].
     pub async fn notify_all(&self) -> Result<(), CallError> {
         self.notify(u64::MAX).await
+    }
+
+    /// Blocking form of [`notify_all`](Self::notify_all), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`notify_all`](Self::notify_all).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_notify_all(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.notify_all())
     }
 }
 
@@ -514,6 +770,20 @@ impl BarrierProxy {
         self.obj.call("wait", &None::<Duration>).await
     }
 
+    /// Blocking form of [`wait`](Self::wait), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait(&self) -> Result<u64, CallError> {
+        crate::manager::blocking(self.wait())
+    }
+
     /// `barrier.wait(timeout)`: as [`wait`](BarrierProxy::wait); running
     /// out of time breaks the barrier for everyone, as in Python.
     ///
@@ -537,6 +807,20 @@ impl BarrierProxy {
         self.obj.call("wait", &Some(timeout)).await
     }
 
+    /// Blocking form of [`wait_timeout`](Self::wait_timeout), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_timeout`](Self::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<u64, CallError> {
+        crate::manager::blocking(self.wait_timeout(timeout))
+    }
+
     /// `barrier.abort()`: breaks the barrier (waiters fail with
     /// `BrokenBarrier`) until [`reset`](BarrierProxy::reset).
     ///
@@ -558,6 +842,20 @@ impl BarrierProxy {
         self.obj.call("abort", &()).await
     }
 
+    /// Blocking form of [`abort`](Self::abort), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`abort`](Self::abort).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_abort(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.abort())
+    }
+
     /// `barrier.reset()`: back to the empty, unbroken state; parties
     /// waiting get `BrokenBarrier`.
     ///
@@ -570,6 +868,20 @@ impl BarrierProxy {
     /// See [`wait_timeout`](BarrierProxy::wait_timeout).
     pub async fn reset(&self) -> Result<(), CallError> {
         self.obj.call("reset", &()).await
+    }
+
+    /// Blocking form of [`reset`](Self::reset), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`reset`](Self::reset).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_reset(&self) -> Result<(), CallError> {
+        crate::manager::blocking(self.reset())
     }
 
     /// `barrier.parties`.
@@ -591,6 +903,20 @@ impl BarrierProxy {
         self.obj.call("parties", &()).await
     }
 
+    /// Blocking form of [`parties`](Self::parties), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`parties`](Self::parties).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_parties(&self) -> Result<u64, CallError> {
+        crate::manager::blocking(self.parties())
+    }
+
     /// `barrier.n_waiting`.
     ///
     /// # Errors
@@ -604,6 +930,20 @@ impl BarrierProxy {
         self.obj.call("n_waiting", &()).await
     }
 
+    /// Blocking form of [`n_waiting`](Self::n_waiting), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`n_waiting`](Self::n_waiting).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_n_waiting(&self) -> Result<u64, CallError> {
+        crate::manager::blocking(self.n_waiting())
+    }
+
     /// `barrier.broken`.
     ///
     /// # Errors
@@ -615,6 +955,20 @@ impl BarrierProxy {
     /// See [`wait_timeout`](BarrierProxy::wait_timeout).
     pub async fn broken(&self) -> Result<bool, CallError> {
         self.obj.call("broken", &()).await
+    }
+
+    /// Blocking form of [`broken`](Self::broken), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`broken`](Self::broken).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_broken(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.broken())
     }
 }
 
@@ -663,6 +1017,20 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
         load(&v)
     }
 
+    /// Blocking form of [`get`](Self::get), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_get(&self, index: i64) -> Result<T, CallError> {
+        crate::manager::blocking(self.get(index))
+    }
+
     /// `a[index] = value`.
     ///
     /// # Errors
@@ -676,6 +1044,20 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
         self.obj.call("set", &(index, self.obj.stored(value)?)).await
     }
 
+    /// Blocking form of [`set`](Self::set), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_set(&self, index: i64, value: &T) -> Result<(), CallError> {
+        crate::manager::blocking(self.set(index, value))
+    }
+
     /// `len(a)`.
     ///
     /// # Errors
@@ -687,6 +1069,20 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
     /// See [`ArrayProxy`].
     pub async fn len(&self) -> Result<usize, CallError> {
         Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
+    }
+
+    /// Blocking form of [`len`](Self::len), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_len(&self) -> Result<usize, CallError> {
+        crate::manager::blocking(self.len())
     }
 
     /// `len(a) == 0`.
@@ -707,6 +1103,20 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
         Ok(self.len().await? == 0)
     }
 
+    /// Blocking form of [`is_empty`](Self::is_empty), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`is_empty`](Self::is_empty).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_is_empty(&self) -> Result<bool, CallError> {
+        crate::manager::blocking(self.is_empty())
+    }
+
     /// `a[:]`: every item (one round trip).
     ///
     /// # Errors
@@ -719,5 +1129,19 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
     pub async fn to_vec(&self) -> Result<Vec<T>, CallError> {
         let items: Vec<Vec<u8>> = self.obj.call("to_vec", &()).await?;
         items.iter().map(|b| load(b)).collect()
+    }
+
+    /// Blocking form of [`to_vec`](Self::to_vec), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`to_vec`](Self::to_vec).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_to_vec(&self) -> Result<Vec<T>, CallError> {
+        crate::manager::blocking(self.to_vec())
     }
 }

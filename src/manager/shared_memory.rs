@@ -61,6 +61,30 @@ impl SharedMemoryManager {
         Ok(SharedMemoryManager { tracker, manager })
     }
 
+    /// Blocking form of [`start`](SharedMemoryManager::start), for
+    /// synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](SharedMemoryManager::start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     ipc::init();
+    ///     let smm = ipc::manager::SharedMemoryManager::blocking_start()?;
+    ///     let block = smm.blocking_shared_memory(64)?;
+    ///     let name = block.name().to_owned();
+    ///     smm.blocking_shutdown()?;
+    ///     assert!(ipc::SharedMemory::open(&name).is_err(), "unlinked at shutdown");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn blocking_start() -> Result<SharedMemoryManager, Error> {
+        crate::manager::blocking(SharedMemoryManager::start())
+    }
+
     /// Hands `block`'s name to the server. Cancel safe: a caller that
     /// leaves before the server has the name unlinks the block here (the
     /// server skips a name already gone).
@@ -100,6 +124,20 @@ impl SharedMemoryManager {
         Ok(block)
     }
 
+    /// Blocking form of [`shared_memory`](Self::shared_memory), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`shared_memory`](Self::shared_memory).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_shared_memory(&self, size: usize) -> Result<SharedMemory, Error> {
+        crate::manager::blocking(self.shared_memory(size))
+    }
+
     /// A new [`ShareableList`] holding `items` (Python's
     /// `smm.ShareableList(sequence)`).
     ///
@@ -123,6 +161,24 @@ impl SharedMemoryManager {
         let list = ShareableList::create(None, items)?;
         self.track(list.shm()).await?;
         Ok(list)
+    }
+
+    /// Blocking form of [`shareable_list`](Self::shareable_list), for synchronous code: no
+    /// runtime needed (a synchronous child target, a plain thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`shareable_list`](Self::shareable_list).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_shareable_list<I>(&self, items: I) -> Result<ShareableList, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Item>,
+    {
+        crate::manager::blocking(self.shareable_list(items))
     }
 
     /// The manager underneath, for the other managed objects (Python's
@@ -155,5 +211,18 @@ impl SharedMemoryManager {
         let SharedMemoryManager { tracker, manager } = self;
         drop(tracker);
         manager.shutdown().await
+    }
+
+    /// Blocking form of [`shutdown`](SharedMemoryManager::shutdown).
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](SharedMemoryManager::shutdown).
+    ///
+    /// # Examples
+    ///
+    /// See [`blocking_start`](SharedMemoryManager::blocking_start).
+    pub fn blocking_shutdown(self) -> Result<(), Error> {
+        crate::manager::blocking(self.shutdown())
     }
 }

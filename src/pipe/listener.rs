@@ -807,8 +807,7 @@ impl Client {
         };
         let mut conn = Connection::from_fd(fd)?;
         if let Some(key) = &self.authkey {
-            futures::executor::block_on(auth::client(&mut auth::Blocking(&mut conn, None), key))
-                .map_err(connect_error)?;
+            crate::wake::block_on(auth::client(&mut auth::Blocking(&mut conn, None), key)).map_err(connect_error)?;
         }
         Ok(conn)
     }

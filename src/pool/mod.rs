@@ -135,6 +135,9 @@ struct Settings {
 /// ```
 pub struct Pool {
     shared: Arc<Shared>,
+    /// The runtime of a pool built from synchronous code
+    /// ([`PoolBuilder::blocking_build`]), on a thread of its own.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// What the pool's handle and its slots share.
@@ -456,7 +459,45 @@ impl PoolBuilder {
         for start in starts {
             tokio::spawn(slot::run(Arc::clone(&shared), start));
         }
-        Ok(Pool { shared })
+        Ok(Pool { shared, runtime: None })
+    }
+
+    /// [`build`](PoolBuilder::build) for synchronous code (a synchronous
+    /// child target, a plain `main`): the pool gets a runtime of its own,
+    /// on one thread, for its bookkeeping; the `blocking_*` methods (and the
+    /// async ones, awaited anywhere) then work without one of the caller's.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](PoolBuilder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     ipc::init();
+    ///     let pool = ipc::Pool::builder().processes(2).blocking_build()?;
+    ///     assert_eq!(pool.blocking_map(|x: u32| x * x, 0..4)?, [0, 1, 4, 9]);
+    ///     pool.close();
+    ///     pool.blocking_join()?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn blocking_build(self) -> Result<Pool, PoolError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ipc-pool")
+            .enable_all()
+            .build()
+            .map_err(|e| PoolError::Spawn(Box::new(crate::Error::Io(e))))?;
+        // Built from a thread outside any runtime (this one may be inside
+        // one, where `block_on` is refused).
+        let built = std::thread::scope(|s| {
+            s.spawn(|| runtime.block_on(self.build())).join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        });
+        let mut pool = built?;
+        pool.runtime = Some(runtime);
+        Ok(pool)
     }
 }
 
@@ -1114,6 +1155,240 @@ impl Pool {
     }
 }
 
+/// The blocking forms, for synchronous code (a synchronous child target,
+/// a thread of its own): each waits for its async form's outcome on this
+/// thread. A pool made in synchronous code comes from
+/// [`Pool::blocking_new`] or [`PoolBuilder::blocking_build`].
+impl Pool {
+    /// [`new`](Pool::new) for synchronous code (see
+    /// [`PoolBuilder::blocking_build`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     ipc::init();
+    ///     let pool = ipc::Pool::blocking_new(1)?;
+    ///     assert_eq!(pool.blocking_apply(|s: String| s.len(), "four".to_owned())?, 4);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn blocking_new(processes: usize) -> Result<Pool, PoolError> {
+        Pool::builder().processes(processes).blocking_build()
+    }
+
+    /// Blocking form of [`apply`](Pool::apply).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply`](Pool::apply).
+    ///
+    /// # Examples
+    ///
+    /// See [`blocking_new`](Pool::blocking_new).
+    pub fn blocking_apply<F, A, R, M>(&self, target: F, arg: A) -> Result<R, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.apply_async(target, arg).blocking_get()
+    }
+
+    /// Blocking form of [`map`](Pool::map).
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// See [`PoolBuilder::blocking_build`].
+    pub fn blocking_map<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async(target, items).blocking_get()
+    }
+
+    /// Blocking form of [`map_chunked`](Pool::map_chunked).
+    ///
+    /// # Errors
+    ///
+    /// As [`map_chunked`](Pool::map_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(2)?;
+    /// assert_eq!(pool.blocking_map_chunked(|x: i8| -x, [1, 2, 3], 2)?, [-1, -2, -3]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_map_chunked<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+        chunk_size: usize,
+    ) -> Result<Vec<R>, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_chunked(target, items, chunk_size).blocking_get()
+    }
+
+    /// Blocking form of [`starmap`](Pool::starmap).
+    ///
+    /// # Errors
+    ///
+    /// As [`starmap`](Pool::starmap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(2)?;
+    /// assert_eq!(pool.blocking_starmap(|(a, b): (u8, u8)| a + b, [(1, 2), (3, 4)])?, [3, 7]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_starmap<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_async(target, items).blocking_get()
+    }
+
+    /// Blocking form of [`starmap_chunked`](Pool::starmap_chunked).
+    ///
+    /// # Errors
+    ///
+    /// As [`starmap_chunked`](Pool::starmap_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(2)?;
+    /// assert_eq!(pool.blocking_starmap_chunked(|(a, b): (u8, u8)| a * b, [(2, 3)], 1)?, [6]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_starmap_chunked<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+        chunk_size: usize,
+    ) -> Result<Vec<R>, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_async_chunked(target, items, chunk_size).blocking_get()
+    }
+
+    /// [`imap`](Pool::imap) as an iterator for synchronous code (Python's
+    /// `imap`, iterated): each `next()` blocks for the next result in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(2)?;
+    /// let tens: Vec<u64> = pool.blocking_imap(|x: u64| x * 10, 1..).take(3).map(Result::unwrap).collect();
+    /// assert_eq!(tens, [10, 20, 30]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_imap<F, A, R, M, I>(&self, target: F, items: I) -> impl Iterator<Item = Result<R, TaskError>> + Send
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'static,
+    {
+        let mut stream = self.imap(target, items);
+        std::iter::from_fn(move || crate::wake::block_on(stream.next()))
+    }
+
+    /// [`imap_unordered`](Pool::imap_unordered) as an iterator for
+    /// synchronous code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(2)?;
+    /// let mut out: Vec<u8> = pool.blocking_imap_unordered(|x: u8| x + 1, [1, 2, 3]).map(Result::unwrap).collect();
+    /// out.sort();
+    /// assert_eq!(out, [2, 3, 4]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_imap_unordered<F, A, R, M, I>(
+        &self,
+        target: F,
+        items: I,
+    ) -> impl Iterator<Item = Result<R, TaskError>> + Send
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'static,
+    {
+        let mut stream = self.imap_unordered(target, items);
+        std::iter::from_fn(move || crate::wake::block_on(stream.next()))
+    }
+
+    /// Blocking form of [`join`](Pool::join).
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Pool::join).
+    ///
+    /// # Examples
+    ///
+    /// See [`PoolBuilder::blocking_build`].
+    pub fn blocking_join(&self) -> Result<(), PoolError> {
+        crate::wake::block_on(self.join())
+    }
+
+    /// Blocking form of [`terminate`](Pool::terminate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(1)?;
+    /// let slow = pool.apply_async(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ());
+    /// pool.blocking_terminate();
+    /// assert!(matches!(slow.blocking_get(), Err(ipc::TaskError::Terminated)));
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_terminate(&self) {
+        crate::wake::block_on(self.terminate())
+    }
+}
+
 /// The outcomes of a chunk of `n` items as a stream of its items' (a chunk
 /// that failed as a whole — its worker died — fails every item).
 fn flatten_chunk<R>(
@@ -1148,5 +1423,13 @@ async fn gather_map<R: DeserializeOwned>(
 impl Drop for Pool {
     fn drop(&mut self) {
         self.shared.close(true);
+        if let Some(runtime) = self.runtime.take() {
+            // The slots still kill and reap the workers on it: let them,
+            // off this thread (which may be inside another runtime).
+            let shared = Arc::clone(&self.shared);
+            let _ = std::thread::Builder::new()
+                .name("ipc-pool-end".into())
+                .spawn(move || runtime.block_on(shared.slots_ended()));
+        }
     }
 }

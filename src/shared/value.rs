@@ -634,6 +634,96 @@ impl<T: ShmSafe> Array<T> {
         self.inner.cells.check_len(values.len())?;
         Ok(self.with(|s| s.copy_from_slice(values)).await?)
     }
+
+    /// Takes the lock for one step, blocking the thread.
+    fn blocking_with<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> io::Result<R> {
+        let mut guard = match self.blocking_get_lock() {
+            Ok(g) | Err(LockError::OwnerDied(g)) => g,
+            Err(LockError::Io(e)) => return Err(e),
+        };
+        Ok(f(&mut guard))
+    }
+
+    /// Blocking form of [`get`](Array::get), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::OutOfRange`]; [`AccessError::Io`] only from the
+    /// operating system.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let a = ipc::Array::new(&[10u8, 20])?;
+    /// assert_eq!(a.blocking_get(1)?, 20);
+    /// assert!(a.blocking_get(2).is_err());
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "__getitem__")]
+    pub fn blocking_get(&self, i: usize) -> ArrayResult<T> {
+        self.inner.cells.check(i)?;
+        Ok(self.blocking_with(|s| s[i])?)
+    }
+
+    /// Blocking form of [`set`](Array::set).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_get`](Array::blocking_get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let a = ipc::Array::new(&[10u8, 20])?;
+    /// a.blocking_set(0, 11)?;
+    /// assert_eq!(a.blocking_to_vec()?, [11, 20]);
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "__setitem__")]
+    pub fn blocking_set(&self, i: usize, v: T) -> ArrayResult<()> {
+        self.inner.cells.check(i)?;
+        Ok(self.blocking_with(|s| s[i] = v)?)
+    }
+
+    /// Blocking form of [`to_vec`](Array::to_vec).
+    ///
+    /// # Errors
+    ///
+    /// An i/o error only from the operating system.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// assert_eq!(ipc::Array::new(&[1i64, -1])?.blocking_to_vec()?, [1, -1]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_to_vec(&self) -> io::Result<Vec<T>> {
+        self.blocking_with(|s| s.to_vec())
+    }
+
+    /// Blocking form of [`assign`](Array::assign).
+    ///
+    /// # Errors
+    ///
+    /// As [`assign`](Array::assign).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let a = ipc::Array::<u8>::zeroed(2)?;
+    /// a.blocking_assign(&[4, 5])?;
+    /// assert!(a.blocking_assign(&[1]).is_err());
+    /// assert_eq!(a.blocking_to_vec()?, [4, 5]);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_assign(&self, values: &[T]) -> ArrayResult<()> {
+        self.inner.cells.check_len(values.len())?;
+        Ok(self.blocking_with(|s| s.copy_from_slice(values))?)
+    }
 }
 
 // ----- Value ---------------------------------------------------------------

@@ -601,6 +601,65 @@ impl<'a> ConditionGuard<'a> {
         self.blocking_wait_inner(crate::deadline::after(timeout))
     }
 
+    /// Blocking form of [`wait_for`](ConditionGuard::wait_for).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](ConditionGuard::wait) (an i/o error only from the
+    /// operating system).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let _guard = cond.blocking_lock()?.blocking_wait_for(|| true)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait_for(
+        self,
+        mut predicate: impl FnMut() -> bool,
+    ) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
+        let mut guard = self;
+        while !predicate() {
+            guard = guard.blocking_wait()?;
+        }
+        Ok(guard)
+    }
+
+    /// Blocking form of [`wait_for_timeout`](ConditionGuard::wait_for_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_wait_for`](ConditionGuard::blocking_wait_for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let cond = ipc::Condition::new()?;
+    /// let (_g, ok) = cond.blocking_lock()?.blocking_wait_for_timeout(|| false, std::time::Duration::from_millis(5))?;
+    /// assert!(!ok);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_wait_for_timeout(
+        self,
+        mut predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        let deadline = crate::deadline::after(timeout);
+        let mut guard = self;
+        loop {
+            if predicate() {
+                return Ok((guard, true));
+            }
+            if crate::deadline::left(deadline) == Some(Duration::ZERO) {
+                return Ok((guard, false));
+            }
+            guard = guard.blocking_wait_inner(deadline)?.0;
+        }
+    }
+
     fn blocking_wait_inner(
         mut self,
         deadline: Option<Instant>,

@@ -472,6 +472,27 @@ impl Lock {
         hand_over(how, OwnedLockGuard { lock: self.clone() })
     }
 
+    /// Blocking form of [`lock_owned`](Lock::lock_owned).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_lock`](Lock::blocking_lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let lock = ipc::Lock::new()?;
+    /// let guard = lock.blocking_lock_owned()?;
+    /// std::thread::spawn(move || drop(guard)).join().unwrap();
+    /// assert!(!lock.is_locked());
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_lock_owned(&self) -> Result<OwnedLockGuard, LockError<OwnedLockGuard>> {
+        let how = self.raw.blocking_acquire(None).map_err(LockError::Io)?.expect("no deadline");
+        hand_over(how, OwnedLockGuard { lock: self.clone() })
+    }
+
     /// Takes the lock if it is free (or its holder is dead), without waiting.
     ///
     /// # Errors

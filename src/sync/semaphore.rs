@@ -362,6 +362,29 @@ impl Semaphore {
         Ok(OwnedSemaphorePermit { sem: self.clone(), slot })
     }
 
+    /// Blocking form of [`acquire_owned`](Semaphore::acquire_owned).
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking_acquire`](Semaphore::blocking_acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> ipc::Result<()> {
+    /// let sem = ipc::Semaphore::new(1)?;
+    /// let permit = sem.blocking_acquire_owned()?;
+    /// std::thread::spawn(move || drop(permit)).join().unwrap();
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_acquire_owned(&self) -> Result<OwnedSemaphorePermit, SyncError> {
+        let mut permit = self.blocking_acquire()?;
+        let slot = permit.slot.take();
+        std::mem::forget(permit);
+        Ok(OwnedSemaphorePermit { sem: self.clone(), slot })
+    }
+
     /// Gives back a guarded permit: uncounts it from its holder-table slot
     /// and adds it to the value.
     fn give_back(&self, slot: Option<usize>) {

@@ -92,6 +92,34 @@ pub(crate) fn require_runtime() -> io::Result<()> {
     }
 }
 
+/// Runs `future` to completion on this thread, parking it while the future
+/// waits: the blocking forms drive their async twins with it. Unlike
+/// `futures::executor::block_on` it may nest (a blocking form whose async
+/// twin reaches another blocking step).
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// Wakes the parked thread.
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut future = std::pin::pin!(future);
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        // A wake-up between the poll and this park leaves the token set, so
+        // the park returns at once.
+        std::thread::park();
+    }
+}
+
 /// Wake-up tokens: a semaphore-mode eventfd shared by every handle of one
 /// waitable object, in every process.
 #[derive(Debug)]
