@@ -7,17 +7,19 @@
 //! 3. `SharedMemoryManager`: a `ShareableList` of 2000 numbers whose
 //!    halves two processes work on, summed afterwards; its block is
 //!    unlinked at the manager's shutdown.
-//! 4. A remote manager: a server on a TCP address with an authkey, and a
-//!    distributed queue fed by a producer and drained by workers in
-//!    *separate programs* (this example re-run as a plain command, not a
-//!    child of this tree), which reach the server over TCP.
+//! 4. A remote manager: a server program serving two queues by name on a
+//!    TCP address with an authkey (Python's `register('get_queue',
+//!    callable=...)`), worker programs and a producer that share only the
+//!    address and the key and find the queues by name (`register('get_queue')`
+//!    and `m.get_queue()`): three *separate programs* (this example re-run
+//!    as plain commands, not children of one tree).
 //!
 //! Run with `cargo run --example managers`.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use ipc::manager::{DictProxy, ListProxy, QueueProxy, SharedMemoryManager};
+use ipc::manager::{DictProxy, ListProxy, Named, QueueProxy, SharedMemoryManager};
 use ipc::shared::Item;
 use ipc::ShareableList;
 
@@ -39,13 +41,6 @@ async fn render(d: &DictProxy<Item, Item>) -> ipc::Result<String> {
     };
     let inner: Vec<String> = items.iter().map(|(k, v)| format!("{}: {}", repr(k), repr(v))).collect();
     Ok(format!("{{{}}}", inner.join(", ")))
-}
-
-/// What a worker program is given on its stdin.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Job {
-    tasks: QueueProxy<u64>,
-    results: QueueProxy<(u64, u64)>,
 }
 
 /// The SharedMemoryManager program's `do_work(sl, start, stop)`: squares
@@ -80,8 +75,10 @@ impl MathsClass {
 
 #[ipc::main]
 async fn main() -> ipc::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("--worker") {
-        return worker().await;
+    match std::env::args().nth(1).as_deref() {
+        Some("--worker") => return worker().await,
+        Some("--server") => return server(),
+        _ => {}
     }
 
     println!("== Manager: a dict and a list changed by a child ==");
@@ -132,33 +129,29 @@ async fn main() -> ipc::Result<()> {
     println!("the list's block {name} was unlinked at shutdown");
 
     println!("== A remote manager: a distributed queue over TCP ==");
-    let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(b"distributed").bind()?;
-    let address = listener.address().clone();
-    let server = std::thread::spawn(move || ipc::manager::serve(listener));
-    let manager = ipc::Manager::connect(address.clone(), b"distributed").await?;
-    println!("serving at {address}");
-    let tasks = manager.queue::<u64>(0).await?;
-    let results = manager.queue::<(u64, u64)>(0).await?;
-
-    // Two workers: separate programs (not children of this process tree),
-    // each given the server's address and the queue proxies on its stdin.
-    // A proxy carries no key: a worker connects with the key it was
-    // configured with (here the same constant), as Python's clients do.
+    // Three kinds of program that share only an address and a key, as in
+    // Python's "Using a remote manager": a server program serving two
+    // queues by name, worker programs, and this one, the producer. None is
+    // a child of another's ipc tree (each is a plain command).
     let exe = std::env::current_exe()?;
+    let mut server = Command::new(&exe).arg("--server").stdout(Stdio::piped()).spawn()?;
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
+    let address: ipc::Address = line.trim().parse()?;
+    println!("the server listens at {address}");
     let mut workers = Vec::new();
     for _ in 0..2 {
-        let mut worker = Command::new(&exe).arg("--worker").arg(address.to_string()).stdin(Stdio::piped()).spawn()?;
-        let job = serde_json::to_vec(&Job { tasks: tasks.clone(), results: results.clone() })
-            .map_err(std::io::Error::other)?;
-        worker.stdin.take().expect("piped").write_all(&job)?;
-        workers.push(worker);
+        workers.push(Command::new(&exe).arg("--worker").arg(address.to_string()).spawn()?);
     }
+    let manager = ipc::Manager::connect(address, KEY).await?;
+    let tasks: QueueProxy<u64> = manager.named("tasks").await?;
+    let results: QueueProxy<(u64, u64)> = manager.named("results").await?;
     // The producer side: ten numbers, then one stop sign per worker.
     for n in 1..=10 {
-        tasks.put(&n).await?;
+        tasks.put(n).await?;
     }
     for _ in &workers {
-        tasks.put(&0).await?;
+        tasks.put(0).await?;
     }
     let mut squares = Vec::new();
     for _ in 1..=10 {
@@ -172,22 +165,37 @@ async fn main() -> ipc::Result<()> {
     }
     drop((tasks, results));
     manager.shutdown().await?;
-    server.join().expect("server thread")?;
+    assert!(server.wait()?.success());
     println!("done");
     Ok(())
 }
 
-/// A worker program: squares numbers until it takes a 0.
+/// The key the three programs share (as Python's `authkey=b'abracadabra'`).
+const KEY: &[u8] = b"distributed";
+
+/// The server program: two queues served by name on a TCP port it picks,
+/// whose address it prints; it runs until a client shuts it down.
+fn server() -> ipc::Result<()> {
+    let listener = ipc::Listener::builder("127.0.0.1:0".parse()?).authkey(KEY).bind()?;
+    println!("{}", listener.address());
+    std::io::stdout().flush()?;
+    ipc::Manager::builder().named("tasks", Named::queue(0)).named("results", Named::queue(0)).serve(listener)?;
+    Ok(())
+}
+
+/// A worker program: given the server's address (and knowing the key), it
+/// finds the queues by name and squares numbers until it takes a 0.
 async fn worker() -> ipc::Result<()> {
     let address: ipc::Address = std::env::args().nth(2).expect("the server's address").parse()?;
-    let _manager = ipc::Manager::connect(address, b"distributed").await?;
-    let job: Job = serde_json::from_reader(std::io::stdin()).map_err(std::io::Error::other)?;
+    let manager = ipc::Manager::connect(address, KEY).await?;
+    let tasks: QueueProxy<u64> = manager.named("tasks").await?;
+    let results: QueueProxy<(u64, u64)> = manager.named("results").await?;
     loop {
-        let n = job.tasks.get().await?;
+        let n = tasks.get().await?;
         if n == 0 {
             return Ok(());
         }
         println!("worker {} squares {n}", std::process::id());
-        job.results.put(&(n, n * n)).await?;
+        results.put((n, n * n)).await?;
     }
 }

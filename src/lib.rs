@@ -117,6 +117,8 @@
 //! | `SharedMemoryManager()`; `SharedMemory(n)`, `ShareableList(seq)` | [`SharedMemoryManager::start`](manager::SharedMemoryManager::start); [`shared_memory`](manager::SharedMemoryManager::shared_memory), [`shareable_list`](manager::SharedMemoryManager::shareable_list) | unlinked at its shutdown |
 //! | `KeyError`, `IndexError`, `queue.Empty`… from a proxy | [`CallError::Remote`]`(`[`RemoteError`]`::KeyError(_))`… | the kind survives |
 //! | `BaseManager(address, authkey).connect()`, `get_server().serve_forever()` | [`Manager::connect`], [`manager::serve`] | TCP or Unix, Python's handshake |
+//! | `BaseManager(address=a, authkey=k).start()` | [`Manager::builder()`](Manager::builder)`.`[`address(a)`](manager::ManagerBuilder::address)`.`[`authkey(k)`](manager::ManagerBuilder::authkey)`.start()` | |
+//! | `register('get_queue', callable=...)`; client `register('get_queue')`, `m.get_queue()` | [`ManagerBuilder::named`](manager::ManagerBuilder::named)`("queue", `[`Named::queue(0)`](manager::Named::queue)`)`; [`m.named::<QueueProxy<T>>("queue")`](Manager::named) | unknown name: [`RemoteError::NoSuchName`]; another type: [`CallError::WrongType`] |
 //!
 //! ## Every wait, four ways
 //!

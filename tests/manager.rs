@@ -618,3 +618,97 @@ async fn dicts_and_queues_take_pythons_shapes() {
     assert_eq!(q.get().await.unwrap(), "nowait");
     bounded(manager.shutdown()).await.unwrap();
 }
+
+/// A worker that shares only an address and a key with the server: it
+/// connects by itself and finds the queues by name.
+async fn named_worker((address, key): (Address, Vec<u8>)) -> u64 {
+    let manager = Manager::connect(address, ipc::Authkey::new(key)).await.unwrap();
+    let tasks: QueueProxy<u64> = manager.named("tasks").await.unwrap();
+    let results: QueueProxy<u64> = manager.named("results").await.unwrap();
+    let mut done = 0;
+    loop {
+        let n = tasks.get().await.unwrap();
+        if n == 0 {
+            return done;
+        }
+        results.put(n * n).await.unwrap();
+        done += 1;
+    }
+}
+
+#[ipc::test]
+async fn separate_programs_find_the_servers_objects_by_name() {
+    use ipc::manager::Named;
+    const KEY: &[u8] = b"the named objects' key";
+    let listener = Listener::builder("127.0.0.1:0".parse().unwrap()).authkey(KEY).bind().unwrap();
+    let address = listener.address().clone();
+    let server = std::thread::spawn(move || {
+        Manager::builder()
+            .named("tasks", Named::queue(0))
+            .named("results", Named::queue(0))
+            .named("config", Named::dict())
+            .serve(listener)
+    });
+    let workers: Vec<_> =
+        (0..2).map(|_| Process::spawn(named_worker, (address.clone(), KEY.to_vec())).unwrap()).collect();
+    let manager = bounded(Manager::connect(address, KEY)).await.unwrap();
+    let tasks: QueueProxy<u64> = manager.named("tasks").await.unwrap();
+    let results: QueueProxy<u64> = manager.named("results").await.unwrap();
+    for n in 1..=10 {
+        tasks.put(n).await.unwrap();
+    }
+    for _ in &workers {
+        tasks.put(0).await.unwrap();
+    }
+    let mut squares = Vec::new();
+    for _ in 1..=10 {
+        squares.push(bounded(results.get()).await.unwrap());
+    }
+    squares.sort();
+    assert_eq!(squares, (1..=10).map(|n| n * n).collect::<Vec<_>>());
+    let mut done = 0;
+    for mut w in workers {
+        done += bounded(w.join()).await.unwrap();
+    }
+    assert_eq!(done, 10);
+    // An unknown name and a wrong type are errors, not hangs.
+    let missing = manager.named::<QueueProxy<u64>>("nope").await;
+    assert!(matches!(missing, Err(CallError::Remote(RemoteError::NoSuchName(ref n))) if n == "nope"), "{missing:?}");
+    let wrong = manager.named::<QueueProxy<u64>>("config").await;
+    assert!(matches!(wrong, Err(CallError::WrongType { ref found, .. }) if found == "dict"), "{wrong:?}");
+    // Named objects live as long as the server, proxies or not.
+    drop((tasks, results));
+    let config: DictProxy<String, String> = manager.named("config").await.unwrap();
+    assert!(config.is_empty().await.unwrap());
+    assert_eq!(manager.object_count().await.unwrap(), 3);
+    bounded(manager.shutdown()).await.unwrap();
+    server.join().unwrap().unwrap();
+}
+
+#[ipc::test]
+async fn a_started_manager_with_an_address_a_key_and_named_objects() {
+    use ipc::manager::Named;
+    let m = bounded(
+        Manager::builder()
+            .address("127.0.0.1:0".parse().unwrap())
+            .authkey(b"k2")
+            .named("lock", Named::lock())
+            .named("items", Named::list(&[1u8, 2]))
+            .start(),
+    )
+    .await
+    .unwrap();
+    let Address::Tcp(addr) = m.address().clone() else { panic!("a TCP address") };
+    assert_ne!(addr.port(), 0, "the port the server got");
+    let lock: LockProxy = m.named("lock").await.unwrap();
+    assert!(lock.try_acquire().await.unwrap());
+    let items: ListProxy<u8> = m.named("items").await.unwrap();
+    assert_eq!(items.to_vec().await.unwrap(), [1, 2]);
+    // The key is this manager's own, not the tree's.
+    let wrong = Manager::connect(m.address().clone(), ipc::current_process().authkey()).await;
+    assert!(wrong.is_err());
+    bounded(m.shutdown()).await.unwrap();
+    // Two objects of one name fail the start.
+    let twice = Manager::builder().named("x", Named::dict()).named("x", Named::event()).start().await;
+    assert!(twice.is_err_and(|e| e.to_string().contains("two objects named")));
+}

@@ -57,6 +57,18 @@ pub(crate) fn derive(item: TokenStream) -> Result<TokenStream> {
             }
         }
 
+        impl ::ipc::manager::NamedProxy for #proxy {
+            fn type_name() -> &'static str {
+                <::ipc::manager::Proxy<#ident> as ::ipc::manager::NamedProxy>::type_name()
+            }
+            fn serves(type_name: &str) -> bool {
+                <::ipc::manager::Proxy<#ident> as ::ipc::manager::NamedProxy>::serves(type_name)
+            }
+            fn from_object(object: ::ipc::manager::Object) -> Self {
+                #proxy(<::ipc::manager::Proxy<#ident> as ::ipc::manager::NamedProxy>::from_object(object))
+            }
+        }
+
         impl ::ipc::__private::serde::Serialize for #proxy {
             fn serialize<S: ::ipc::__private::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 ::ipc::__private::serde::Serialize::serialize(&self.0, serializer)

@@ -257,7 +257,10 @@ impl Mux {
     /// (and then `authkey` remembered for proxies of that server this
     /// process receives).
     pub(crate) async fn get(address: &Address, authkey: &Authkey) -> Result<Arc<Mux>, crate::pipe::ConnectError> {
-        if let Some(mux) = lookup(address) {
+        // The connection this process has, if it was made with this key; a
+        // caller with another key goes through the handshake (and fails).
+        let same_key = crate::pipe::known_key(address).is_some_and(|k| k.bytes() == authkey.bytes());
+        if let Some(mux) = lookup(address).filter(|_| same_key) {
             return Ok(mux);
         }
         let client = Client::new(address.clone()).authkey(authkey.clone());

@@ -82,6 +82,20 @@ pub trait Managed: Exposed + Serialize + DeserializeOwned + Send + 'static {
     type Proxy: From<Proxy<Self>>;
 }
 
+impl<T: Managed> super::NamedProxy for Proxy<T> {
+    fn type_name() -> &'static str {
+        T::NAME
+    }
+
+    fn serves(type_name: &str) -> bool {
+        type_name == T::NAME
+    }
+
+    fn from_object(object: super::proxy::Object) -> Self {
+        Proxy::from_ref(object.0)
+    }
+}
+
 /// The methods of a [`Managed`] type that proxies may call, written by
 /// `#[ipc::managed]` from the methods marked `#[expose]`.
 ///

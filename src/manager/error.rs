@@ -63,6 +63,10 @@ pub enum RemoteError {
     /// No type of this name is registered with the server.
     #[error("no type {0:?} is registered with the manager")]
     NoSuchType(String),
+    /// The server serves no object under this name
+    /// ([`Manager::named`](crate::Manager::named)).
+    #[error("the manager serves no object named {0:?}")]
+    NoSuchName(String),
     /// The server could not decode the request's arguments.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -99,6 +103,17 @@ pub enum CallError {
     /// failed: the call did not complete, and no later call will.
     #[error("the manager is gone (its connection closed)")]
     Disconnected,
+    /// The object served under `name` is not of the proxy's type (a
+    /// `QueueProxy` asked for a dict, say).
+    #[error("the manager's object {name:?} is a {found}, not a {expected}")]
+    WrongType {
+        /// The name asked for.
+        name: String,
+        /// The type the proxy serves.
+        expected: &'static str,
+        /// The object's type in the server.
+        found: String,
+    },
     /// An async method of a proxy was called outside a tokio runtime (the
     /// replies are read by a task on the caller's runtime): nothing was sent.
     #[error("manager proxies' async methods must run inside a tokio runtime")]

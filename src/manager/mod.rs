@@ -98,6 +98,8 @@ mod custom;
 mod error;
 pub(crate) mod protocol;
 mod proxy;
+#[doc(hidden)]
+pub use proxy::Object;
 mod proxy_sync;
 mod server;
 mod shared_memory;
@@ -113,7 +115,7 @@ use serde::Serialize;
 pub use custom::{Exposed, Factories, Managed, Proxy, Registry};
 pub use error::{CallError, RemoteError};
 pub use proxy::{
-    DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
+    DictProxy, EventProxy, ListProxy, LockProxy, NamedProxy, NamespaceProxy, PriorityQueueProxy, QueueProxy, ValueProxy,
 };
 pub use proxy_sync::{ArrayProxy, BarrierProxy, ConditionProxy, RLockProxy, SemaphoreProxy};
 pub use shared_memory::SharedMemoryManager;
@@ -124,6 +126,7 @@ use protocol::{ObjectId, Op};
 use proxy::ObjectRef;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use server::fuzz_requests;
+use server::NamedSpec;
 pub(crate) use server::{decode as server_decode, encode as server_encode};
 
 use crate::pipe::{Address, Authkey, Listener};
@@ -173,6 +176,10 @@ impl fmt::Debug for Manager {
 struct ServerArg {
     address: Address,
     authkey: Vec<u8>,
+    legacy_md5: bool,
+    named: Vec<NamedSpec>,
+    /// Where the server says it listens (the address bound: a TCP port of
+    /// 0 resolved), or why it cannot.
     ready: Connection,
 }
 
@@ -182,24 +189,136 @@ async fn server_main<R: Registry>(arg: ServerArg) {
     // on the server's stderr.
     crate::process::quiet_panics();
     let mut ready = arg.ready;
-    let factories = match Factories::of::<R>() {
-        Ok(factories) => factories,
+    let prepared = Factories::of::<R>().and_then(|factories| server::prepare(factories, &arg.named));
+    let server = match prepared {
+        Ok(server) => server,
         Err(e) => {
-            let _ = ready.send(&Err::<(), String>(e)).await;
+            let _ = ready.send(&Err::<Address, String>(e)).await;
             return;
         }
     };
-    let listener = Listener::builder(arg.address).authkey(Authkey::new(&arg.authkey)).bind();
-    match listener {
+    let key = Authkey::new(&arg.authkey).legacy_md5(arg.legacy_md5);
+    match Listener::builder(arg.address).authkey(key).bind() {
         Ok(listener) => {
-            if ready.send(&Ok::<(), String>(())).await.is_ok() {
+            if ready.send(&Ok::<Address, String>(listener.address().clone())).await.is_ok() {
                 drop(ready);
-                server::serve(listener, factories).await;
+                server::serve(listener, server).await;
             }
         }
         Err(e) => {
-            let _ = ready.send(&Err::<(), String>(e.to_string())).await;
+            let _ = ready.send(&Err::<Address, String>(e.to_string())).await;
         }
+    }
+}
+
+/// An object a manager server makes when it starts and serves by name, for
+/// processes that find each other only by address and key (Python's
+/// `BaseManager.register('get_queue', callable=lambda: queue)`): see
+/// [`ManagerBuilder::named`] and [`Manager::named`].
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// let manager = ipc::Manager::builder().named("jobs", ipc::manager::Named::queue(0)).start().await?;
+/// let jobs: ipc::manager::QueueProxy<String> = manager.named("jobs").await?;
+/// jobs.put("first".to_owned()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Named {
+    type_name: &'static str,
+    args: Result<Vec<u8>, CallError>,
+}
+
+impl Named {
+    fn of<A: Serialize + ?Sized>(type_name: &'static str, args: &A) -> Named {
+        Named { type_name, args: proxy::encode(args) }
+    }
+
+    /// A `dict` ([`DictProxy`]).
+    pub fn dict() -> Named {
+        Named::of("dict", &())
+    }
+
+    /// A `list` holding `items` ([`ListProxy`]).
+    pub fn list<T: Serialize>(items: &[T]) -> Named {
+        Named { type_name: "list", args: encode_all(items).and_then(|items| proxy::encode(&items)) }
+    }
+
+    /// A `Namespace` ([`NamespaceProxy`]).
+    pub fn namespace() -> Named {
+        Named::of("Namespace", &())
+    }
+
+    /// A `Value` holding `value` ([`ValueProxy`]).
+    pub fn value<T: Serialize>(value: &T) -> Named {
+        Named { type_name: "Value", args: proxy::encode(value).and_then(|v| proxy::encode(&v)) }
+    }
+
+    /// An `Array` of `items` ([`ArrayProxy`]).
+    pub fn array<T: Serialize>(items: &[T]) -> Named {
+        Named { type_name: "Array", args: encode_all(items).and_then(|items| proxy::encode(&items)) }
+    }
+
+    /// A `Queue` of `maxsize` items (0: unbounded) ([`QueueProxy`]).
+    pub fn queue(maxsize: usize) -> Named {
+        Named::of("Queue", &(maxsize as u64))
+    }
+
+    /// A `JoinableQueue` ([`QueueProxy`]).
+    pub fn joinable_queue(maxsize: usize) -> Named {
+        Named::of("JoinableQueue", &(maxsize as u64))
+    }
+
+    /// A `LifoQueue` ([`QueueProxy`]).
+    pub fn lifo_queue(maxsize: usize) -> Named {
+        Named::of("LifoQueue", &(maxsize as u64))
+    }
+
+    /// A `PriorityQueue` ([`PriorityQueueProxy`]).
+    pub fn priority_queue(maxsize: usize) -> Named {
+        Named::of("PriorityQueue", &(maxsize as u64))
+    }
+
+    /// A `Lock` ([`LockProxy`]).
+    pub fn lock() -> Named {
+        Named::of("Lock", &())
+    }
+
+    /// An `RLock` ([`RLockProxy`]).
+    pub fn rlock() -> Named {
+        Named::of("RLock", &())
+    }
+
+    /// An `Event` ([`EventProxy`]).
+    pub fn event() -> Named {
+        Named::of("Event", &())
+    }
+
+    /// A `Semaphore` starting at `value` ([`SemaphoreProxy`]).
+    pub fn semaphore(value: u64) -> Named {
+        Named::of("Semaphore", &value)
+    }
+
+    /// A `BoundedSemaphore` ([`SemaphoreProxy`]).
+    pub fn bounded_semaphore(value: u64) -> Named {
+        Named::of("BoundedSemaphore", &value)
+    }
+
+    /// A `Condition` ([`ConditionProxy`]).
+    pub fn condition() -> Named {
+        Named::of("Condition", &())
+    }
+
+    /// A `Barrier` of `parties` ([`BarrierProxy`]).
+    pub fn barrier(parties: u64) -> Named {
+        Named::of("Barrier", &parties)
+    }
+
+    /// A value of a registered custom type ([`Managed`]; its proxy).
+    pub fn custom<T: Managed>(value: &T) -> Named {
+        Named::of(T::NAME, value)
     }
 }
 
@@ -229,12 +348,19 @@ async fn server_main<R: Registry>(arg: ServerArg) {
 /// }
 /// ```
 pub struct ManagerBuilder<R = ()> {
+    address: Option<Address>,
+    authkey: Option<Authkey>,
+    named: Vec<(String, Named)>,
     _registered: PhantomData<fn() -> R>,
 }
 
 impl<R> fmt::Debug for ManagerBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManagerBuilder").field("registered", &std::any::type_name::<R>()).finish()
+        f.debug_struct("ManagerBuilder")
+            .field("registered", &std::any::type_name::<R>())
+            .field("address", &self.address)
+            .field("named", &self.named.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -248,7 +374,77 @@ impl<R: Registry> ManagerBuilder<R> {
     ///
     /// See [`ManagerBuilder`].
     pub fn register<T: Managed>(self) -> ManagerBuilder<(T, R)> {
-        ManagerBuilder { _registered: PhantomData }
+        ManagerBuilder { address: self.address, authkey: self.authkey, named: self.named, _registered: PhantomData }
+    }
+
+    /// Where [`start`](ManagerBuilder::start)'s server listens (Python's
+    /// `BaseManager(address=...)`): a TCP address (port 0 picks one; see
+    /// [`Manager::address`]), a socket path or an abstract name. Default:
+    /// a fresh abstract name, for this process tree.
+    ///
+    /// # Examples
+    ///
+    /// See [`named`](ManagerBuilder::named).
+    pub fn address(mut self, address: Address) -> ManagerBuilder<R> {
+        self.address = Some(address);
+        self
+    }
+
+    /// The key [`start`](ManagerBuilder::start)'s server demands (Python's
+    /// `BaseManager(authkey=...)`). Default: the tree's
+    /// ([`current_process().authkey()`](crate::CurrentProcess::authkey)).
+    ///
+    /// # Examples
+    ///
+    /// See [`named`](ManagerBuilder::named).
+    pub fn authkey(mut self, key: impl Into<Authkey>) -> ManagerBuilder<R> {
+        self.authkey = Some(key.into());
+        self
+    }
+
+    /// Serves an object under `name`, made when the server starts and kept
+    /// as long as it runs (Python's `register(name, callable=...)` of an
+    /// object the callable returns every time): any process that reaches
+    /// the server gets a proxy to it by name ([`Manager::named`]). Two
+    /// objects of one name, or one that cannot be made, fail the start.
+    ///
+    /// # Examples
+    ///
+    /// A server and a client that know each other only by address and key:
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// use ipc::manager::{Named, QueueProxy};
+    /// let server = ipc::Manager::builder()
+    ///     .address("127.0.0.1:0".parse()?)
+    ///     .authkey(b"shared secret")
+    ///     .named("tasks", Named::queue(0))
+    ///     .start()
+    ///     .await?;
+    /// let address = server.address().clone(); // the port it got
+    ///
+    /// // Elsewhere: another program, given the address and the key.
+    /// let client = ipc::Manager::connect(address, b"shared secret").await?;
+    /// let tasks: QueueProxy<u32> = client.named("tasks").await?;
+    /// tasks.put(42).await?;
+    /// let same: QueueProxy<u32> = server.named("tasks").await?;
+    /// assert_eq!(same.get().await?, 42);
+    /// # Ok(()) }
+    /// ```
+    pub fn named(mut self, name: &str, object: Named) -> ManagerBuilder<R> {
+        self.named.push((name.to_owned(), object));
+        self
+    }
+
+    /// The named objects as the server makes them.
+    fn named_specs(&self) -> Result<Vec<NamedSpec>, CallError> {
+        self.named
+            .iter()
+            .map(|(name, object)| {
+                let args = object.args.as_ref().map_err(|e| CallError::Encode(crate::EncodeError(e.to_string())))?;
+                Ok(NamedSpec { name: name.clone(), type_name: object.type_name.to_owned(), args: args.clone() })
+            })
+            .collect()
     }
 
     /// Spawns the server (as [`Manager::start`]) with the registered types.
@@ -261,23 +457,31 @@ impl<R: Registry> ManagerBuilder<R> {
     ///
     /// See [`ManagerBuilder`].
     pub async fn start(self) -> Result<Manager, Error> {
-        // The tree's key (Python's default, `current_process().authkey`):
-        // every process of the tree can use a proxy it is handed.
-        let address = Address::unique()?;
-        let key = crate::process::current_process().authkey().to_vec();
+        let named = self.named_specs()?;
+        let address = match self.address {
+            Some(address) => address,
+            None => Address::unique()?,
+        };
+        // By default the tree's key (Python's default, `current_process().
+        // authkey`): every process of the tree can use a proxy it is handed.
+        let key = self.authkey.unwrap_or_else(|| Authkey::new(crate::process::current_process().authkey()));
         let (mut ready, theirs) = Pipe::duplex()?;
-        let server = Process::builder()
-            .name("ipc-manager")
-            .daemon(true)
-            .kill_on_drop(true)
-            .spawn(server_main::<R>, ServerArg { address: address.clone(), authkey: key.clone(), ready: theirs })?;
-        let started: Result<Result<(), String>, _> =
+        let arg = ServerArg {
+            address,
+            authkey: key.bytes().to_vec(),
+            legacy_md5: key.allows_legacy_md5(),
+            named,
+            ready: theirs,
+        };
+        let server =
+            Process::builder().name("ipc-manager").daemon(true).kill_on_drop(true).spawn(server_main::<R>, arg)?;
+        let started: Result<Result<Address, String>, _> =
             if client::in_blocking() { ready.blocking_recv() } else { ready.recv().await };
-        match started? {
-            Ok(()) => {}
+        let address = match started? {
+            Ok(bound) => bound,
             Err(e) => return Err(Error::Io(std::io::Error::other(format!("manager server could not start: {e}")))),
-        }
-        let mux = Mux::get(&address, &Authkey::new(&key)).await?;
+        };
+        let mux = Mux::get(&address, &key).await?;
         Ok(Manager { mux, server: Some(server) })
     }
 
@@ -295,7 +499,7 @@ impl<R: Registry> ManagerBuilder<R> {
         blocking(self.start())
     }
 
-    /// Runs a server on `listener` in this thread, with the registered
+    /// Runs a server on `listener` (blocking this thread), with the registered
     /// types, until a client calls [`Manager::shutdown`] (as [`serve`]).
     ///
     /// # Errors
@@ -334,10 +538,21 @@ impl<R: Registry> ManagerBuilder<R> {
     #[doc(alias = "serve_forever")]
     #[doc(alias = "get_server")]
     pub fn serve(self, listener: Listener) -> std::io::Result<()> {
-        let factories = Factories::of::<R>().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(server::serve(listener, factories));
-        Ok(())
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let named = self.named_specs().map_err(|e| invalid(e.to_string()))?;
+        let server = Factories::of::<R>().and_then(|f| server::prepare(f, &named)).map_err(invalid)?;
+        // On a thread of its own, with its runtime: this one may be inside
+        // a runtime (an `#[ipc::main]` program that serves), where a
+        // runtime can be neither driven nor dropped.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(server::serve(listener, server));
+                Ok(())
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
     }
 }
 
@@ -390,7 +605,7 @@ impl Manager {
     ///
     /// See [`ManagerBuilder`].
     pub fn builder() -> ManagerBuilder {
-        ManagerBuilder { _registered: PhantomData }
+        ManagerBuilder { address: None, authkey: None, named: Vec::new(), _registered: PhantomData }
     }
 
     /// Connects to a server that another program runs with [`serve`]
@@ -538,6 +753,54 @@ impl Manager {
     pub async fn object_count(&self) -> Result<usize, CallError> {
         let bytes = self.mux.request(Op::Count, None).await?;
         Ok(codec::decode::<u64>(&bytes, Vec::new())? as usize)
+    }
+
+    /// A proxy to the object the server serves as `name` (Python: the
+    /// client's `register('get_queue')`, then `m.get_queue()`), made by
+    /// [`ManagerBuilder::named`]. The proxy type says what is expected; the
+    /// item types inside it (a `QueueProxy<T>`'s `T`) are the caller's word,
+    /// as in Python.
+    ///
+    /// # Errors
+    ///
+    /// [`RemoteError::NoSuchName`] for a name the server does not serve,
+    /// [`CallError::WrongType`] for an object of another type, or
+    /// [`CallError::Disconnected`] if the server is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// use ipc::manager::{DictProxy, Named, QueueProxy};
+    /// let manager = ipc::Manager::builder().named("settings", Named::dict()).start().await?;
+    /// let settings: DictProxy<String, String> = manager.named("settings").await?;
+    /// settings.insert("mode", &"fast".into()).await?;
+    /// assert!(matches!(manager.named::<QueueProxy<u8>>("settings").await, Err(ipc::CallError::WrongType { .. })));
+    /// assert!(manager.named::<DictProxy<u8, u8>>("nothing").await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn named<P: NamedProxy>(&self, name: &str) -> Result<P, CallError> {
+        let reply = self.mux.request(Op::Lookup { name: name.into() }, None).await?;
+        let (id, type_name): (ObjectId, String) = codec::decode(&reply, Vec::new())?;
+        // Made now, so a refused one gives its reference back as it drops.
+        let object = ObjectRef::new(self.mux.clone(), id);
+        if !P::serves(&type_name) {
+            return Err(CallError::WrongType { name: name.to_owned(), expected: P::type_name(), found: type_name });
+        }
+        Ok(P::from_object(proxy::Object(object)))
+    }
+
+    /// Blocking form of [`named`](Manager::named), for synchronous code.
+    ///
+    /// # Errors
+    ///
+    /// As [`named`](Manager::named).
+    ///
+    /// # Examples
+    ///
+    /// See [the blocking forms](crate::manager#blocking-forms).
+    pub fn blocking_named<P: NamedProxy>(&self, name: &str) -> Result<P, CallError> {
+        blocking(self.named(name))
     }
 
     /// Blocking form of [`object_count`](Self::object_count), for synchronous code: no

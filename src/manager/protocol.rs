@@ -68,6 +68,12 @@ pub(crate) enum Op<'a> {
     Release { object: ObjectId },
     /// The type name an object was made as (for checking a proxy's type).
     TypeOf { object: ObjectId },
+    /// The object the server serves under `name` (made at its start): a
+    /// reference for this connection, and `(id, type name)` in reply.
+    Lookup {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+    },
     /// How many objects the server holds (a diagnostic).
     Count,
     /// Stop the server (its objects die with it). Replies first.

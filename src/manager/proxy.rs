@@ -204,6 +204,46 @@ impl<'de> Deserialize<'de> for ObjectRef {
     }
 }
 
+/// A proxy type [`Manager::named`](crate::Manager::named) can make: every
+/// built-in proxy, and those `#[derive(Managed)]` makes. Not to be
+/// implemented by hand.
+pub trait NamedProxy: Sized {
+    /// The server type the proxy serves, for messages.
+    #[doc(hidden)]
+    fn type_name() -> &'static str;
+    /// Whether the proxy serves an object the server made as `type_name`.
+    #[doc(hidden)]
+    fn serves(type_name: &str) -> bool;
+    #[doc(hidden)]
+    fn from_object(object: Object) -> Self;
+}
+
+/// A server object a proxy is made from (see [`NamedProxy`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Object(pub(crate) ObjectRef);
+
+/// `NamedProxy` for built-in proxies: the server type names each serves.
+macro_rules! named_proxy {
+    ($($name:ident $(<$($t:ident),+>)? = [$first:literal $(, $more:literal)*];)*) => {
+        $(
+            impl $(<$($t),+>)? $crate::manager::NamedProxy for $name $(<$($t),+>)? {
+                fn type_name() -> &'static str {
+                    $first
+                }
+                fn serves(type_name: &str) -> bool {
+                    type_name == $first $(|| type_name == $more)*
+                }
+                fn from_object(object: $crate::manager::proxy::Object) -> Self {
+                    $name::from_ref(object.0)
+                }
+            }
+        )*
+    };
+}
+
+pub(super) use named_proxy;
+
 /// Declares a proxy type: a transparent wrapper of an [`ObjectRef`] with
 /// phantom type parameters, cloneable, serializable, `Debug`.
 macro_rules! proxy {
@@ -2414,4 +2454,15 @@ impl From<RemoteError> for crate::Error {
     fn from(e: RemoteError) -> Self {
         crate::Error::Call(CallError::Remote(e))
     }
+}
+
+named_proxy! {
+    DictProxy<K, V> = ["dict"];
+    ListProxy<T> = ["list"];
+    NamespaceProxy = ["Namespace"];
+    ValueProxy<T> = ["Value"];
+    QueueProxy<T> = ["Queue", "JoinableQueue", "LifoQueue"];
+    PriorityQueueProxy<T> = ["PriorityQueue"];
+    LockProxy = ["Lock"];
+    EventProxy = ["Event"];
 }

@@ -1145,3 +1145,11 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
         crate::manager::blocking(self.to_vec())
     }
 }
+
+super::proxy::named_proxy! {
+    RLockProxy = ["RLock"];
+    SemaphoreProxy = ["Semaphore", "BoundedSemaphore"];
+    ConditionProxy = ["Condition"];
+    BarrierProxy = ["Barrier"];
+    ArrayProxy<T> = ["Array"];
+}

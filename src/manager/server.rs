@@ -104,6 +104,20 @@ struct Table {
     early_purged: Option<std::time::Instant>,
     /// Per connection: the references it holds.
     holdings: HashMap<Caller, HashMap<ObjectId, u64>>,
+    /// The objects served by name (each also held by [`SERVER`]).
+    names: HashMap<String, ObjectId>,
+}
+
+/// The server itself, as the holder of its named objects: no connection
+/// has this number, so they live as long as the server.
+const SERVER: Caller = 0;
+
+/// An object the server makes at its start and serves by name.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct NamedSpec {
+    pub(crate) name: String,
+    pub(crate) type_name: String,
+    pub(crate) args: Vec<u8>,
 }
 
 impl Table {
@@ -195,6 +209,32 @@ impl Server {
         table.objects.insert(id, Entry { object, refs: 1, pins: HashMap::new() });
         table.hold(caller, id);
         Ok(codec::encode(&id).map_err(|e| RemoteError::BadRequest(e.to_string()))?.0)
+    }
+
+    /// Makes the named objects; an error names the one that failed.
+    fn make_named(&self, named: &[NamedSpec]) -> Result<(), String> {
+        for spec in named {
+            if self.table().names.contains_key(&spec.name) {
+                return Err(format!("two objects named {:?}", spec.name));
+            }
+            let reply = self
+                .create(SERVER, &spec.type_name, &spec.args)
+                .map_err(|e| format!("the object named {:?} could not be made: {e}", spec.name))?;
+            let id: ObjectId = decode(&reply).map_err(|e| e.to_string())?;
+            self.table().names.insert(spec.name.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// The object served as `name`: one more reference for `caller`, and
+    /// `(id, type name)`.
+    fn lookup(&self, caller: Caller, name: &str) -> Result<Vec<u8>, RemoteError> {
+        let mut table = self.table();
+        let id = *table.names.get(name).ok_or_else(|| RemoteError::NoSuchName(name.to_owned()))?;
+        let type_name = table.objects.get(&id).map(|e| e.object.type_name()).ok_or(RemoteError::NoSuchObject(id))?;
+        table.add_ref(id);
+        table.hold(caller, id);
+        encode(&(id, type_name))
     }
 
     fn object(&self, id: ObjectId) -> Result<Arc<dyn Served>, RemoteError> {
@@ -291,12 +331,20 @@ impl Server {
     }
 }
 
-/// Serves `listener` until a `Shutdown` request arrives, making the
-/// built-in types and those of `factories`. Runs on the current
-/// (single-threaded) runtime.
-pub(crate) async fn serve(listener: Listener, factories: Factories) {
-    let (stop, mut stopped) = watch::channel(false);
+/// A server's objects: the registered types, and the named objects made
+/// at its start (an error if one cannot be made).
+pub(crate) fn prepare(factories: Factories, named: &[NamedSpec]) -> Result<Arc<Server>, String> {
+    let (stop, _) = watch::channel(false);
     let server = Arc::new(Server { table: Mutex::new(Table::default()), stop, factories });
+    server.make_named(named)?;
+    Ok(server)
+}
+
+/// Serves `listener` until a `Shutdown` request arrives, making the
+/// built-in types and those of `server`'s factories. Runs on the current
+/// (single-threaded) runtime.
+pub(crate) async fn serve(listener: Listener, server: Arc<Server>) {
+    let mut stopped = server.stop.subscribe();
     let mut next_caller: Caller = 0;
     loop {
         tokio::select! {
@@ -386,6 +434,7 @@ async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Cal
         match request.op {
             Op::Create { type_name, args } => reply(server.create(caller, &type_name, &args)),
             Op::TypeOf { object } => reply(server.object(object).and_then(|o| encode(&o.type_name()))),
+            Op::Lookup { name } => reply(server.lookup(caller, &name)),
             Op::Call { object, method, args } => {
                 let object = match server.object(object) {
                     Ok(object) => object,
@@ -681,6 +730,7 @@ pub(crate) fn fuzz_requests(bytes: &[u8]) {
                 Op::Hold { object } => server.take_ref(caller, object),
                 Op::Release { object } => server.release(caller, object),
                 Op::Count => drop(server.object_count()),
+                Op::Lookup { name } => drop(server.lookup(caller, &name)),
                 Op::Cancel { .. } | Op::More | Op::Shutdown => {}
             }
         }

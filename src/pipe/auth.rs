@@ -114,6 +114,12 @@ impl Authkey {
     }
 }
 
+impl Authkey {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.key
+    }
+}
+
 impl fmt::Debug for Authkey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authkey").field("len", &self.key.len()).field("legacy_md5", &self.legacy_md5).finish()
