@@ -1,12 +1,14 @@
-//! Managers, as in tutorial 002 ("6、共享内存管理器Manager"):
+//! Managers, as in tutorial 002 ("6、共享内存管理器Manager",
+//! `../shared/reference/002_8c4ca20d7732724e.txt`):
 //!
-//! 1. `Manager()` with a `dict` and a `list` changed by a child process
-//!    (`d[1] = '1'; d['2'] = 2; d[0.25] = None; l.reverse()`).
-//! 2. A custom type registered with a manager (`MyManager.register('Maths',
-//!    MathsClass)`), used through its proxy: prints 7 and 56.
-//! 3. `SharedMemoryManager`: a `ShareableList` of 2000 numbers whose
-//!    halves two processes work on, summed afterwards; its block is
-//!    unlinked at the manager's shutdown.
+//! 1. Lines 306–322: `Manager()` with a `dict` and a `list` changed by a
+//!    child process (`d[1] = '1'; d['2'] = 2; d[0.25] = None; l.reverse()`).
+//! 2. Lines 341–356: a custom type registered with a manager
+//!    (`MyManager.register('Maths', MathsClass)`), used through its proxy:
+//!    prints 7 and 56.
+//! 3. Lines 329–338: `SharedMemoryManager`: a `ShareableList` of 2000
+//!    numbers whose halves two processes work on, summed afterwards; its
+//!    block is unlinked at the manager's shutdown.
 //! 4. A remote manager: a server program serving two queues by name on a
 //!    TCP address with an authkey (Python's `register('get_queue',
 //!    callable=...)`), worker programs and a producer that share only the

@@ -1,5 +1,13 @@
-//! The pipe programs of tutorial 001 (`../shared/reference/001_*.txt`,
-//! "(四)管道"), one section each, in Rust. One-second sleeps become 100 ms.
+//! The pipe programs of the tutorials, one section each, in Rust.
+//! One-second sleeps become 100 ms. Covered, in `../shared/reference/`:
+//!
+//! - `002_8c4ca20d7732724e.txt` lines 43–51 (the minimal `Pipe()`: a child
+//!   sends a list, the parent prints it);
+//! - `001_9d74dbb9051f78ff.txt` ("(四)管道") lines 504–536 (producer and
+//!   consumer until `EOFError`), 549–585 (several consumers on one end),
+//!   602–639 (`recv_bytes_into` and `BufferTooShort`), 656–691 and 710–745
+//!   (`poll(None)` before each `recv`, the producer closing with and without
+//!   a pause).
 //!
 //! Run: `cargo run --example pipes`
 
@@ -9,6 +17,12 @@ use std::time::Duration;
 use ipc::{Connection, Pipe, Process, RecvError};
 
 const NAP: Duration = Duration::from_millis(100);
+
+// 002's `myfunction(conn)`: sends a list, closes its end.
+fn myfunction(mut conn: Connection) {
+    conn.blocking_send(&vec!["hi!! I am Python"]).unwrap();
+    conn.close().unwrap();
+}
 
 // The producer sends three buns, then closes its end.
 async fn produce((mut right, name): (Connection, String)) {
@@ -76,7 +90,7 @@ async fn consume_with_poll(mut left: Connection) {
         println!("poll阻塞");
         // Python's poll(None): wait as long as it takes. True also at the end
         // of the stream (there is something to "read": the end).
-        let ready = left.poll(Some(Duration::from_secs(3600))).await.unwrap();
+        let ready = left.poll(None).await.unwrap();
         println!("是否有可供读取的数据:{}", if ready { "True" } else { "False" });
         match left.recv::<String>().await {
             Ok(goods) => println!("消费者1消费了一个{goods}"),
@@ -88,6 +102,14 @@ async fn consume_with_poll(mut left: Connection) {
 
 #[ipc::main]
 async fn main() -> ipc::Result<()> {
+    println!("== 0. 002 Pipe(): a child sends a list");
+    let (mut parent_conn, child_conn) = Pipe::duplex()?;
+    let mut p = Process::spawn(myfunction, child_conn)?;
+    let got: Vec<String> = parent_conn.recv().await?;
+    println!("{got:?}");
+    assert_eq!(got, ["hi!! I am Python"]);
+    p.join().await?;
+
     println!("== 1. 生产消费者模型 (producer/consumer until EOF)");
     let (left, right) = Pipe::duplex()?;
     println!("文件描述符:{}", left.as_raw_fd());

@@ -1,4 +1,5 @@
-//! The process pool: 002's "two processes fill halves of a list" (whose
+//! The process pool: 002's "two processes fill halves of a list"
+//! (`../shared/reference/002_8c4ca20d7732724e.txt` lines 329–338, whose
 //! comment says "a Pool might be more efficient") with a `Pool`, a
 //! CPU-bound `map` and its speed-up over one process on this machine,
 //! `imap_unordered` with a progress line, and a worker killed mid-run while

@@ -1,6 +1,14 @@
-//! The process programs of tutorial 004 (`../shared/reference/004_*.txt`),
-//! one section each, in Rust. Python's `time.sleep(2)` becomes 200 ms so the
-//! whole file runs in about a second.
+//! The process programs of tutorials 003 and 004, one section each, in
+//! Rust. Python's `time.sleep(2)` becomes 200 ms so the whole file runs in
+//! about a second. Covered, in `../shared/reference/`:
+//!
+//! - `004_9e3599775f03fa77.txt` lines 53–75 (`Process(target=task,
+//!   args=...)`), 79–97 (pid and ppid), 102–120 (`join`, `x = 100` stays
+//!   100 in the parent), 125–155 (`class MyProcess(Process)` with
+//!   `self.name`), 164–186 (a daemon `MyProcess`), 191–217 (`terminate`,
+//!   `is_alive`);
+//! - `003_d4550083f0e1b2d6.txt` lines 9–19 (a daemon: "zi run", "主over",
+//!   and never "zi over").
 //!
 //! Run: `cargo run --example processes`
 
@@ -46,11 +54,38 @@ struct MyProcess {
 }
 
 impl MyProcess {
-    fn run(self) {
+    /// `run(self)`: the process's name is the one `__init__` set.
+    fn run(self) -> String {
         let ppid = ipc::parent_process().map_or(0, |p| p.pid());
         println!("{} {}", std::process::id(), ppid);
-        println!("{} 正在打游戏..", self.name);
+        let me = ipc::current_process().name().to_owned();
+        println!("{me} 正在打游戏..");
+        assert_eq!(me, self.name);
+        me
     }
+
+    /// `p.start()`: a child named as the subclass's `self.name = name`
+    /// names it (Python's `Process.name`).
+    fn start(self) -> ipc::Result<Process<String>> {
+        Process::builder().name(self.name.clone()).spawn(MyProcess::run, self)
+    }
+}
+
+// 003's daemon: "zi run", three seconds of work it never finishes.
+fn zi(reached_the_end: ipc::Event) {
+    println!("zi run");
+    std::thread::sleep(NAP * 3);
+    reached_the_end.set(); // never: it dies with the main process first
+    println!("zi over");
+}
+
+/// 003's whole program, run as a process of its own so that its "main"
+/// can end while this example goes on: it starts the daemon, prints
+/// "主over" and returns, and the daemon dies with it.
+async fn program_003(reached_the_end: ipc::Event) {
+    let _p = Process::builder().daemon(true).spawn(zi, reached_the_end).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await; // "zi run" first, as in Python's output
+    println!("主over");
 }
 
 // 5 and 6: a long task to stop from outside.
@@ -90,11 +125,15 @@ async fn main() -> ipc::Result<()> {
     println!("== 4. 继承Process类 (a struct with run())");
     let mut players = Vec::new();
     for name in ["fioman", "jingjing", "mengmeng"] {
-        players.push(Process::spawn(MyProcess::run, MyProcess { name: name.to_string() })?);
+        let p = MyProcess { name: name.to_string() }.start()?;
+        assert_eq!(p.name(), name);
+        players.push(p);
     }
+    let mut names = Vec::new();
     for p in &mut players {
-        p.join().await?;
+        names.push(p.join().await?);
     }
+    assert_eq!(names, ["fioman", "jingjing", "mengmeng"]);
     println!("主线程");
 
     println!("== 5. terminate + is_alive");
@@ -108,7 +147,14 @@ async fn main() -> ipc::Result<()> {
     println!("{}", p1.is_alive()); // false
     println!("exitcode: {:?}", p1.exitcode()); // Some(-15): killed by SIGTERM
 
-    println!("== 6. 守护进程 (daemon)");
+    println!("== 6. 003 守护进程 (a daemon dies with its main) ==");
+    let reached_the_end = ipc::Event::new()?;
+    let mut program = Process::spawn(program_003, reached_the_end.clone())?;
+    program.join().await?;
+    // The daemon's three "seconds" pass: it never gets to "zi over".
+    assert!(!reached_the_end.wait_timeout(NAP * 4).await?, "the daemon outlived its main");
+
+    println!("== 7. 004 守护进程 (daemon)");
     let _daemon = Process::builder().daemon(true).spawn(sleeper, ())?;
     tokio::time::sleep(Duration::from_millis(50)).await;
     println!("主进程结束");

@@ -1,12 +1,22 @@
 //! The queue programs of the tutorials (`../shared/reference/`), one section
-//! each, in Rust: 000's `Queue(5)` tour, its producer/consumer with `None`
-//! sentinels and with a `JoinableQueue`; 001's three producers and two
-//! consumers (sentinels, then `close()` — no sentinels needed), its
-//! `JoinableQueue` version and its "deadlock" (a big put, then `join`, then
-//! `get`), which cannot deadlock here; 002's producer that checks `full()`;
-//! 004's `Queue(3)` tour, ten putters and ten getters on a `Queue(3)`, and
-//! the producer/consumer with `Queue(20)` and `JoinableQueue(20)`. Python's
-//! random sleeps of up to a second become up to 20 ms.
+//! each, in Rust. Python's random sleeps of up to a second become up to
+//! 20 ms. Covered:
+//!
+//! - `000_0763bbd677041fc8.txt` lines 23–32 (the `Queue(5)` tour), 35–49
+//!   (two processes), 62–104 (producer/consumer with one `None` per
+//!   consumer), 107–143 (with a `JoinableQueue`);
+//! - `001_9d74dbb9051f78ff.txt` lines 850–899 (three producers and two
+//!   consumers with sentinels — and with `close()`, no sentinels needed),
+//!   949–993 (the `JoinableQueue` version), 1026–1044 (the "deadlock": a big
+//!   put, `join`, then `get`, which cannot deadlock here);
+//! - `002_8c4ca20d7732724e.txt` lines 81–112 (the producer that checks
+//!   `full()`);
+//! - `003_d4550083f0e1b2d6.txt` lines 119–126 (`Queue(2)`: two puts, two
+//!   gets, then `get(timeout=3)` raising `queue.Empty`);
+//! - `004_9e3599775f03fa77.txt` lines 511–542 (the `Queue(3)` tour), 545–562
+//!   (a child puts a list), 565–606 (ten putters and ten getters on a
+//!   `Queue(3)`), 622–667 (`Queue(20)` with `None` sentinels), 681–763
+//!   (`JoinableQueue(20)` with daemon consumers).
 //!
 //! Run: `cargo run --example queues`
 
@@ -37,6 +47,18 @@ async fn tour_000() -> ipc::Result<()> {
     println!("empty() = {}", q.is_empty());
     match q.try_get() {
         Err(GetError::Empty) => println!("get_nowait() on an empty queue: Empty"),
+        other => panic!("{other:?}"),
+    }
+
+    println!("== 003 Queue(2), then get(timeout=3) on an empty queue ==");
+    let q = Queue::bounded(2)?;
+    q.put(1).await?;
+    q.put(2).await?;
+    println!("{}", q.get().await?);
+    println!("{}", q.get().await?);
+    // Python raises queue.Empty after three seconds; here 300 ms.
+    match q.get_timeout(Duration::from_millis(300)).await {
+        Err(GetError::Empty) => println!("get(timeout=3): Empty"),
         other => panic!("{other:?}"),
     }
 

@@ -1,10 +1,12 @@
-//! The shared-data programs of tutorial 002 (`../shared/reference/`), in
-//! Rust: `Value("d", 10.0)` changed by a child, `Array("i", [1,2,3,4,5])`
-//! changed by a child, the `SharedMemory` walk-through (create, write
-//! through one handle, read through another by name, close, unlink), the
-//! `ShareableList` walk-through (types, the too-long assignment, `index`,
-//! `count`, a second process changing `[-1]`), and a Rust ↔ Python round
-//! trip (skipped if `python3` is not installed).
+//! The shared-data programs of tutorial 002, in Rust. Covered, in
+//! `../shared/reference/002_8c4ca20d7732724e.txt`: lines 183–190
+//! (`Value("d", 10.0)` changed by a child), 193–200 (`Array("i",
+//! [1,2,3,4,5])` changed by a child), 214–233 (the `SharedMemory`
+//! walk-through: create, write through one handle, read through another by
+//! name, close, unlink), 238–276 (the `ShareableList` walk-through: types,
+//! the too-long assignment, `index`, `count`, a second process changing
+//! `[-1]`); and a Rust ↔ Python round trip (skipped if `python3` is not
+//! installed).
 //!
 //! Run: `cargo run --example shared`
 

@@ -1,17 +1,29 @@
 //! The synchronisation programs of the tutorials (`../shared/reference/`),
-//! one section each, in Rust: the ticket race with and without a lock
-//! (001, 003, 004), printing under a lock (002, 003, 004), the room
-//! semaphore (001, 004), the traffic light and the red-light runner (001,
-//! 004), and two subprocesses coordinated by an `Event` (002). Python's
-//! seconds become tens of milliseconds so the whole file runs in a few
-//! seconds; endless loops run a few rounds.
+//! one section each, in Rust, each asserting what the Python run shows.
+//! Python's seconds become tens of milliseconds (the unlocked ticket race
+//! keeps its 0.1 s and 0.2 s) so the whole file runs in a few seconds;
+//! endless loops run a few rounds. Covered:
+//!
+//! - `001_9d74dbb9051f78ff.txt` lines 5–45 (the ticket race without a
+//!   lock: more than one buyer gets the last ticket), 109–150 (with the
+//!   lock: exactly one), 244–266 (the room `Semaphore(2)` with acquire
+//!   timeouts), 327–362 (the traffic light), 378–416 (the red-light runner);
+//! - `002_8c4ca20d7732724e.txt` lines 121–131 (hello world under a lock),
+//!   149–179 (two subprocesses coordinated by an `Event`, results through a
+//!   `Queue`: `joo_b`'s first);
+//! - `003_d4550083f0e1b2d6.txt` lines 34–65 (two tasks' lines under a
+//!   mutex), 73–93 (show, then buy under the mutex);
+//! - `004_9e3599775f03fa77.txt` lines 224–266 (the washroom without a
+//!   lock: the tasks' lines interleave), 270–322 (with a lock: they do
+//!   not), 327–355 (the mutex ticket purchase), 379–400 (`Semaphore()`, 20
+//!   tasks one at a time), 415–448 (cars at the light).
 //!
 //! Run: `cargo run --example sync`
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipc::{Event, Lock, Process, Semaphore};
+use ipc::{Event, Lock, Process, Queue, Semaphore};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -53,12 +65,13 @@ fn search(path: &Path) -> Db {
     db
 }
 
-/// 001's `get_ticket(dic)`: a slow read-check-write. Returns whether it sold one.
-async fn get_ticket(path: &Path, mut db: Db) -> bool {
-    tokio::time::sleep(ms(10)).await; // 模拟读数据的网络延迟
+/// 001's `get_ticket(dic)`: a slow read-check-write, with the tutorial's
+/// delays in tenths of a second. Returns whether it sold one.
+async fn get_ticket(path: &Path, mut db: Db, tenths: (u64, u64)) -> bool {
+    tokio::time::sleep(ms(100 * tenths.0)).await; // 模拟读数据的网络延迟
     if db.count > 0 {
         db.count -= 1;
-        tokio::time::sleep(ms(20)).await; // 模拟写数据的网络延迟
+        tokio::time::sleep(ms(100 * tenths.1)).await; // 模拟写数据的网络延迟
         write_db(path, db.count);
         println!("购票成功,剩余:{}", db.count);
         true
@@ -71,14 +84,16 @@ async fn get_ticket(path: &Path, mut db: Db) -> bool {
 /// 001 without the lock: every buyer may see the last ticket.
 async fn purchase_unlocked((path, i): (PathBuf, u32)) -> bool {
     println!("第{i}个用户");
-    get_ticket(&path, search(&path)).await
+    // The tutorial's 0.1 s and 0.2 s: every buyer reads before any writes.
+    get_ticket(&path, search(&path), (1, 2)).await
 }
 
 /// 001 with the lock: `lock.acquire(); get_ticket(search()); lock.release()`.
 async fn purchase_locked((lock, path, i): (Lock, PathBuf, u32)) -> bool {
     println!("第{i}个用户");
     let _guard = lock.lock().await.unwrap();
-    get_ticket(&path, search(&path)).await
+    // Scaled down: these wait for each other.
+    get_ticket(&path, search(&path), (0, 0)).await
 }
 
 /// 003's `task`: `show()` outside the lock, `buy()` inside it.
@@ -119,6 +134,7 @@ async fn tickets() -> ipc::Result<()> {
     let buyers = (1..=10).map(|i| Process::spawn(purchase_unlocked, (path.clone(), i))).collect::<Result<_, _>>()?;
     let sold = join_all(buyers).await?.into_iter().filter(|&b| b).count();
     println!("-> without the lock, {sold} buyers got the last ticket");
+    assert!(sold > 1, "the race: more than one buyer sold the last ticket");
 
     println!("== 001 抢票, 加锁 ==");
     let lock = Lock::new()?;
@@ -151,16 +167,49 @@ fn hello((l, i): (Lock, u32)) {
     println!("hello world {i}");
 }
 
-/// 004's washroom: each task's three lines are never interleaved with
-/// another's (003's task1/task2 are the same program with two tasks).
-async fn washroom((lock, name): (Lock, String)) {
-    let _guard = lock.lock().await.unwrap();
+/// 004's washroom task, with the lock (`Some`) or without: its lines, and
+/// each going in and out noted in `log` (what a reader of the output sees).
+async fn washroom((lock, name, log): (Option<Lock>, String, Queue<(String, bool)>)) {
+    let _guard = match &lock {
+        Some(lock) => Some(lock.lock().await.unwrap()),
+        None => None,
+    };
     println!("{:-^30}", format!("这是 {name} 任务"));
     println!("{name} 进了洗手间");
-    tokio::time::sleep(ms(fastrand::u64(10..30))).await;
+    log.put((name.clone(), true)).await.unwrap();
+    tokio::time::sleep(ms(fastrand::u64(100..300))).await;
     println!("{name} 办事呢...");
-    tokio::time::sleep(ms(fastrand::u64(10..30))).await;
+    tokio::time::sleep(ms(fastrand::u64(100..300))).await;
     println!("{name} 走出了洗手间");
+    log.put((name, false)).await.unwrap();
+}
+
+/// Runs the three washroom tasks; whether someone went in while another
+/// was inside.
+async fn washroom_run(lock: Option<Lock>) -> ipc::Result<bool> {
+    let log = Queue::unbounded()?;
+    let children = ["task1", "task2", "task3"]
+        .into_iter()
+        .map(|name| Process::spawn(washroom, (lock.clone(), name.to_string(), log.clone())))
+        .collect::<Result<_, _>>()?;
+    join_all(children).await?;
+    let mut inside = 0;
+    let mut crowded = false;
+    while let Ok((_, going_in)) = log.try_get() {
+        inside = if going_in { inside + 1 } else { inside - 1 };
+        crowded |= inside > 1;
+    }
+    Ok(crowded)
+}
+
+/// 003's `task1`/`task2`: lines that need no lock, then three under it.
+async fn nick_and_bgon((mutex, lines, n): (Lock, [String; 3], u32)) {
+    println!("{n}"); // (the tutorial prints this 10,000 times)
+    let _guard = mutex.lock().await.unwrap();
+    for line in lines {
+        tokio::time::sleep(ms(fastrand::u64(0..20))).await;
+        println!("{line}");
+    }
 }
 
 async fn printing() -> ipc::Result<()> {
@@ -169,12 +218,23 @@ async fn printing() -> ipc::Result<()> {
     let children = (0..10).map(|num| Process::spawn(hello, (lock.clone(), num))).collect::<Result<_, _>>()?;
     join_all(children).await?;
 
-    println!("== 003/004 洗手间 ==");
-    let children = ["task1", "task2", "task3"]
-        .into_iter()
-        .map(|name| Process::spawn(washroom, (lock.clone(), name.to_string())))
-        .collect::<Result<_, _>>()?;
-    join_all(children).await?;
+    println!("== 003 互斥锁: nick and bgon ==");
+    println!("创建锁了!!!!");
+    let nick = ["-------name is nick", "-------gender is girl", "-------age is 18"].map(String::from);
+    let bgon = ["++++++++name is bgon", "++++++++gender is oldman", "++++++++age is 48"].map(String::from);
+    let p1 = Process::spawn(nick_and_bgon, (lock.clone(), nick, 1))?;
+    let p2 = Process::spawn(nick_and_bgon, (lock.clone(), bgon, 2))?;
+    join_all(vec![p1, p2]).await?;
+
+    println!("== 004 洗手间, 不加锁 ==");
+    let crowded = washroom_run(None).await?;
+    assert!(crowded, "without the lock the tasks go in together");
+    println!("-> without the lock, someone went in while another was inside");
+
+    println!("== 004 洗手间, 加锁 ==");
+    let crowded = washroom_run(Some(lock.clone())).await?;
+    assert!(!crowded, "with the lock one task at a time");
+    println!("-> with the lock, one at a time");
     Ok(())
 }
 
@@ -201,7 +261,7 @@ async fn enter_room((smp, i): (Semaphore, u32)) -> bool {
 fn task_004((name, sem): (u32, Semaphore)) {
     let _permit = sem.blocking_acquire().unwrap();
     println!("{name} 正在执行任务");
-    std::thread::sleep(ms(fastrand::u64(10..30)));
+    std::thread::sleep(ms(fastrand::u64(5..15)));
     println!("{name} 任务执行完毕");
 }
 
@@ -215,8 +275,9 @@ async fn rooms() -> ipc::Result<()> {
 
     println!("== 004 Semaphore() ==");
     let sem = Semaphore::new(1)?;
-    let tasks = (0..5).map(|i| Process::spawn(task_004, (i, sem.clone()))).collect::<Result<_, _>>()?;
+    let tasks = (0..20).map(|i| Process::spawn(task_004, (i, sem.clone()))).collect::<Result<_, _>>()?;
     join_all(tasks).await?;
+    assert_eq!(sem.get_value(), 1);
     Ok(())
 }
 
@@ -307,38 +368,43 @@ async fn traffic() -> ipc::Result<()> {
 }
 
 // ----- 002: two subprocesses coordinated by an Event ---------------------
-// The tutorial collects results in a Queue; until queues land, each
-// subprocess returns its number to `join`.
 
-/// `joo_a`: waits for the event unless it is set, then produces 1..=100.
-fn joo_a(ev: Event) -> u32 {
+/// `joo_a(q, ev)`: waits for the event unless it is set, then puts 1..=100.
+fn joo_a((q, ev): (Queue<u32>, Event)) {
     println!("subprocess joo_a start");
     if !ev.is_set() {
         ev.blocking_wait().unwrap();
     }
+    q.blocking_put(fastrand::u32(1..=100)).unwrap();
     println!("subprocess joo_a ended");
-    fastrand::u32(1..=100)
 }
 
-/// `joo_b`: takes the run (clear), works, then lets `joo_a` go (set).
-async fn joo_b(ev: Event) -> u32 {
+/// `joo_b(q, ev)`: takes the run (clear), works, puts 200..=300, then lets
+/// `joo_a` go (set).
+async fn joo_b((q, ev): (Queue<u32>, Event)) {
     println!("subprocess joo_b start");
     ev.clear();
     tokio::time::sleep(ms(200)).await;
-    let n = fastrand::u32(200..=300);
+    q.put(fastrand::u32(200..=300)).await.unwrap();
     ev.set();
     println!("subprocess joo_b ended");
-    n
 }
 
 async fn main_event() -> ipc::Result<()> {
     println!("== 002 验证进程间通信 – Event ==");
+    let qu = Queue::unbounded()?;
     let ev = Event::new()?;
-    let mut sub_a = Process::spawn(joo_a, ev.clone())?;
-    let mut sub_b = Process::spawn(joo_b, ev.clone())?;
-    let a = sub_a.join().await?;
-    let b = sub_b.join().await?;
-    println!("{b}\n{a}");
+    let mut sub_a = Process::spawn(joo_a, (qu.clone(), ev.clone()))?;
+    let mut sub_b = Process::spawn(joo_b, (qu.clone(), ev.clone()))?;
+    sub_a.join().await?;
+    sub_b.join().await?;
+    let mut got = Vec::new();
+    while let Ok(n) = qu.try_get() {
+        println!("{n}");
+        got.push(n);
+    }
+    assert_eq!(got.len(), 2);
+    assert!((200..=300).contains(&got[0]) && (1..=100).contains(&got[1]), "joo_b's number comes first: {got:?}");
     Ok(())
 }
 
