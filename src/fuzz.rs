@@ -175,26 +175,8 @@ mod tests {
     /// the shapes the built-in methods take: inputs that reach the methods.
     fn requests() -> impl Strategy<Value = Vec<u8>> {
         use crate::manager::protocol::{Op, Request};
-        const TYPES: &[&str] = &[
-            "dict",
-            "list",
-            "Namespace",
-            "Value",
-            "Array",
-            "Queue",
-            "LifoQueue",
-            "PriorityQueue",
-            "JoinableQueue",
-            "Lock",
-            "Event",
-            "RLock",
-            "Semaphore",
-            "BoundedSemaphore",
-            "Condition",
-            "Barrier",
-            "SharedMemoryTracker",
-            "NoSuch",
-        ];
+        // Every built-in type, and one the server does not know.
+        let types: Vec<&'static str> = crate::manager::builtin_names().iter().copied().chain(["NoSuch"]).collect();
         const METHODS: &[&str] = &[
             "abort",
             "acquire",
@@ -248,8 +230,9 @@ mod tests {
                 .prop_map(move |(item, b, ms)| enc(&(item, b, ms.map(std::time::Duration::from_millis)))),
         ];
         // Each built-in type with arguments its constructor takes.
-        let made = (0..TYPES.len(), bytes(6), 0u64..4).prop_map(move |(t, item, n)| {
-            let args = match TYPES[t] {
+        let names = types.clone();
+        let made = (0..types.len(), bytes(6), 0u64..4).prop_map(move |(t, item, n)| {
+            let args = match names[t] {
                 "list" | "Array" => enc(&vec![item; n as usize]),
                 "Value" => enc(&item),
                 "Queue" | "LifoQueue" | "PriorityQueue" | "JoinableQueue" | "Semaphore" | "BoundedSemaphore" => enc(&n),
@@ -260,7 +243,7 @@ mod tests {
         });
         let op = prop_oneof![
             2 => made,
-            1 => (0..TYPES.len(), args.clone()).prop_map(|(t, args)| (0u8, t as u64, 0u64, args)),
+            1 => (0..types.len(), args.clone()).prop_map(|(t, args)| (0u8, t as u64, 0u64, args)),
             6 => (1u64..6, 0..METHODS.len(), args).prop_map(|(o, m, args)| (1, o, m as u64, args)),
             1 => (0u64..6, any::<u8>()).prop_map(|(o, t)| (2, o, u64::from(t), Vec::new())),
             1 => (0u64..6, any::<u8>()).prop_map(|(o, t)| (3, o, u64::from(t), Vec::new())),
@@ -272,7 +255,7 @@ mod tests {
             let mut out = vec![0u8];
             for (kind, a, b, args) in ops {
                 let op = match kind {
-                    0 => Op::Create { type_name: TYPES[a as usize].into(), args: args.into() },
+                    0 => Op::Create { type_name: types[a as usize].into(), args: args.into() },
                     1 => Op::Call { object: a, method: METHODS[b as usize].into(), args: args.into() },
                     2 => Op::Lend { object: a, token: b },
                     3 => Op::Adopt { object: a, token: b },

@@ -1357,6 +1357,12 @@ impl Manager {
 }
 
 /// Each item encoded on its own (the server stores items as bytes).
+/// The built-in types' names, for tests that make every kind of object.
+#[cfg(test)]
+pub(crate) fn builtin_names() -> &'static [&'static str] {
+    builtin::NAMES
+}
+
 fn encode_all<T: Serialize>(items: &[T]) -> Result<Vec<Vec<u8>>, CallError> {
     items.iter().map(proxy::encode).collect()
 }
