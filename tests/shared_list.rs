@@ -2,6 +2,9 @@
 //! (`_test_multiprocessing.py`, `test_shared_memory_ShareableList_basics`)
 //! and interop both ways — Python attaches by name to what Rust made and
 //! the other way round, reading and writing the same values.
+//!
+//! Every test that makes a block is an `#[ipc::test]`, so the resource
+//! tracker unlinks what a failing test leaves.
 
 mod support;
 
@@ -16,8 +19,8 @@ fn tutorial_items() -> Vec<Item> {
     vec!["howdy".into(), b"HoWdY".into(), (-273.154).into(), 100.into(), Item::None, true.into(), 42.into()]
 }
 
-#[test]
-fn the_tutorials_list() {
+#[ipc::test]
+async fn the_tutorials_list() {
     let a = ShareableList::create(None, tutorial_items()).unwrap();
     let items: Vec<Item> = a.iter().map(Result::unwrap).collect();
     assert_eq!(items, tutorial_items());
@@ -61,8 +64,8 @@ async fn a_second_process_changes_the_last_item() {
     b.shm().unlink().unwrap();
 }
 
-#[test]
-fn a_block_that_is_no_list_is_refused() {
+#[ipc::test]
+async fn a_block_that_is_no_list_is_refused() {
     let shm = SharedMemory::create(None, 64).unwrap();
     // A count far larger than the block, then offsets out of order.
     shm.write_at(0, &(1i64 << 40).to_ne_bytes()).unwrap();
@@ -98,8 +101,8 @@ def attach_list(name):
     return l
 "#;
 
-#[test]
-fn python_attaches_to_what_rust_made() {
+#[ipc::test]
+async fn python_attaches_to_what_rust_made() {
     let shm = SharedMemory::create(None, 16).unwrap();
     shm.write_at(0, b"from rust").unwrap();
     let list = ShareableList::create(None, tutorial_items()).unwrap();
@@ -135,8 +138,8 @@ a.shm.close()
     list.shm().unlink().unwrap();
 }
 
-#[test]
-fn rust_attaches_to_what_python_made() {
+#[ipc::test]
+async fn rust_attaches_to_what_python_made() {
     // Python makes the list, waits for Rust to change it, reads it back.
     let name = format!("ipc_py_{}", std::process::id());
     let script = r#"
@@ -172,8 +175,8 @@ a.shm.unlink()
     assert_eq!(SharedMemory::open(&name).unwrap_err().kind(), std::io::ErrorKind::NotFound, "Python unlinked it");
 }
 
-#[test]
-fn a_block_python_shrinks_under_us_is_an_error_not_a_sigbus() {
+#[ipc::test]
+async fn a_block_python_shrinks_under_us_is_an_error_not_a_sigbus() {
     // Python truncates the blocks after Rust attached (the bug report:
     // the next read_at or get killed the process with SIGBUS).
     let shm = SharedMemory::create(None, 3 * 4096).unwrap();

@@ -1,6 +1,9 @@
 //! `SharedMemory` across processes: CPython's shared_memory behaviours
 //! (`_test_multiprocessing.py`, `_TestSharedMemory`) and the resource
 //! tracker (a separate process tree, SIGKILLed, leaves nothing behind).
+//!
+//! Every test that makes a block is an `#[ipc::test]`, so the resource
+//! tracker unlinks what a failing test leaves.
 #![allow(clippy::disallowed_types)]
 
 mod support;
@@ -24,8 +27,8 @@ fn exists(name: &str) -> bool {
     Path::new("/dev/shm").join(name).exists()
 }
 
-#[test]
-fn the_tutorials_walk_through() {
+#[ipc::test]
+async fn the_tutorials_walk_through() {
     let a = SharedMemory::create(None, 10).unwrap();
     assert_eq!(a.size(), 10);
     a.write_at(0, &[22, 33, 44, 55]).unwrap();
@@ -42,8 +45,8 @@ fn the_tutorials_walk_through() {
     assert!(!exists(a.name()));
 }
 
-#[test]
-fn names_sizes_and_errors_as_in_python() {
+#[ipc::test]
+async fn names_sizes_and_errors_as_in_python() {
     let name = unique("errors");
     let shm = SharedMemory::create(Some(&name), 512).unwrap();
     assert_eq!(shm.name(), name);
