@@ -72,6 +72,17 @@ async fn remote_errors_keep_their_kind() {
     bounded(manager.shutdown()).await.unwrap();
 }
 
+/// Waits (bounded) until the server holds `n` objects: a reference given
+/// up by a drop or a dead process reaches the server a moment later.
+async fn objects_settle_at(manager: &Manager, n: usize) {
+    bounded(async {
+        while manager.object_count().await.unwrap() != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 async fn hold_then_drop(d: DictProxy<u8, u8>) {
     d.insert(&1, &1).await.unwrap();
     drop(d);
@@ -91,12 +102,7 @@ async fn objects_are_freed_when_the_last_proxy_anywhere_drops() {
     let mut child = Process::spawn(hold_then_drop, kept.clone()).unwrap();
     drop(kept);
     bounded(child.join()).await.unwrap();
-    bounded(async {
-        while manager.object_count().await.unwrap() != 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    objects_settle_at(&manager, 0).await;
     bounded(manager.shutdown()).await.unwrap();
 }
 
@@ -124,12 +130,7 @@ async fn a_killed_process_gives_back_its_locks_and_references() {
     wait_reaped(pid).await;
     // Python's manager would keep the lock held forever.
     assert!(bounded(lock.acquire_timeout(Duration::from_secs(10))).await.unwrap());
-    bounded(async {
-        while manager.object_count().await.unwrap() != 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    objects_settle_at(&manager, 1).await;
     bounded(manager.shutdown()).await.unwrap();
 }
 
@@ -511,12 +512,7 @@ async fn a_proxy_stored_in_a_managed_container_keeps_its_object_alive() {
     drop(inner);
     // The container's last proxy goes: it, and what only it held, are freed.
     drop(outer);
-    bounded(async {
-        while manager.object_count().await.unwrap() != 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    objects_settle_at(&manager, 0).await;
     bounded(manager.shutdown()).await.unwrap();
 }
 
