@@ -177,6 +177,11 @@
 //!   when nobody sleeps; a waiter first spins on the word for a learned
 //!   budget, so a cross-process [`Event`] round trip costs well under a
 //!   microsecond when the peer is quick, and nothing extra when it is not.
+//!   The loop is written once (the internal `wake` module's engine): each
+//!   primitive gives it a *step* (its attempt and recheck), each operation
+//!   is one `async fn` generic over how it sleeps, and a `blocking_*` form
+//!   is that same function with a park that sleeps in poll(2), run to its
+//!   end in one poll.
 //! - **Owner death**: lock words name their holder by pid and start time.
 //!   Sleepers also watch the holder's pidfd, so a holder's death (even by
 //!   SIGKILL) hands the lock to the next acquirer as
@@ -247,7 +252,6 @@ mod shm;
 pub mod sync;
 #[cfg(not(ipc_loom))]
 mod sys;
-#[cfg(not(ipc_loom))]
 mod wake;
 
 #[cfg(not(ipc_loom))]

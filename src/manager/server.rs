@@ -44,8 +44,9 @@ use super::client::MAX_FRAME;
 use super::custom::Factories;
 use super::error::RemoteError;
 use super::protocol::{ObjectId, Op, Reply, Request};
+use crate::codec;
+use crate::pipe::Connection;
 use crate::pipe::{push_frame_with, AcceptError, Listener, TrySend};
-use crate::{codec, Connection};
 
 /// The future of one method call.
 pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RemoteError>> + Send>>;
@@ -138,7 +139,7 @@ impl Table {
     /// a second (a scan of them all).
     fn wait_for_lend(&mut self, token: u64, early: Early) {
         let now = early.since;
-        if self.early_purged.map_or(true, |at| now.duration_since(at) >= std::time::Duration::from_secs(1)) {
+        if self.early_purged.is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1)) {
             self.early_purged = Some(now);
             let expired: Vec<u64> = self
                 .early

@@ -35,7 +35,7 @@ impl Reply {
     pub(super) fn is_closed(&self) -> bool {
         match self {
             Reply::Task(to) => to.is_aborted(),
-            Reply::Gather(place) => place.gather.as_ref().map_or(true, |g| g.lock().cancelled),
+            Reply::Gather(place) => place.gather.as_ref().is_none_or(|g| g.lock().cancelled),
         }
     }
 

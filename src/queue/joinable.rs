@@ -4,15 +4,14 @@
 use std::fmt;
 use std::io;
 use std::ops::Deref;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ring;
 use super::Queue;
 use crate::handle::{DeFd, SerFd};
-use crate::sync::raw::Sleeper;
-use crate::wake::Doorbell;
+use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Step, Wait, Wakeup, Woke};
 
 /// A [`Queue`] whose consumers mark each item done, so producers can wait
 /// until everything they put has been handled (Python's
@@ -202,11 +201,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn join(&self) -> io::Result<()> {
-        if self.joined().is_some() {
-            return Ok(());
-        }
-        let _sleeper = Sleeper::register(self.queue.ring().region.word(ring::JOIN_SLEEPERS));
-        self.bell.wait(|| self.joined()).await
+        self.join_in(&mut Async::new()).await.map(drop)
     }
 
     /// [`join`](JoinableQueue::join) for at most `timeout`: whether every
@@ -230,10 +225,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn join_timeout(&self, timeout: Duration) -> io::Result<bool> {
-        match tokio::time::timeout(timeout, self.join()).await {
-            Ok(r) => r.map(|()| true),
-            Err(_) => Ok(self.joined().is_some()),
-        }
+        self.join_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`join`](JoinableQueue::join).
@@ -254,7 +246,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_join(&self) -> io::Result<()> {
-        self.blocking_join_until(None).map(drop)
+        wake::blocking(self.join_in(&mut Blocking::new())).map(drop)
     }
 
     /// Blocking form of [`join_timeout`](JoinableQueue::join_timeout).
@@ -273,15 +265,34 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_join_timeout(&self, timeout: Duration) -> io::Result<bool> {
-        self.blocking_join_until(crate::deadline::after(timeout))
+        wake::blocking(self.join_in(&mut Blocking::timeout(timeout)))
     }
 
-    fn blocking_join_until(&self, deadline: Option<Instant>) -> io::Result<bool> {
-        if self.joined().is_some() {
-            return Ok(true);
-        }
-        let _sleeper = Sleeper::register(self.queue.ring().region.word(ring::JOIN_SLEEPERS));
-        Ok(self.bell.blocking_wait(deadline, || self.joined())?.is_some())
+    /// [`join`](JoinableQueue::join) until `park`'s deadline: whether
+    /// every item was done.
+    async fn join_in<P: Park>(&self, park: &mut P) -> io::Result<bool> {
+        // No spin: a join lasts as long as the work.
+        let wait = Wait {
+            sleepers: self.queue.ring().region.word(ring::JOIN_SLEEPERS),
+            spinner: None,
+            wakeup: Wakeup::Bell(&self.bell),
+        };
+        Ok(wake::wait(park, &wait, &mut Joined(self)).await?.is_some())
+    }
+}
+
+/// A join's step in the wait engine: no item unfinished.
+struct Joined<'q, T>(&'q JoinableQueue<T>);
+
+impl<T> Step for Joined<'_, T> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.0.joined()
+    }
+
+    fn recheck(&mut self, _: Woke) -> io::Result<Recheck<'_, ()>> {
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
     }
 }
 

@@ -67,10 +67,9 @@ use crate::codec::{self, Sunk};
 use crate::handle::{DeFd, SerFd};
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::{Frozen, Kind, Region};
-use crate::sync::raw::Sleeper;
 use crate::sync::{Lock, LockError, LockGuard};
 use crate::sys::{self, Interest, SocketKind};
-use crate::wake::{self, Spinner, Tokens};
+use crate::wake::{self, Also, Async, Blocking, Park, Recheck, Sleeper, Spinner, Step, Tokens, Wait, Wakeup, Woke};
 use ring::{Front, Push, Ring, Seen, Tag};
 
 /// The ring's size unless [`Queue::with_ring`] says otherwise.
@@ -267,6 +266,51 @@ struct Baton<'q, T>(&'q Queue<T>);
 impl<T> Drop for Baton<'_, T> {
     fn drop(&mut self) {
         self.0.pass_wake_on();
+    }
+}
+
+/// A waiting put's step in the wait engine: room for its payload (or a
+/// close) to look again at.
+struct Room<'q, T> {
+    queue: &'q Queue<T>,
+    payload: &'q Payload,
+}
+
+impl<T> Step for Room<'_, T> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.queue.room_or_closed(self.payload)
+    }
+
+    fn recheck(&mut self, woke: Woke) -> io::Result<Recheck<'_, ()>> {
+        if woke == Woke::Token {
+            return Ok(Recheck::Done(()));
+        }
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
+    }
+}
+
+/// A waiting get's step in the wait engine: items (or a close) to look at;
+/// `woken` if it took a wake-up token, which it must pass on.
+struct Items<'q, T> {
+    queue: &'q Queue<T>,
+    woken: bool,
+}
+
+impl<T> Step for Items<'_, T> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.queue.items_or_closed()
+    }
+
+    fn recheck(&mut self, woke: Woke) -> io::Result<Recheck<'_, ()>> {
+        if woke == Woke::Token {
+            self.woken = true;
+            return Ok(Recheck::Done(()));
+        }
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
     }
 }
 
@@ -572,44 +616,25 @@ impl<T> Queue<T> {
         (self.ring().len() > 0 || self.ring().is_closed()).then_some(())
     }
 
-    async fn put_payload(&self, payload: &Payload) -> Result<(), Refused> {
+    /// Puts an encoded item, waiting for room until `park`'s deadline
+    /// (`Refused::Full` when it passes). The put lock is waited for without
+    /// the deadline: it is held only for a copy.
+    async fn put_payload<P: Park>(&self, payload: &Payload, park: &mut P) -> Result<(), Refused> {
+        let wait = Wait {
+            sleepers: self.ring().region.word(ring::PUT_SLEEPERS),
+            spinner: Some(&self.inner.spinner),
+            wakeup: Wakeup::Tokens(&self.inner.parts.not_full),
+        };
         loop {
             {
-                let _guard = held(self.inner.parts.put_lock.lock().await).map_err(Refused::Io)?;
+                let _guard = held(self.inner.parts.put_lock.lock_like(park).await).map_err(Refused::Io)?;
                 match self.push_locked(payload) {
                     Err(Refused::Full) => {}
                     done => return done,
                 }
             }
-            if wake::spin(&self.inner.spinner, None, || self.room_or_closed(payload)).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
-            if self.room_or_closed(payload).is_none() {
-                self.inner.parts.not_full.take().await.map_err(Refused::Io)?;
-            }
-        }
-    }
-
-    fn blocking_put_payload(&self, payload: &Payload, deadline: Option<Instant>) -> Result<(), Refused> {
-        loop {
-            {
-                let _guard = held(self.inner.parts.put_lock.blocking_lock()).map_err(Refused::Io)?;
-                match self.push_locked(payload) {
-                    Err(Refused::Full) => {}
-                    done => return done,
-                }
-            }
-            let left = crate::deadline::left(deadline);
-            if left == Some(Duration::ZERO) {
+            if wake::wait(park, &wait, &mut Room { queue: self, payload }).await.map_err(Refused::Io)?.is_none() {
                 return Err(Refused::Full);
-            }
-            if wake::spin(&self.inner.spinner, left, || self.room_or_closed(payload)).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::PUT_SLEEPERS));
-            if self.room_or_closed(payload).is_none() {
-                self.inner.parts.not_full.blocking_take(left).map_err(Refused::Io)?;
             }
         }
     }
@@ -739,12 +764,7 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-        let payload = match self.first_try(&item) {
-            First::Done(done) => return done.map_err(|r| r.with(item)),
-            First::Aside(payload) => payload,
-        };
-        let put = self.put_payload(&payload).await;
-        put.map_err(|r| r.with(item))
+        self.put_in(item, &mut Async::new()).await
     }
 
     /// Puts `item` if there is room now (Python's `put_nowait`).
@@ -791,15 +811,7 @@ impl<T: Serialize> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        let payload = match self.first_try(&item) {
-            First::Done(done) => return done.map_err(|r| r.with(item)),
-            First::Aside(payload) => payload,
-        };
-        let put = tokio::time::timeout(timeout, self.put_payload(&payload)).await;
-        match put {
-            Ok(done) => done.map_err(|r| r.with(item)),
-            Err(_) => Err(PutError::Full(item)),
-        }
+        self.put_in(item, &mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`put`](Queue::put), for synchronous code.
@@ -842,11 +854,16 @@ impl<T: Serialize> Queue<T> {
     }
 
     fn blocking_put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+        wake::blocking(self.put_in(item, &mut Blocking::until(deadline)))
+    }
+
+    /// Puts `item`, waiting for room until `park`'s deadline.
+    async fn put_in<P: Park>(&self, item: T, park: &mut P) -> Result<(), PutError<T>> {
         let payload = match self.first_try(&item) {
             First::Done(done) => return done.map_err(|r| r.with(item)),
             First::Aside(payload) => payload,
         };
-        let put = self.blocking_put_payload(&payload, deadline);
+        let put = self.put_payload(&payload, park).await;
         put.map_err(|r| r.with(item))
     }
 }
@@ -956,47 +973,31 @@ impl<T: DeserializeOwned> Queue<T> {
         }
     }
 
-    /// Takes an item's bytes (into `buf`, if they were inline).
-    async fn get_bytes(&self, buf: &mut Vec<u8>) -> Result<Got<T>, GetError> {
+    /// Takes an item's bytes (into `buf`, if they were inline), waiting
+    /// until `park`'s deadline (`GetError::Empty` when it passes). The get
+    /// lock is waited for without the deadline: it is held only for a copy.
+    async fn get_bytes<P: Park>(&self, buf: &mut Vec<u8>, park: &mut P) -> Result<Got<T>, GetError> {
+        let wait = Wait {
+            sleepers: self.ring().region.word(ring::GET_SLEEPERS),
+            spinner: Some(&self.inner.spinner),
+            wakeup: Wakeup::Tokens(&self.inner.parts.not_empty),
+        };
         let (mut saw_closed, mut woken) = (false, None);
         loop {
-            let guard = held(self.inner.parts.get_lock.lock().await)?;
+            let guard = held(self.inner.parts.get_lock.lock_like(park).await)?;
             match self.look(guard, buf, &mut woken, &mut saw_closed)? {
                 Look::Got(got) => return Ok(got),
                 Look::Retry => continue,
                 Look::Wait => {}
             }
-            if wake::spin(&self.inner.spinner, None, || self.items_or_closed()).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
-            if self.items_or_closed().is_none() {
-                self.inner.parts.not_empty.take().await?;
-                woken = Some(Baton(self));
-            }
-        }
-    }
-
-    /// Blocking form of `get_bytes`, until `deadline`.
-    fn blocking_get_bytes(&self, buf: &mut Vec<u8>, deadline: Option<Instant>) -> Result<Got<T>, GetError> {
-        let (mut saw_closed, mut woken) = (false, None);
-        loop {
-            let guard = held(self.inner.parts.get_lock.blocking_lock())?;
-            match self.look(guard, buf, &mut woken, &mut saw_closed)? {
-                Look::Got(got) => return Ok(got),
-                Look::Retry => continue,
-                Look::Wait => {}
-            }
-            let left = crate::deadline::left(deadline);
-            if left == Some(Duration::ZERO) {
+            let mut step = Items { queue: self, woken: false };
+            if wake::wait(park, &wait, &mut step).await?.is_none() {
                 return Err(GetError::Empty);
             }
-            if wake::spin(&self.inner.spinner, left, || self.items_or_closed()).is_some() {
-                continue;
-            }
-            let _sleeper = Sleeper::register(self.ring().region.word(ring::GET_SLEEPERS));
-            if self.items_or_closed().is_none() {
-                woken = self.inner.parts.not_empty.blocking_take(left)?.then_some(Baton(self));
+            // A token taken is passed on once this get has looked (or if it
+            // is dropped before): it may have been meant for another.
+            if step.woken {
+                woken = Some(Baton(self));
             }
         }
     }
@@ -1036,9 +1037,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self) -> Result<T, GetError> {
-        let mut buf = take_scratch();
-        let len = self.get_bytes(&mut buf).await;
-        Queue::decode(buf, len)
+        self.get_in(&mut Async::new()).await
     }
 
     /// Takes an item if there is one now (Python's `get_nowait`).
@@ -1082,9 +1081,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        let mut buf = take_scratch();
-        let len = tokio::time::timeout(timeout, self.get_bytes(&mut buf)).await.unwrap_or(Err(GetError::Empty));
-        Queue::decode(buf, len)
+        self.get_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`get`](Queue::get).
@@ -1126,9 +1123,14 @@ impl<T: DeserializeOwned> Queue<T> {
     }
 
     fn blocking_get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        wake::blocking(self.get_in(&mut Blocking::until(deadline)))
+    }
+
+    /// Takes an item, waiting until `park`'s deadline.
+    async fn get_in<P: Park>(&self, park: &mut P) -> Result<T, GetError> {
         let mut buf = take_scratch();
-        let len = self.blocking_get_bytes(&mut buf, deadline);
-        Queue::decode(buf, len)
+        let got = self.get_bytes(&mut buf, park).await;
+        Queue::decode(buf, got)
     }
 
     /// The queue as a [`Stream`] of items that ends when the queue is

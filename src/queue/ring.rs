@@ -23,7 +23,7 @@
 
 use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
-use crate::sync::raw::Sleeper;
+use crate::wake::Sleeper;
 
 // The header: three cache lines of 16 words, so that an item moves as few
 // lines between CPUs as it can. Consumers' line: HEAD, written by every get

@@ -363,7 +363,7 @@ impl ShareableList {
             offsets.push(off);
         }
         let end = ((n + 2) * 8).checked_add(offsets[n]).and_then(|e| e.checked_add(9 * n));
-        if !end.is_some_and(|e| e <= shm.size()) {
+        if end.is_none_or(|e| e > shm.size()) {
             return Err(bad("slots reaching past the block"));
         }
         Ok(ShareableList { shm, len: n, offsets })

@@ -88,7 +88,7 @@ impl Region {
             }
         }
         let size = sys::sealed_size(fd.as_fd())?;
-        if words.checked_mul(4).map_or(true, |need| size < need) {
+        if words.checked_mul(4).is_none_or(|need| size < need) {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "shared region is smaller than its type needs"));
         }
         Region::map(fd, words)

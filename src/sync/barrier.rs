@@ -22,19 +22,19 @@
 //! party whose [`wait`](Barrier::wait) returned 0.
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
 use super::raw::barrier_word::{round, BarrierWord, Left};
-use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::{Kind, Region};
-use crate::wake::Doorbell;
+use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Step, Wait, Wakeup, Woke};
 
 const STATE: usize = 0;
 const PARTIES: usize = 2;
@@ -257,14 +257,22 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub async fn wait(&self) -> Result<u32, SyncError> {
+        self.wait_in(&mut Async::new()).await
+    }
+
+    /// [`wait`](Barrier::wait) until `park`'s deadline, which breaks the
+    /// barrier.
+    async fn wait_in<P: Park>(&self, park: &mut P) -> Result<u32, SyncError> {
         let (arrived, index) = self.arrive()?;
         let mut party = Party { barrier: self, arrived, done: false };
-        let _sleeper = Sleeper::register(self.sleepers());
-        let left = self.inner.bell.wait(|| self.outcome(arrived)).await?;
-        party.done = true;
+        // No spin: a barrier's wait is as long as its slowest party.
+        let wait = Wait { sleepers: self.sleepers(), spinner: None, wakeup: Wakeup::Bell(&self.inner.bell) };
+        let left = wake::wait(park, &wait, &mut Outcome { barrier: self, arrived }).await?;
+        // Timed out (`None`), the party breaks the round as it drops.
+        party.done = left.is_some();
         match left {
-            Left::Passed => Ok(index),
-            Left::Broken => Err(SyncError::BrokenBarrier),
+            Some(Left::Passed) => Ok(index),
+            Some(Left::Broken) | None => Err(SyncError::BrokenBarrier),
         }
     }
 
@@ -291,7 +299,7 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<u32, SyncError> {
-        tokio::time::timeout(timeout, self.wait()).await.unwrap_or(Err(SyncError::BrokenBarrier))
+        self.wait_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`wait`](Barrier::wait).
@@ -315,7 +323,7 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait(&self) -> Result<u32, SyncError> {
-        self.blocking_wait_until(None)
+        wake::blocking(self.wait_in(&mut Blocking::new()))
     }
 
     /// Blocking form of [`wait_timeout`](Barrier::wait_timeout).
@@ -333,22 +341,25 @@ impl Barrier {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<u32, SyncError> {
-        self.blocking_wait_until(crate::deadline::after(timeout))
+        wake::blocking(self.wait_in(&mut Blocking::timeout(timeout)))
+    }
+}
+
+/// The barrier's step in the wait engine: how the party's round ended.
+struct Outcome<'a> {
+    barrier: &'a Barrier,
+    arrived: u64,
+}
+
+impl Step for Outcome<'_> {
+    type Output = Left;
+
+    fn attempt(&mut self) -> Option<Left> {
+        self.barrier.outcome(self.arrived)
     }
 
-    fn blocking_wait_until(&self, deadline: Option<Instant>) -> Result<u32, SyncError> {
-        let (arrived, index) = self.arrive()?;
-        let mut party = Party { barrier: self, arrived, done: false };
-        let _sleeper = Sleeper::register(self.sleepers());
-        let left = self.inner.bell.blocking_wait(deadline, || self.outcome(arrived))?;
-        match left {
-            Some(Left::Passed) => {
-                party.done = true;
-                Ok(index)
-            }
-            // Broken, or timed out (the party breaks it on drop).
-            Some(Left::Broken) | None => Err(SyncError::BrokenBarrier),
-        }
+    fn recheck(&mut self, _: Woke) -> io::Result<Recheck<'_, Left>> {
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
     }
 }
 

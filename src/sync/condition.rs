@@ -21,18 +21,17 @@ use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
 use super::lock::{Lock, LockGuard};
 use super::raw::cond_word::{self, CondWord, Ticket};
-use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU64, Ordering};
 use crate::shm::{Kind, Region};
-use crate::wake::Doorbell;
+use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Step, Wait, Wakeup, Woke};
 
 /// Credits (high 32 bits) and waiters (low 32 bits).
 const COUNTS: usize = 0;
@@ -218,7 +217,7 @@ impl Condition {
     /// # Ok(()) }
     /// ```
     pub async fn lock(&self) -> Result<ConditionGuard<'_>, LockError<ConditionGuard<'_>>> {
-        let r = self.lock.lock().await;
+        let r = self.lock.lock_like(&Async::new()).await;
         self.wrap(r)
     }
 
@@ -263,7 +262,7 @@ impl Condition {
     /// # Ok(()) }
     /// ```
     pub fn blocking_lock(&self) -> Result<ConditionGuard<'_>, LockError<ConditionGuard<'_>>> {
-        let r = self.lock.blocking_lock();
+        let r = wake::blocking(self.lock.lock_like(&Blocking::new()));
         self.wrap(r)
     }
 
@@ -337,19 +336,13 @@ struct Waiting<'a> {
 }
 
 impl Waiting<'_> {
-    /// Sleeps until a credit is claimed.
-    async fn wait(&mut self) -> io::Result<()> {
+    /// Sleeps until a credit is claimed, or `park`'s deadline passes:
+    /// whether it was claimed.
+    async fn wait<P: Park>(&mut self, park: &mut P) -> io::Result<bool> {
         let Waiting { ticket, bell } = self;
-        let sleepers = ticket.register_count();
-        let _sleeper = Sleeper::register(sleepers);
-        bell.wait(|| ticket.claim()).await
-    }
-
-    fn blocking_wait(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let Waiting { ticket, bell } = self;
-        let sleepers = ticket.register_count();
-        let _sleeper = Sleeper::register(sleepers);
-        Ok(bell.blocking_wait(deadline, || ticket.claim())?.is_some())
+        // No spin: a notification comes when another task decides so.
+        let wait = Wait { sleepers: ticket.register_count(), spinner: None, wakeup: Wakeup::Bell(bell) };
+        Ok(wake::wait(park, &wait, &mut Claim(ticket)).await?.is_some())
     }
 
     /// Ends a timed-out wait: whether it was notified after all.
@@ -367,6 +360,21 @@ impl Drop for Waiting<'_> {
         if self.ticket.leave() {
             self.bell.ring();
         }
+    }
+}
+
+/// The condition's step in the wait engine: claim a credit meant for us.
+struct Claim<'t, 'a>(&'t mut Ticket<'a>);
+
+impl Step for Claim<'_, '_> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.0.claim()
+    }
+
+    fn recheck(&mut self, _: Woke) -> io::Result<Recheck<'_, ()>> {
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
     }
 }
 
@@ -432,7 +440,7 @@ impl<'a> ConditionGuard<'a> {
     /// # Ok(()) }
     /// ```
     pub async fn wait(self) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
-        self.wait_inner(None).await.map(|(g, _)| g)
+        self.wait_in(&mut Async::new()).await.map(|(g, _)| g)
     }
 
     /// [`wait`](ConditionGuard::wait) for at most `timeout`; the flag says
@@ -460,27 +468,43 @@ impl<'a> ConditionGuard<'a> {
         self,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        self.wait_inner(Some(timeout)).await
+        self.wait_in(&mut Async::timeout(timeout)).await
     }
 
-    async fn wait_inner(
+    /// [`wait`](ConditionGuard::wait) until `park`'s deadline: the guard
+    /// (the lock retaken whatever the deadline), and whether it was
+    /// notified.
+    async fn wait_in<P: Park>(
         mut self,
-        timeout: Option<Duration>,
+        park: &mut P,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
         let cond = self.cond;
         let mut ticket = cond.enter();
         drop(self.guard.take());
-        let waited = match timeout {
-            None => ticket.wait().await.map(|()| true),
-            Some(t) => match tokio::time::timeout(t, ticket.wait()).await {
-                Ok(r) => r.map(|()| true),
-                Err(_) => Ok(ticket.time_out()),
-            },
-        };
+        let waited = ticket.wait(park).await.map(|claimed| claimed || ticket.time_out());
         drop(ticket);
         let notified = waited.map_err(LockError::Io)?;
-        let relocked = cond.lock.lock().await;
+        let relocked = cond.lock.lock_like(park).await;
         cond.wrap(relocked).map(|g| (g, notified))
+    }
+
+    /// [`wait_for`](ConditionGuard::wait_for) until `park`'s deadline; the
+    /// flag is the predicate's last value.
+    async fn wait_for_in<P: Park>(
+        self,
+        mut predicate: impl FnMut() -> bool,
+        park: &mut P,
+    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
+        let mut guard = self;
+        loop {
+            if predicate() {
+                return Ok((guard, true));
+            }
+            if park.left() == Some(Duration::ZERO) {
+                return Ok((guard, false));
+            }
+            guard = guard.wait_in(park).await?.0;
+        }
     }
 
     /// Waits until `predicate` holds (checked first, then after each
@@ -504,13 +528,9 @@ impl<'a> ConditionGuard<'a> {
     /// ```
     pub async fn wait_for(
         self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
     ) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
-        let mut guard = self;
-        while !predicate() {
-            guard = guard.wait().await?;
-        }
-        Ok(guard)
+        self.wait_for_in(predicate, &mut Async::new()).await.map(|(g, _)| g)
     }
 
     /// [`wait_for`](ConditionGuard::wait_for) for at most `timeout`; the flag
@@ -536,21 +556,10 @@ impl<'a> ConditionGuard<'a> {
     /// ```
     pub async fn wait_for_timeout(
         self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        let deadline = crate::deadline::after(timeout);
-        let mut guard = self;
-        loop {
-            if predicate() {
-                return Ok((guard, true));
-            }
-            let left = crate::deadline::left(deadline);
-            if left == Some(Duration::ZERO) {
-                return Ok((guard, false));
-            }
-            guard = guard.wait_inner(left).await?.0;
-        }
+        self.wait_for_in(predicate, &mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`wait`](ConditionGuard::wait).
@@ -576,7 +585,7 @@ impl<'a> ConditionGuard<'a> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait(self) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
-        self.blocking_wait_inner(None).map(|(g, _)| g)
+        wake::blocking(self.wait_in(&mut Blocking::new())).map(|(g, _)| g)
     }
 
     /// Blocking form of [`wait_timeout`](ConditionGuard::wait_timeout).
@@ -598,7 +607,7 @@ impl<'a> ConditionGuard<'a> {
         self,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        self.blocking_wait_inner(crate::deadline::after(timeout))
+        wake::blocking(self.wait_in(&mut Blocking::timeout(timeout)))
     }
 
     /// Blocking form of [`wait_for`](ConditionGuard::wait_for).
@@ -618,13 +627,9 @@ impl<'a> ConditionGuard<'a> {
     /// ```
     pub fn blocking_wait_for(
         self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
     ) -> Result<ConditionGuard<'a>, LockError<ConditionGuard<'a>>> {
-        let mut guard = self;
-        while !predicate() {
-            guard = guard.blocking_wait()?;
-        }
-        Ok(guard)
+        wake::blocking(self.wait_for_in(predicate, &mut Blocking::new())).map(|(g, _)| g)
     }
 
     /// Blocking form of [`wait_for_timeout`](ConditionGuard::wait_for_timeout).
@@ -644,34 +649,10 @@ impl<'a> ConditionGuard<'a> {
     /// ```
     pub fn blocking_wait_for_timeout(
         self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        let deadline = crate::deadline::after(timeout);
-        let mut guard = self;
-        loop {
-            if predicate() {
-                return Ok((guard, true));
-            }
-            if crate::deadline::left(deadline) == Some(Duration::ZERO) {
-                return Ok((guard, false));
-            }
-            guard = guard.blocking_wait_inner(deadline)?.0;
-        }
-    }
-
-    fn blocking_wait_inner(
-        mut self,
-        deadline: Option<Instant>,
-    ) -> Result<(ConditionGuard<'a>, bool), LockError<ConditionGuard<'a>>> {
-        let cond = self.cond;
-        let mut ticket = cond.enter();
-        drop(self.guard.take());
-        let waited = ticket.blocking_wait(deadline).map(|claimed| claimed || ticket.time_out());
-        drop(ticket);
-        let notified = waited.map_err(LockError::Io)?;
-        let relocked = cond.lock.blocking_lock();
-        cond.wrap(relocked).map(|g| (g, notified))
+        wake::blocking(self.wait_for_in(predicate, &mut Blocking::timeout(timeout)))
     }
 
     /// As [`LockGuard::make_consistent`].

@@ -21,10 +21,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::raw::event_word::EventWord;
-use super::raw::Sleeper;
 use super::wire;
 use crate::shm::{Kind, Region};
-use crate::wake::{self, Doorbell, Spinner};
+use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Spinner, Step, Wait, Wakeup, Woke};
 
 const STATE: usize = 0;
 const SLEEPERS: usize = 1;
@@ -178,13 +177,20 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub async fn wait(&self) -> io::Result<()> {
+        self.wait_in(&mut Async::new()).await.map(drop)
+    }
+
+    /// [`wait`](Event::wait) until `park`'s deadline: whether the flag was
+    /// raised.
+    async fn wait_in<P: Park>(&self, park: &mut P) -> io::Result<bool> {
         let word = self.word();
+        let wait = Wait {
+            sleepers: word.sleepers,
+            spinner: Some(&self.inner.spinner),
+            wakeup: Wakeup::Bell(&self.inner.bell),
+        };
         let start = word.begin();
-        if word.released(start).or_else(|| wake::spin(&self.inner.spinner, None, || word.released(start))).is_some() {
-            return Ok(());
-        }
-        let _sleeper = Sleeper::register(word.sleepers);
-        self.inner.bell.wait(|| word.released(start)).await
+        Ok(wake::wait(park, &wait, &mut Raised { word, start }).await?.is_some())
     }
 
     /// [`wait`](Event::wait) for at most `timeout`: `true` if the flag was
@@ -211,10 +217,7 @@ impl Event {
     /// ```
     #[doc(alias = "wait")]
     pub async fn wait_timeout(&self, timeout: Duration) -> io::Result<bool> {
-        match tokio::time::timeout(timeout, self.wait()).await {
-            Ok(done) => done.map(|()| true),
-            Err(_) => Ok(self.is_set()),
-        }
+        self.wait_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`wait`](Event::wait), for synchronous code.
@@ -237,7 +240,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait(&self) -> io::Result<()> {
-        self.blocking_wait_inner(None).map(drop)
+        wake::blocking(self.wait_in(&mut Blocking::new())).map(drop)
     }
 
     /// Blocking form of [`wait_timeout`](Event::wait_timeout).
@@ -255,19 +258,26 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait_timeout(&self, timeout: Duration) -> io::Result<bool> {
-        self.blocking_wait_inner(Some(timeout))
+        wake::blocking(self.wait_in(&mut Blocking::timeout(timeout)))
+    }
+}
+
+/// The event's step in the wait engine: whether the flag was raised since
+/// the wait began.
+struct Raised<'a> {
+    word: EventWord<'a>,
+    start: u32,
+}
+
+impl Step for Raised<'_> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.word.released(self.start)
     }
 
-    fn blocking_wait_inner(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let deadline = crate::deadline::within(timeout);
-        let word = self.word();
-        let start = word.begin();
-        if word.released(start).or_else(|| wake::spin(&self.inner.spinner, timeout, || word.released(start))).is_some()
-        {
-            return Ok(true);
-        }
-        let _sleeper = Sleeper::register(word.sleepers);
-        Ok(self.inner.bell.blocking_wait(deadline, || word.released(start))?.is_some())
+    fn recheck(&mut self, _: Woke) -> io::Result<Recheck<'_, ()>> {
+        Ok(self.attempt().map_or(Recheck::Sleep(Also::Nothing), Recheck::Done))
     }
 }
 

@@ -21,7 +21,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -32,7 +32,7 @@ use super::raw::lock_word::LockWord;
 use super::wire;
 use crate::shm::{Kind, Region};
 use crate::sys;
-use crate::wake::{self, Spinner, Tokens};
+use crate::wake::{self, Also, Async, Blocking, Park, Recheck, Spinner, Step, Tokens, Wait, Wakeup, Woke};
 
 /// The holder's identity (u64, words 0–1), 0 when free.
 const STATE: usize = 0;
@@ -166,88 +166,19 @@ impl RawLock {
         })
     }
 
-    /// Waits for the lock.
+    /// Waits for the lock, until `park`'s deadline (`Ok(None)` when it
+    /// passes first).
     ///
     /// Cancel safe: the lock is taken only in a step that returns, a
     /// dropped wait unregisters itself, and a token posted for it stays in
     /// the eventfd for the next sleeper.
-    pub(crate) async fn acquire(&self) -> io::Result<Acquired> {
-        if let Some(a) = self.try_acquire() {
-            return Ok(a);
-        }
-        if let Some(a) = wake::spin(&self.spinner, None, || self.try_acquire()) {
-            return Ok(a);
-        }
-        let word = self.word();
-        let _sleeper = word.register();
-        loop {
-            if let Some(a) = self.try_acquire() {
-                return Ok(a);
-            }
-            match self.holder_status()? {
-                Holder::Free => {}
-                Holder::Dead(h) => {
-                    if let Some(a) = self.take_over(h) {
-                        return Ok(a);
-                    }
-                }
-                Holder::Ours => self.tokens.take().await?,
-                Holder::Alive(w) => {
-                    tokio::select! {
-                        taken = self.tokens.take() => taken?,
-                        exited = w.exited() => {
-                            exited?;
-                            if let Some(a) = self.take_over(w.id()) {
-                                return Ok(a);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Blocking form of [`acquire`](RawLock::acquire), until `deadline`
-    /// (`Ok(None)` when it passes first).
-    pub(crate) fn blocking_acquire(&self, deadline: Option<Instant>) -> io::Result<Option<Acquired>> {
-        if let Some(a) = self.try_acquire() {
-            return Ok(Some(a));
-        }
-        let left = || crate::deadline::left(deadline);
-        if let Some(a) = wake::spin(&self.spinner, left(), || self.try_acquire()) {
-            return Ok(Some(a));
-        }
-        let word = self.word();
-        let _sleeper = word.register();
-        loop {
-            if let Some(a) = self.try_acquire() {
-                return Ok(Some(a));
-            }
-            if left() == Some(Duration::ZERO) {
-                return Ok(None);
-            }
-            match self.holder_status()? {
-                Holder::Free => {}
-                Holder::Dead(h) => {
-                    if let Some(a) = self.take_over(h) {
-                        return Ok(Some(a));
-                    }
-                }
-                Holder::Ours => {
-                    self.tokens.blocking_take(left())?;
-                }
-                Holder::Alive(w) => {
-                    if sys::poll_any(&[self.tokens.fd(), w.fd()], left())? {
-                        self.tokens.try_take()?;
-                        if sys::poll_fd(w.fd(), sys::Interest::Read, Some(Duration::ZERO))? {
-                            if let Some(a) = self.take_over(w.id()) {
-                                return Ok(Some(a));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    pub(crate) async fn acquire<P: Park>(&self, park: &mut P) -> io::Result<Option<Acquired>> {
+        let wait = Wait {
+            sleepers: self.region.word(SLEEPERS),
+            spinner: Some(&self.spinner),
+            wakeup: Wakeup::Tokens(&self.tokens),
+        };
+        wake::wait(park, &wait, &mut Acquire { lock: self, watched: None }).await
     }
 
     /// Releases the lock, whoever holds it; `false` if it was not locked.
@@ -276,6 +207,49 @@ impl RawLock {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D, kind: Kind) -> Result<RawLock, D::Error> {
         let (region, tokens) = wire::deserialize(deserializer, kind, WORDS)?;
         Ok(RawLock::from_parts(region, Tokens::from_fd(tokens)))
+    }
+}
+
+/// The lock's step in the wait engine: a compare-exchange, and while the
+/// lock is held, a watch on the holder's pidfd beside the tokens.
+struct Acquire<'a> {
+    lock: &'a RawLock,
+    /// The holder the last sleep watched.
+    watched: Option<Arc<Watch>>,
+}
+
+impl Step for Acquire<'_> {
+    type Output = Acquired;
+
+    fn attempt(&mut self) -> Option<Acquired> {
+        self.lock.try_acquire()
+    }
+
+    fn recheck(&mut self, woke: Woke) -> io::Result<Recheck<'_, Acquired>> {
+        if woke == Woke::Exited {
+            if let Some(a) = self.watched.take().and_then(|w| self.lock.take_over(w.id())) {
+                return Ok(Recheck::Done(a));
+            }
+        }
+        loop {
+            if let Some(a) = self.lock.try_acquire() {
+                return Ok(Recheck::Done(a));
+            }
+            match self.lock.holder_status()? {
+                // Released since: try again.
+                Holder::Free => {}
+                Holder::Dead(h) => {
+                    if let Some(a) = self.lock.take_over(h) {
+                        return Ok(Recheck::Done(a));
+                    }
+                }
+                Holder::Ours => return Ok(Recheck::Sleep(Also::Nothing)),
+                Holder::Alive(w) => {
+                    let w = self.watched.insert(w);
+                    return Ok(Recheck::Sleep(Also::Exit(w.pidfd())));
+                }
+            }
+        }
     }
 }
 
@@ -441,8 +415,7 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub async fn lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
-        let how = self.raw.acquire().await.map_err(LockError::Io)?;
-        guarded(self, how)
+        self.lock_like(&Async::new()).await
     }
 
     /// [`lock`](Lock::lock), returning a guard that owns a handle to the
@@ -468,8 +441,8 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub async fn lock_owned(&self) -> Result<OwnedLockGuard, LockError<OwnedLockGuard>> {
-        let how = self.raw.acquire().await.map_err(LockError::Io)?;
-        hand_over(how, OwnedLockGuard { lock: self.clone() })
+        let how = self.raw.acquire(&mut Async::new()).await.map_err(LockError::Io)?;
+        hand_over(wake::forever(how), OwnedLockGuard { lock: self.clone() })
     }
 
     /// Blocking form of [`lock_owned`](Lock::lock_owned).
@@ -489,8 +462,8 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub fn blocking_lock_owned(&self) -> Result<OwnedLockGuard, LockError<OwnedLockGuard>> {
-        let how = self.raw.blocking_acquire(None).map_err(LockError::Io)?.expect("no deadline");
-        hand_over(how, OwnedLockGuard { lock: self.clone() })
+        let how = wake::blocking(self.raw.acquire(&mut Blocking::new())).map_err(LockError::Io)?;
+        hand_over(wake::forever(how), OwnedLockGuard { lock: self.clone() })
     }
 
     /// Takes the lock if it is free (or its holder is dead), without waiting.
@@ -527,6 +500,23 @@ impl Lock {
         self.raw.try_acquire().map(|how| guarded(self, how))
     }
 
+    /// [`lock`](Lock::lock) with a park of `park`'s kind, without its
+    /// deadline: for the untimed forms, and for waits that must end holding
+    /// the lock whatever their caller's deadline (a condition retaking it).
+    pub(crate) async fn lock_like<P: Park>(&self, park: &P) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        let how = self.raw.acquire(&mut park.unbounded()).await.map_err(LockError::Io)?;
+        guarded(self, wake::forever(how))
+    }
+
+    /// [`lock`](Lock::lock) until `park`'s deadline, for the timed forms and
+    /// for other primitives' operations, which are generic over their park.
+    pub(crate) async fn lock_in<P: Park>(&self, park: &mut P) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
+        match self.raw.acquire(park).await.map_err(TryLockError::Io)? {
+            Some(how) => guarded(self, how),
+            None => Err(TryLockError::WouldBlock),
+        }
+    }
+
     /// [`lock`](Lock::lock) for at most `timeout`.
     ///
     /// # Errors
@@ -550,10 +540,7 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub async fn lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
-        match tokio::time::timeout(timeout, self.raw.acquire()).await {
-            Ok(how) => guarded(self, how.map_err(TryLockError::Io)?),
-            Err(_) => Err(TryLockError::WouldBlock),
-        }
+        self.lock_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`lock`](Lock::lock), for synchronous code.
@@ -574,10 +561,7 @@ impl Lock {
     /// ```
     #[inline]
     pub fn blocking_lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
-        match self.raw.blocking_acquire(None).map_err(LockError::Io)? {
-            Some(how) => guarded(self, how),
-            None => unreachable!("a wait without a deadline returns only when the lock is taken"),
-        }
+        wake::blocking(self.lock_like(&Blocking::new()))
     }
 
     /// Blocking form of [`lock_timeout`](Lock::lock_timeout).
@@ -597,10 +581,7 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub fn blocking_lock_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TryLockError<LockGuard<'_>>> {
-        match self.raw.blocking_acquire(crate::deadline::after(timeout)).map_err(TryLockError::Io)? {
-            Some(how) => guarded(self, how),
-            None => Err(TryLockError::WouldBlock),
-        }
+        wake::blocking(self.lock_in(&mut Blocking::timeout(timeout)))
     }
 
     /// Python's `acquire()`: waits for the lock and keeps it until some

@@ -120,14 +120,9 @@ impl Watch {
         self.pidfd.fd()
     }
 
-    /// Resolves once the holder has exited.
-    ///
-    /// Cancel safe: it only observes.
-    pub(crate) async fn exited(&self) -> io::Result<()> {
-        // A pidfd stays readable once its process has exited; the readiness
-        // is never cleared.
-        self.pidfd.registered()?.readable().await?.retain_ready();
-        Ok(())
+    /// The pidfd, for the wait engine's [`Also::Exit`](crate::wake::Also).
+    pub(crate) fn pidfd(&self) -> &LazyAsyncFd {
+        &self.pidfd
     }
 }
 

@@ -20,6 +20,7 @@ use super::lock::{hand_over, Acquired, RawLock, DEPTH, OWNER_LOCAL};
 use super::owner;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Kind;
+use crate::wake::{self, Async, Blocking, Park};
 
 /// A re-entrant lock shared by every process holding the handle (Python's
 /// `multiprocessing.RLock`): the task (or thread) that holds it may lock it
@@ -182,8 +183,19 @@ impl RLock {
         if let Some(g) = self.reenter() {
             return Ok(g);
         }
-        let how = self.raw.acquire().await.map_err(LockError::Io)?;
-        self.enter(how)
+        let how = self.raw.acquire(&mut Async::new()).await.map_err(LockError::Io)?;
+        self.enter(wake::forever(how))
+    }
+
+    /// [`lock`](RLock::lock) until `park`'s deadline.
+    async fn lock_in<P: Park>(&self, park: &mut P) -> Result<RLockGuard<'_>, TryLockError<RLockGuard<'_>>> {
+        if let Some(g) = self.reenter() {
+            return Ok(g);
+        }
+        match self.raw.acquire(park).await.map_err(TryLockError::Io)? {
+            Some(how) => self.enter(how),
+            None => Err(TryLockError::WouldBlock),
+        }
     }
 
     /// Takes the lock (or one more level of it) without waiting.
@@ -232,13 +244,7 @@ impl RLock {
     /// # Ok(()) }
     /// ```
     pub async fn lock_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_>, TryLockError<RLockGuard<'_>>> {
-        if let Some(g) = self.reenter() {
-            return Ok(g);
-        }
-        match tokio::time::timeout(timeout, self.raw.acquire()).await {
-            Ok(how) => self.enter(how.map_err(TryLockError::Io)?),
-            Err(_) => Err(TryLockError::WouldBlock),
-        }
+        self.lock_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`lock`](RLock::lock).
@@ -260,10 +266,8 @@ impl RLock {
         if let Some(g) = self.reenter() {
             return Ok(g);
         }
-        match self.raw.blocking_acquire(None).map_err(LockError::Io)? {
-            Some(how) => self.enter(how),
-            None => unreachable!("a wait without a deadline returns only when the lock is taken"),
-        }
+        let how = wake::blocking(self.raw.acquire(&mut Blocking::new())).map_err(LockError::Io)?;
+        self.enter(wake::forever(how))
     }
 
     /// Blocking form of [`lock_timeout`](RLock::lock_timeout).
@@ -281,13 +285,7 @@ impl RLock {
     /// # Ok(()) }
     /// ```
     pub fn blocking_lock_timeout(&self, timeout: Duration) -> Result<RLockGuard<'_>, TryLockError<RLockGuard<'_>>> {
-        if let Some(g) = self.reenter() {
-            return Ok(g);
-        }
-        match self.raw.blocking_acquire(crate::deadline::after(timeout)).map_err(TryLockError::Io)? {
-            Some(how) => self.enter(how),
-            None => Err(TryLockError::WouldBlock),
-        }
+        wake::blocking(self.lock_in(&mut Blocking::timeout(timeout)))
     }
 
     /// Python's `acquire()`: takes one level, kept until

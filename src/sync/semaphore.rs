@@ -20,19 +20,19 @@
 //! taking a permit and counting it leaks that permit.
 
 use std::fmt;
+use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
 use super::owner;
 use super::raw::sem_word::SemWord;
-use super::raw::Sleeper;
 use super::wire;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::{Kind, Region};
-use crate::wake::{self, Spinner, Tokens};
+use crate::wake::{self, Also, Async, Blocking, Park, Recheck, Spinner, Step, Tokens, Wait, Wakeup, Woke};
 
 const VALUE: usize = 0;
 const SLEEPERS: usize = 1;
@@ -316,21 +316,18 @@ impl Semaphore {
     /// # Ok(()) }
     /// ```
     pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, SyncError> {
-        if let Some(()) = self.take().or_else(|| wake::spin(&self.inner.spinner, None, || self.take())) {
-            return Ok(self.permit());
-        }
-        let _sleeper = Sleeper::register(self.sleepers());
-        loop {
-            if let Some(()) = self.take() {
-                return Ok(self.permit());
-            }
-            tokio::select! {
-                taken = self.inner.tokens.take() => taken?,
-                () = tokio::time::sleep(RECOVER_EVERY) => {
-                    self.recover();
-                }
-            }
-        }
+        self.acquire_in(&mut Async::new()).await.map(wake::forever)
+    }
+
+    /// [`acquire`](Semaphore::acquire) until `park`'s deadline (`None` when
+    /// it passes first).
+    async fn acquire_in<P: Park>(&self, park: &mut P) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
+        let wait = Wait {
+            sleepers: self.sleepers(),
+            spinner: Some(&self.inner.spinner),
+            wakeup: Wakeup::Tokens(&self.inner.tokens),
+        };
+        Ok(wake::wait(park, &wait, &mut Take(self)).await?.map(|()| self.permit()))
     }
 
     /// [`acquire`](Semaphore::acquire), returning a permit that owns a
@@ -422,10 +419,7 @@ impl Semaphore {
     /// # Ok(()) }
     /// ```
     pub async fn acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
-        match tokio::time::timeout(timeout, self.acquire()).await {
-            Ok(permit) => permit.map(Some),
-            Err(_) => Ok(None),
-        }
+        self.acquire_in(&mut Async::timeout(timeout)).await
     }
 
     /// Blocking form of [`acquire`](Semaphore::acquire).
@@ -443,7 +437,7 @@ impl Semaphore {
     /// # Ok(()) }
     /// ```
     pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, SyncError> {
-        self.blocking_acquire_until(None).map(|p| p.expect("no deadline"))
+        wake::blocking(self.acquire_in(&mut Blocking::new())).map(wake::forever)
     }
 
     /// Blocking form of [`acquire_timeout`](Semaphore::acquire_timeout).
@@ -461,27 +455,7 @@ impl Semaphore {
     /// # Ok(()) }
     /// ```
     pub fn blocking_acquire_timeout(&self, timeout: Duration) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
-        self.blocking_acquire_until(crate::deadline::after(timeout))
-    }
-
-    fn blocking_acquire_until(&self, deadline: Option<Instant>) -> Result<Option<SemaphorePermit<'_>>, SyncError> {
-        let left = || crate::deadline::left(deadline);
-        if let Some(()) = self.take().or_else(|| wake::spin(&self.inner.spinner, left(), || self.take())) {
-            return Ok(Some(self.permit()));
-        }
-        let _sleeper = Sleeper::register(self.sleepers());
-        loop {
-            if let Some(()) = self.take() {
-                return Ok(Some(self.permit()));
-            }
-            let nap = left().map_or(RECOVER_EVERY, |l| l.min(RECOVER_EVERY));
-            if nap.is_zero() {
-                return Ok(None);
-            }
-            if !self.inner.tokens.blocking_take(Some(nap))? {
-                self.recover();
-            }
-        }
+        wake::blocking(self.acquire_in(&mut Blocking::timeout(timeout)))
     }
 
     /// Python's `release()`: adds a permit (for one taken with
@@ -570,6 +544,28 @@ impl Semaphore {
             self.give(recovered, true);
         }
         recovered
+    }
+}
+
+/// The semaphore's step in the wait engine: take a permit; while asleep,
+/// look for dead holders' permits every [`RECOVER_EVERY`].
+struct Take<'a>(&'a Semaphore);
+
+impl Step for Take<'_> {
+    type Output = ();
+
+    fn attempt(&mut self) -> Option<()> {
+        self.0.take()
+    }
+
+    fn recheck(&mut self, woke: Woke) -> io::Result<Recheck<'_, ()>> {
+        if woke == Woke::Tick {
+            self.0.recover();
+        }
+        Ok(match self.0.take() {
+            Some(()) => Recheck::Done(()),
+            None => Recheck::Sleep(Also::Every(RECOVER_EVERY)),
+        })
     }
 }
 

@@ -169,6 +169,20 @@ impl Spinner {
     }
 }
 
+/// Spins on `check` for `spinner`'s learned budget (at most `limit`). The
+/// spinner's lock is held only to plan and to learn, never while spinning.
+pub(crate) fn spin<T>(
+    spinner: &std::sync::Mutex<Spinner>,
+    limit: Option<Duration>,
+    check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let lock = || spinner.lock().unwrap_or_else(|p| p.into_inner());
+    let plan = lock().plan(limit);
+    let caught = plan.run(check);
+    lock().settle(&plan, caught.is_some());
+    caught
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

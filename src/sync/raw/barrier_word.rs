@@ -3,8 +3,8 @@
 //! outcome history, and the sleeper count. See `Barrier`'s implementation
 //! notes for the protocol.
 
-use super::Sleeper;
 use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
+use crate::wake::Sleeper;
 
 const COUNT_MASK: u64 = 0xffff_ffff;
 const BROKEN: u64 = 1 << 32;

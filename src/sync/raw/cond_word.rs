@@ -2,8 +2,8 @@
 //! credits (notifications granted, not yet claimed; high half) and waiters
 //! (low half). See `Condition`'s implementation notes for the protocol.
 
-use super::Sleeper;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::wake::Sleeper;
 
 const ONE_WAITER: u64 = 1;
 const ONE_CREDIT: u64 = 1 << 32;

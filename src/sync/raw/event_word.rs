@@ -1,8 +1,8 @@
 //! An event's words: the state (the flag in bit 0, a generation above it,
 //! bumped by every `set` that raises the flag) and the sleeper count.
 
-use super::Sleeper;
 use crate::loom::{self, AtomicU32, Ordering};
+use crate::wake::Sleeper;
 
 const FLAG: u32 = 1;
 

@@ -1,8 +1,8 @@
 //! The lock word: who holds a `Lock` (or `RLock`), whether a holder died
 //! holding it, and how many sleep waiting for it.
 
-use super::Sleeper;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::wake::Sleeper;
 
 /// In the flags word: a holder died holding the lock and nobody has vouched
 /// for the state since.
@@ -60,12 +60,6 @@ impl LockWord<'_> {
         // Relaxed: we hold the lock; our release publishes the flag.
         self.flags.fetch_or(INCONSISTENT, Ordering::Relaxed);
         Some(Acquired::OwnerDied)
-    }
-
-    /// Registers a sleeper; the caller re-checks with `try_acquire` before
-    /// it sleeps.
-    pub(crate) fn register(&self) -> Sleeper<'_> {
-        Sleeper::register(self.sleepers)
     }
 
     /// Releases the lock, whoever holds it. `None` if it was not locked;

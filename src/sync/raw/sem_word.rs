@@ -1,8 +1,8 @@
 //! A semaphore's words: the value, the sleeper count, and the bound (0 for
 //! none).
 
-use super::Sleeper;
 use crate::loom::{self, AtomicU32, Ordering};
+use crate::wake::Sleeper;
 
 /// The words of one semaphore.
 #[derive(Clone, Copy)]

@@ -17,8 +17,8 @@ use super::cond_word::CondWord;
 use super::event_word::EventWord;
 use super::lock_word::LockWord;
 use super::sem_word::SemWord;
-use super::Sleeper;
 use crate::loom::{AtomicU32, AtomicU64};
+use crate::wake::Sleeper;
 
 /// The semaphore-mode eventfd: `post` adds tokens, `take` waits for one.
 #[derive(Default)]
@@ -99,7 +99,7 @@ fn lock(words: &LockWords, tokens: &Tokens, me: u64) {
     if word.try_acquire(me).is_some() {
         return;
     }
-    let _sleeper = word.register();
+    let _sleeper = crate::wake::Sleeper::register(word.sleepers);
     while word.try_acquire(me).is_none() {
         tokens.take();
     }
