@@ -351,7 +351,7 @@ mod tests {
         });
         assert_eq!(sunk, Ok(Sunk::All));
         assert_eq!(all, encode(&("hello", 1u64 << 40)).unwrap().0);
-        let event = crate::Event::new().unwrap();
+        let event = crate::sync::Event::new().unwrap();
         let err = encode_with(&event, |_: &[u8]| true).unwrap_err();
         assert!(err.0.contains("handles"), "{err}");
     }

@@ -1,5 +1,10 @@
 //! The crate-wide error, for `?` in `main` and for operations that fail with
 //! the operating system.
+//!
+//! This file only collects: each module owns its errors, and every
+//! conversion into [`Error`] is written here, so no module below needs to
+//! know the crate-wide type (spawn's error is the one exception left; see
+//! `process`).
 
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
@@ -124,3 +129,21 @@ impl<G> From<TryLockError<G>> for Error {
 /// assert_eq!(answer().unwrap(), 42);
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl<T> From<crate::queue::PutError<T>> for Error {
+    fn from(e: crate::queue::PutError<T>) -> Self {
+        use crate::queue::PutError;
+        match e {
+            PutError::Full(_) => Error::Put(PutRefused::Full),
+            PutError::Closed(_) => Error::Put(PutRefused::Closed),
+            PutError::Encode(_, e) => Error::Encode(e),
+            PutError::Io(_, e) => Error::Io(e),
+        }
+    }
+}
+
+impl From<crate::manager::RemoteError> for Error {
+    fn from(e: crate::manager::RemoteError) -> Self {
+        Error::Call(crate::manager::CallError::Remote(e))
+    }
+}

@@ -118,9 +118,9 @@ pub fn manager_requests(data: &[u8]) {
 /// out-of-bounds read; writes that fit change only their slot.
 pub fn shareable_list(data: &[u8]) {
     let (setting, bytes) = split(data);
-    let shm = crate::SharedMemory::create(None, bytes.len().max(1)).expect("a block");
+    let shm = crate::shared::SharedMemory::create(None, bytes.len().max(1)).expect("a block");
     shm.write_at(0, bytes).expect("written");
-    if let Ok(list) = crate::ShareableList::open(shm.name()) {
+    if let Ok(list) = crate::shared::ShareableList::open(shm.name()) {
         for i in 0..list.len() {
             let i = i as isize;
             let _ = list.get(i);
@@ -327,7 +327,7 @@ mod tests {
             setting in any::<u8>(),
         ) {
             // A real list's bytes with one byte changed.
-            let list = crate::ShareableList::create(None, items).unwrap();
+            let list = crate::shared::ShareableList::create(None, items).unwrap();
             let mut image = vec![0u8; list.shm().size()];
             list.shm().read_at(0, &mut image).unwrap();
             list.shm().unlink().unwrap();

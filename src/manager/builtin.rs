@@ -628,7 +628,7 @@ impl Drop for BlockTracker {
     fn drop(&mut self) {
         for name in lock(&self.names).drain(..) {
             // Already unlinked by someone else is fine: it is gone either way.
-            if let Ok(block) = crate::SharedMemory::open(&name) {
+            if let Ok(block) = crate::shared::SharedMemory::open(&name) {
                 let _ = block.unlink();
             }
         }

@@ -54,9 +54,10 @@ use tokio::sync::{oneshot, Notify};
 
 use super::error::{CallError, RemoteError};
 use super::protocol::{ObjectId, Op, Reply, Request};
+use crate::codec;
 use crate::loom::{AtomicU64, Ordering};
+use crate::pipe::Connection;
 use crate::pipe::{push_frame, push_frame_with, Address, Authkey, Client};
-use crate::{codec, Connection};
 
 /// The largest reply a process accepts from its manager (the server's limit
 /// on requests is the same).

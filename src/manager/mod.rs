@@ -129,8 +129,11 @@ pub(crate) use server::fuzz_requests;
 use server::NamedSpec;
 pub(crate) use server::{decode as server_decode, encode as server_encode};
 
+use crate::codec;
+use crate::error::Error;
 use crate::pipe::{Address, Authkey, Listener};
-use crate::{codec, Connection, Error, Pipe, Process};
+use crate::pipe::{Connection, Pipe};
+use crate::process::Process;
 
 /// How long [`Manager::shutdown`] waits for the server to exit before
 /// killing it.
@@ -441,7 +444,8 @@ impl<R: Registry> ManagerBuilder<R> {
         self.named
             .iter()
             .map(|(name, object)| {
-                let args = object.args.as_ref().map_err(|e| CallError::Encode(crate::EncodeError(e.to_string())))?;
+                let args =
+                    object.args.as_ref().map_err(|e| CallError::Encode(crate::codec::EncodeError(e.to_string())))?;
                 Ok(NamedSpec { name: name.clone(), type_name: object.type_name.to_owned(), args: args.clone() })
             })
             .collect()

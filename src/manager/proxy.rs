@@ -11,7 +11,9 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::{transfer_token, Mux, Remote, Undo};
-use super::error::{CallError, RemoteError};
+use super::error::CallError;
+#[cfg(doc)]
+use super::error::RemoteError;
 use super::protocol::{ObjectId, Op};
 use crate::codec;
 use crate::pipe::Address;
@@ -132,7 +134,7 @@ pub(super) fn encode_for<T: Serialize + ?Sized>(mux: &Mux, value: &T) -> Result<
 pub(super) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CallError> {
     let (bytes, fds) = codec::encode(value)?;
     if !fds.is_empty() {
-        return Err(CallError::Encode(crate::EncodeError(
+        return Err(CallError::Encode(crate::codec::EncodeError(
             "handles cannot be stored in a manager (send them through a Connection)".into(),
         )));
     }
@@ -2447,12 +2449,6 @@ impl EventProxy {
     /// See [the blocking forms](crate::manager#blocking-forms).
     pub fn blocking_wait_timeout(&self, timeout: Duration) -> Result<bool, CallError> {
         crate::manager::blocking(self.wait_timeout(timeout))
-    }
-}
-
-impl From<RemoteError> for crate::Error {
-    fn from(e: RemoteError) -> Self {
-        crate::Error::Call(CallError::Remote(e))
     }
 }
 

@@ -6,8 +6,9 @@ use std::fmt;
 use super::error::CallError;
 use super::proxy::ObjectRef;
 use super::Manager;
+use crate::error::Error;
 use crate::shared::Item;
-use crate::{Error, ShareableList, SharedMemory};
+use crate::shared::{ShareableList, SharedMemory};
 
 /// Makes [`SharedMemory`] blocks and [`ShareableList`]s that are unlinked
 /// when it shuts down (Python's `SharedMemoryManager`): a server process

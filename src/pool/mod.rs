@@ -406,7 +406,7 @@ impl PoolBuilder {
             return Err(PoolError::Invalid("max_tasks_per_child must be at least 1"));
         }
         let initializer =
-            self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::Error::Encode(e))))?;
+            self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::error::Error::Encode(e))))?;
         let settings = Settings { initializer, max_tasks_per_child: self.max_tasks_per_child };
         let mut spawned = Vec::new();
         for n in 1..=processes {
@@ -489,7 +489,7 @@ impl PoolBuilder {
             .thread_name("ipc-pool")
             .enable_all()
             .build()
-            .map_err(|e| PoolError::Spawn(Box::new(crate::Error::Io(e))))?;
+            .map_err(|e| PoolError::Spawn(Box::new(crate::error::Error::Io(e))))?;
         // Built from a thread outside any runtime (this one may be inside
         // one, where `block_on` is refused).
         let built = std::thread::scope(|s| {

@@ -5,8 +5,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
+use crate::pipe::Connection;
 use crate::process::{catch_panic, quiet_panics, trampoline_at};
-use crate::Connection;
 
 /// Encoded bytes and the descriptors of the handles inside them.
 #[derive(Debug, Default)]

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use super::entry;
 use super::{CurrentProcess, ParentProcess};
-use crate::{codec, sys, Connection};
+use crate::pipe::Connection;
+use crate::{codec, sys};
 
 /// The environment variable that marks a bootstrapping child.
 pub(crate) const MARKER: &str = "__IPC_BOOTSTRAP";
@@ -189,7 +190,7 @@ fn run_child(control: OwnedFd) -> ! {
     }
     if boot.tracker_follows {
         if let (Some(alive), Some(table)) = (fds.pop(), fds.pop()) {
-            crate::shared::tracker::adopt(table, alive);
+            super::tracker::adopt(table, alive);
         }
     }
     crate::pipe::inherit_keyring(boot.keys);

@@ -47,8 +47,9 @@ use serde::{Deserialize, Serialize};
 
 use super::bootstrap::Mode;
 use super::{Builder, Child};
+use crate::codec;
+use crate::pipe::Connection;
 use crate::sys::{self, Forked};
-use crate::{codec, Connection};
 
 /// What the server sends once it is ready to fork.
 const READY: &[u8] = b"ready";

@@ -50,6 +50,7 @@ mod entry;
 mod error;
 mod fork_server;
 mod target;
+pub(crate) mod tracker;
 
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, OwnedFd};
@@ -70,11 +71,12 @@ pub(crate) use bootstrap::{
 pub(crate) use entry::{conjure, offset_of, trampoline_at};
 pub(crate) use target::{trampoline, TrampolineResult};
 
+use crate::codec;
 use crate::error::Error;
 use crate::loom::{AtomicU32, Ordering};
+use crate::pipe::Connection;
 use crate::sys::{self, WaitStatus};
 use crate::wake::LazyAsyncFd;
-use crate::{codec, Connection};
 use bootstrap::{Bootstrap, Mode, Report};
 
 // ----- who we are --------------------------------------------------------
@@ -629,7 +631,7 @@ impl Builder {
         let listed = !self.detached && !self.fork_server;
         // The tree's resource tracker goes to every child (started now if
         // this is the first spawn); its descriptors go before stdout's.
-        let tracker = if listed { crate::shared::tracker::for_child() } else { None };
+        let tracker = if listed { tracker::for_child() } else { None };
         let tracker_follows = tracker.is_some();
         if let Some((table, alive)) = tracker {
             fds.push(table);

@@ -18,6 +18,9 @@
 //!
 //! A program without the dispatch (`#[ipc::main]`, `#[ipc::test]`,
 //! `ipc::init()`) cannot start the tracker; its blocks are not tracked.
+//!
+//! It lives in `process`, beside the spawn that starts it and hands it to
+//! every child; `shared` registers its blocks with it.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -75,11 +78,11 @@ fn table_words() -> usize {
     HEADER_WORDS + SLOTS * SLOT_WORDS
 }
 
-fn start() -> crate::Result<Tracker> {
+fn start() -> crate::error::Result<Tracker> {
     let table = Region::new(Kind::Tracker, table_words())?;
     let (ended, alive) = sys::pipe()?;
     let arg = Arg { table: sys::dup_cloexec(table.fd())?, ended };
-    crate::process::spawn_detached(run, arg)?;
+    super::spawn_detached(run, arg)?;
     Ok(Tracker { table, alive })
 }
 

@@ -67,17 +67,6 @@ pub enum PutRefused {
     Closed,
 }
 
-impl<T> From<PutError<T>> for crate::Error {
-    fn from(e: PutError<T>) -> Self {
-        match e {
-            PutError::Full(_) => crate::Error::Put(PutRefused::Full),
-            PutError::Closed(_) => crate::Error::Put(PutRefused::Closed),
-            PutError::Encode(_, e) => crate::Error::Encode(e),
-            PutError::Io(_, e) => crate::Error::Io(e),
-        }
-    }
-}
-
 impl<T> fmt::Debug for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

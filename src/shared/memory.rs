@@ -29,9 +29,9 @@ use memmap2::MmapRaw;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::tracker;
 use super::AccessError;
 use crate::handle::{DeFd, SerFd};
+use crate::process::tracker;
 use crate::sys;
 
 /// A named block of shared memory (Python's `SharedMemory`).

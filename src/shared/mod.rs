@@ -6,7 +6,6 @@
 
 mod list;
 mod memory;
-pub(crate) mod tracker;
 mod value;
 
 pub use list::{Item, ListError, ShareableList};
