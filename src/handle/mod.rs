@@ -1,8 +1,8 @@
 //! Handles travel as file descriptors.
 //!
-//! Every `ipc` handle (a [`Connection`](crate::Connection) today; locks,
-//! queues and shared memory as they arrive) is a few file descriptors plus
-//! plain data. When a value containing handles is encoded for a transfer
+//! Every `ipc` handle (a [`Connection`](crate::pipe::Connection), a lock or
+//! another primitive, a queue, a shared value or block, a manager proxy) is
+//! a few file descriptors plus plain data. When a value containing handles is encoded for a transfer
 //! (a spawn argument, a child's return value, [`Connection::send`]), the
 //! transfer installs an *encoding context*: each handle's `Serialize`
 //! duplicates its descriptors into the context's out-of-band list and writes
@@ -15,7 +15,13 @@
 //! serializing a handle fails with an error that says where handles may go;
 //! it never silently produces a value that cannot be used.
 //!
-//! [`Connection::send`]: crate::Connection::send
+//! [`Connection::send`]: crate::pipe::Connection::send
+//!
+//! # What this room holds and may use
+//!
+//! Handles' descriptor transport, and nothing else: it uses only `sys`.
+//! `codec` installs its contexts; every module with a handle type uses its
+//! `SerFd`/`DeFd`.
 
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};

@@ -90,6 +90,13 @@
 //!     d.insert(&"answer".to_string(), &42).await.unwrap();
 //! }
 //! ```
+//!
+//! # What this room holds and may use
+//!
+//! The manager's client side (proxies, the connection mux) and its server
+//! (built-in and custom types): the top floor, which may use every room below
+//! it (`pipe`, `process`, `sync`, `shared`, `codec`, `wake`, `sys`); nothing
+//! below uses it.
 
 mod builtin;
 mod builtin_sync;

@@ -27,6 +27,12 @@
 //! assert!(rx.recv::<String>().await.unwrap_err().is_eof());
 //! # Ok(()) }
 //! ```
+//!
+//! # What this room holds and may use
+//!
+//! Connections, their frames and handshake, listeners and clients: it uses
+//! `codec`, `handle`, `wake`, `deadline` and `sys`; `process`, `pool` and
+//! `manager` use it.
 
 pub(crate) mod auth;
 mod connection;

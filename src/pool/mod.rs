@@ -26,6 +26,12 @@
 //! (`gather.rs`): its caller takes them in item order but is woken only for
 //! the last one, a failure, or a large one it can decode while the rest
 //! still run — not once per chunk.
+//!
+//! # What this room holds and may use
+//!
+//! The pool, its worker slots, chunks, task handles and gathering: it uses
+//! `process` and `pipe` (each worker is a child with a connection), `codec`,
+//! `wake` and `sys`; nothing but the crate root uses it.
 
 mod chunk;
 mod error;

@@ -3,9 +3,9 @@
 //! [`Process::spawn`] (or [`Process::builder`]) starts a new OS process that
 //! runs a [`Target`] — an `fn` item or non-capturing closure, sync or async —
 //! with one serde argument, and [`Process::join`] awaits its return value.
-//! The argument and the return value may contain handles
-//! ([`Connection`] today), whose descriptors travel with
-//! them.
+//! The argument and the return value may contain handles — connections,
+//! locks and the other primitives, queues, shared values and blocks, proxies
+//! — whose descriptors travel with them.
 //!
 //! A child is the same executable re-executed (Python's `spawn` start
 //! method), so the program's entry must install the dispatch: use
@@ -44,6 +44,13 @@
 //! Pool workers are started through the fork server instead (`fork_server.rs`):
 //! a copy of an idle, already started process of this executable, which is
 //! then bootstrapped exactly like an `exec`'d child.
+//!
+//! # What this room holds and may use
+//!
+//! Spawning, the child's bootstrap, the fork server and the resource tracker:
+//! it uses `pipe` (each child's connection), `codec`, `handle`, `shm`, `wake`
+//! and `sys`, and `error` for spawn's error (the one arrow up that remains);
+//! `shared`, `pool` and `manager` use it.
 
 mod bootstrap;
 mod entry;

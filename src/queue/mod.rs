@@ -43,6 +43,12 @@
 //! step has published nothing or everything; a consumer killed at any step
 //! leaves the item for the next one or an orphan the next one discards.
 //! The socket's buffer, not the ring, bounds how many such items wait.
+//!
+//! # What this room holds and may use
+//!
+//! `Queue`, `JoinableQueue` and `SimpleQueue`, over the ring in `ring.rs`: it
+//! uses `sync` (its put and get locks), `shm`, `wake`, `codec`, `handle` and
+//! `sys`; only the crate root uses it.
 
 mod error;
 mod joinable;

@@ -1,6 +1,12 @@
 //! Shared data: [`Value`] and [`Array`] (with their lock-free forms
 //! [`RawValue`] and [`RawArray`]) for plain-old-data types, and named
 //! [`SharedMemory`] blocks and [`ShareableList`]s compatible with Python's.
+//!
+//! # What this room holds and may use
+//!
+//! `Value`/`Array`, named `SharedMemory` and `ShareableList`: it uses `sync`
+//! (the data lock), `shm`, `handle`, `sys`, and `process`'s resource tracker
+//! for named blocks; the manager serves its blocks.
 // The `ShmSafe` contract is an unsafe trait with unsafe impls.
 #![allow(unsafe_code)]
 

@@ -13,6 +13,11 @@
 //! handles — a lying or garbled message, or one decoded as the wrong type —
 //! can make one object's words another's: an array's elements can never be
 //! taken for a lock's words, nor a locked array for a lock-free one.
+//!
+//! # What this room holds and may use
+//!
+//! Anonymous shared regions and their words: it uses only `sys` and `loom`;
+//! `sync`, `queue`, `shared` and `process` (the tracker's table) build on it.
 #![allow(unsafe_code)]
 
 use crate::loom::{AtomicU32, AtomicU64};
