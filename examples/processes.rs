@@ -67,7 +67,7 @@ impl MyProcess {
     /// `p.start()`: a child named as the subclass's `self.name = name`
     /// names it (Python's `Process.name`).
     fn start(self) -> ipc::Result<Process<String>> {
-        Process::builder().name(self.name.clone()).spawn(MyProcess::run, self)
+        Ok(Process::builder().name(self.name.clone()).spawn(MyProcess::run, self)?)
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! This file only collects: each module owns its errors, and every
 //! conversion into [`Error`] is written here, so no module below needs to
-//! know the crate-wide type (spawn's error is the one exception left; see
-//! `process`).
+//! know the crate-wide type (the manager's `start` and `connect` still return
+//! it).
 
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
@@ -145,5 +145,16 @@ impl<T> From<crate::queue::PutError<T>> for Error {
 impl From<crate::manager::RemoteError> for Error {
     fn from(e: crate::manager::RemoteError) -> Self {
         Error::Call(crate::manager::CallError::Remote(e))
+    }
+}
+
+impl From<crate::process::SpawnError> for Error {
+    fn from(e: crate::process::SpawnError) -> Self {
+        use crate::process::SpawnError;
+        match e {
+            SpawnError::NoDispatch => Error::NoDispatch,
+            SpawnError::Encode(e) => Error::Encode(e),
+            SpawnError::Io(e) => Error::Io(e),
+        }
     }
 }

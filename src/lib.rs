@@ -280,7 +280,7 @@ pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
-    ParentProcess, Process, Target,
+    ParentProcess, Process, SpawnError, Target,
 };
 #[cfg(not(ipc_loom))]
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};

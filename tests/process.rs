@@ -351,7 +351,7 @@ async fn a_large_argument_and_result_are_delivered() {
 #[test]
 fn spawning_without_the_dispatch_is_an_error_not_a_second_main() {
     match Process::spawn(double, 1) {
-        Err(ipc::Error::NoDispatch) => {}
+        Err(ipc::SpawnError::NoDispatch) => {}
         other => panic!("expected NoDispatch, got {other:?}"),
     }
 }
@@ -364,7 +364,7 @@ async fn an_unencodable_argument_is_an_error_before_spawning() {
     let big = vec![0u8; 8 << 20];
     let _ = tokio::time::timeout(Duration::from_millis(10), partial.send_bytes(&big)).await;
     match Process::spawn(|_c: Connection| (), partial) {
-        Err(ipc::Error::Encode(e)) => assert!(e.to_string().contains("middle of a message"), "{e}"),
+        Err(ipc::SpawnError::Encode(e)) => assert!(e.to_string().contains("middle of a message"), "{e}"),
         other => panic!("expected an encode error, got {other:?}"),
     }
 }

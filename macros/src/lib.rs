@@ -39,7 +39,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Spawn from the test's own thread or from its runtime's threads (tasks,
 /// `spawn_blocking`); a `std::thread` you start yourself does not know which
-/// test it belongs to, and spawning there is `ipc::Error::NoDispatch`. In a
+/// test it belongs to, and spawning there is `ipc::SpawnError::NoDispatch`. In a
 /// plain `#[test]`, spawning is always `NoDispatch`.
 ///
 /// The test's own children die with the test binary (as daemons do), so a

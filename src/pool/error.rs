@@ -20,7 +20,7 @@ pub enum PoolError {
     },
     /// A worker could not be started.
     #[error("cannot start a pool worker: {0}")]
-    Spawn(#[source] Box<crate::error::Error>),
+    Spawn(#[source] Box<crate::process::SpawnError>),
     /// `join` before `close` or `terminate` (Python's `ValueError`).
     #[error("join() needs the pool closed or terminated first")]
     NotClosed,

@@ -57,7 +57,7 @@ use handle::{Completion, Finisher, ToHandle};
 use worker::{Blob, Init};
 
 use crate::codec;
-use crate::process::{offset_of, trampoline, Target};
+use crate::process::{offset_of, trampoline, SpawnError, Target};
 
 /// Jobs each worker may have queued for it by `imap`/`imap_unordered`.
 const IN_FLIGHT_PER_WORKER: usize = 4;
@@ -412,7 +412,7 @@ impl PoolBuilder {
             return Err(PoolError::Invalid("max_tasks_per_child must be at least 1"));
         }
         let initializer =
-            self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(crate::error::Error::Encode(e))))?;
+            self.initializer.transpose().map_err(|e| PoolError::Spawn(Box::new(SpawnError::Encode(e))))?;
         let settings = Settings { initializer, max_tasks_per_child: self.max_tasks_per_child };
         let mut spawned = Vec::new();
         for n in 1..=processes {
@@ -495,7 +495,7 @@ impl PoolBuilder {
             .thread_name("ipc-pool")
             .enable_all()
             .build()
-            .map_err(|e| PoolError::Spawn(Box::new(crate::error::Error::Io(e))))?;
+            .map_err(|e| PoolError::Spawn(Box::new(SpawnError::Io(e))))?;
         // Built from a thread outside any runtime (this one may be inside
         // one, where `block_on` is refused).
         let built = std::thread::scope(|s| {

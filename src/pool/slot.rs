@@ -36,7 +36,7 @@ use super::worker::{FromWorker, Run, WorkerArg};
 use super::{worker, Job, PoolError, Settings, Shared, TaskError};
 use crate::pipe::{Connection, Pipe};
 use crate::pipe::{SendError, TrySend};
-use crate::process::Process;
+use crate::process::{Process, SpawnError};
 use crate::sys::MAX_FDS_PER_MSG;
 
 /// The work a worker may hold queued behind the job it runs, at its
@@ -87,7 +87,7 @@ pub(super) enum Start {
 
 /// Spawns worker number `n`.
 pub(super) fn spawn_worker(n: usize, settings: &Settings) -> Result<Starting, PoolError> {
-    let spawn_error = |e: crate::error::Error| PoolError::Spawn(Box::new(e));
+    let spawn_error = |e: SpawnError| PoolError::Spawn(Box::new(e));
     let (conn, there) = Pipe::duplex().map_err(|e| spawn_error(e.into()))?;
     let init = match &settings.initializer {
         Some(init) => Some(init.try_clone().map_err(|e| spawn_error(e.into()))?),
@@ -131,7 +131,7 @@ impl Starting {
 
     /// The worker, once [`ready`](Starting::ready).
     fn into_worker(self) -> Result<Worker, PoolError> {
-        let writer = self.conn.try_clone().map_err(|e| PoolError::Spawn(Box::new(crate::error::Error::from(e))))?;
+        let writer = self.conn.try_clone().map_err(|e| PoolError::Spawn(Box::new(SpawnError::Io(e))))?;
         Ok(Worker { reader: self.conn, writer, process: self.process, jobs: 0 })
     }
 

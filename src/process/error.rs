@@ -1,6 +1,43 @@
-//! Errors of [`Process::join`](crate::Process::join).
+//! Errors of [`Process::spawn`](crate::Process::spawn) and
+//! [`Process::join`](crate::Process::join).
 
-use crate::codec::DecodeError;
+use crate::codec::{DecodeError, EncodeError};
+
+/// Why [`Process::spawn`](crate::Process::spawn) (or a builder's `spawn`)
+/// started no child. Converts into [`ipc::Error`](crate::Error) with the
+/// same variants, so `?` in an `ipc::Result` function keeps working.
+///
+/// # Examples
+///
+/// ```
+/// fn double(x: u8) -> u8 {
+///     x * 2
+/// }
+/// // A plain `main` or `#[test]` without `ipc::init()` cannot spawn:
+/// match ipc::Process::spawn(double, 1) {
+///     Err(ipc::SpawnError::NoDispatch) => {}
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The program's entry did not install the dispatch, so a child could
+    /// not find its target. Use `#[ipc::main]`, `#[ipc::test]`, or call
+    /// `ipc::init()` first thing in `main`.
+    #[error(
+        "cannot spawn: this program's entry did not install the ipc dispatch \
+         (use #[ipc::main], #[ipc::test], or call ipc::init() first thing in main)"
+    )]
+    NoDispatch,
+    /// The argument could not be encoded (or holds too many descriptors).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The operating system refused (no memory, too many processes or
+    /// descriptors).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
 
 /// Why [`Process::join`](crate::Process::join) did not produce the child's
 /// return value.

@@ -69,7 +69,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use error::JoinError;
+pub use error::{JoinError, SpawnError};
 pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
 
 pub(crate) use bootstrap::{
@@ -79,7 +79,6 @@ pub(crate) use entry::{conjure, offset_of, trampoline_at};
 pub(crate) use target::{trampoline, TrampolineResult};
 
 use crate::codec;
-use crate::error::Error;
 use crate::loom::{AtomicU32, Ordering};
 use crate::pipe::Connection;
 use crate::sys::{self, WaitStatus};
@@ -423,7 +422,7 @@ pub(crate) fn main_exit() {
 /// Starts a child that outlives this process and that nobody waits for
 /// (the resource tracker): it does not die with its parent, is not among
 /// the children `main` waits for at exit, and is never reaped here.
-pub(crate) fn spawn_detached<F, A, M>(target: F, arg: A) -> Result<(), Error>
+pub(crate) fn spawn_detached<F, A, M>(target: F, arg: A) -> Result<(), SpawnError>
 where
     F: Target<A, (), M>,
     A: Serialize + DeserializeOwned + 'static,
@@ -585,9 +584,9 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`Error::NoDispatch`] if this program's entry did not install the
+    /// [`SpawnError::NoDispatch`] if this program's entry did not install the
     /// dispatch (`#[ipc::main]`, `#[ipc::test]` or [`ipc::init()`](crate::init));
-    /// [`Error::Encode`] if `arg` cannot be encoded; [`Error::Io`] if the OS
+    /// [`SpawnError::Encode`] if `arg` cannot be encoded; [`SpawnError::Io`] if the OS
     /// cannot start the process.
     ///
     /// # Examples
@@ -599,7 +598,7 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "start")]
-    pub fn spawn<F, A, R, M>(self, target: F, arg: A) -> Result<Process<R>, Error>
+    pub fn spawn<F, A, R, M>(self, target: F, arg: A) -> Result<Process<R>, SpawnError>
     where
         F: Target<A, R, M>,
         A: Serialize + DeserializeOwned + 'static,
@@ -631,8 +630,13 @@ impl Builder {
     /// Starts a child running the trampoline at `entry` (not generic, so
     /// every target shares one copy of it): returns the child and our end of
     /// its control socket, down which its bootstrap message has gone.
-    fn launch(&self, entry: isize, arg: Vec<u8>, mut fds: Vec<OwnedFd>) -> Result<(Arc<Child>, Connection), Error> {
-        let mode = bootstrap::mode().ok_or(Error::NoDispatch)?;
+    fn launch(
+        &self,
+        entry: isize,
+        arg: Vec<u8>,
+        mut fds: Vec<OwnedFd>,
+    ) -> Result<(Arc<Child>, Connection), SpawnError> {
+        let mode = bootstrap::mode().ok_or(SpawnError::NoDispatch)?;
         // The tracker and the fork server are nobody's children to list or
         // wait for, and do not get the tracker themselves.
         let listed = !self.detached && !self.fork_server;
@@ -667,7 +671,7 @@ impl Builder {
             fds.push(sys::dup_cloexec(std::io::stdout().as_fd())?);
         }
         if fds.len() > sys::MAX_FDS_PER_MSG {
-            return Err(Error::Encode(codec::EncodeError(format!(
+            return Err(SpawnError::Encode(codec::EncodeError(format!(
                 "the argument carries {} descriptors; at most {} fit one spawn",
                 fds.len(),
                 sys::MAX_FDS_PER_MSG
@@ -776,7 +780,7 @@ impl Process<()> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "start")]
-    pub fn spawn<F, A, R, M>(target: F, arg: A) -> Result<Process<R>, Error>
+    pub fn spawn<F, A, R, M>(target: F, arg: A) -> Result<Process<R>, SpawnError>
     where
         F: Target<A, R, M>,
         A: Serialize + DeserializeOwned + 'static,

@@ -78,7 +78,7 @@ fn table_words() -> usize {
     HEADER_WORDS + SLOTS * SLOT_WORDS
 }
 
-fn start() -> crate::error::Result<Tracker> {
+fn start() -> Result<Tracker, super::SpawnError> {
     let table = Region::new(Kind::Tracker, table_words())?;
     let (ended, alive) = sys::pipe()?;
     let arg = Arg { table: sys::dup_cloexec(table.fd())?, ended };
