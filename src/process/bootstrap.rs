@@ -196,7 +196,7 @@ fn run_child(control: OwnedFd) -> ! {
     crate::pipe::inherit_keyring(boot.keys);
     let _ = GLOBAL_MODE.set(boot.mode.clone());
     let parent_pidfd = sys::pidfd_open(boot.parent_pid).ok();
-    super::init_child_process(
+    super::current::init_child_process(
         CurrentProcess {
             name: boot.name,
             pid: sys::getpid(),

@@ -46,7 +46,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::bootstrap::Mode;
-use super::{Builder, Child};
+use super::children::Child;
+use super::Builder;
 use crate::codec;
 use crate::pipe::Connection;
 use crate::sys::{self, Forked};

@@ -100,7 +100,7 @@ const DECODE_IN_RING: usize = 64 << 10;
 /// ([`PutError::into_inner`]). [`close`](Queue::close) ends the queue:
 /// later puts fail with `Closed`, consumers drain what is left and then get
 /// [`GetError::Closed`] — so consumers can stop without sentinels, for
-/// example by reading the queue as a [`Stream`] ([`Queue::stream`]).
+/// example by reading the queue as a [`Stream`](futures::Stream) ([`Queue::stream`]).
 ///
 /// Items are serde types; handles (an [`Event`](crate::Event), a
 /// [`Connection`](crate::Connection)) cannot travel inside queue items (put
