@@ -245,6 +245,11 @@ pub mod pool;
 pub mod process;
 #[cfg(not(ipc_loom))]
 pub mod queue;
+/// Under the model checker: the queue's ring protocol alone, for its model
+/// (the rest of `queue` needs the operating system).
+#[cfg(ipc_loom)]
+#[path = "queue/ring.rs"]
+mod ring;
 #[cfg(not(ipc_loom))]
 pub mod shared;
 #[cfg(not(ipc_loom))]

@@ -337,7 +337,7 @@ impl<T> Queue<T> {
         if !(64..=ring::MAX_CAPACITY).contains(&capacity) {
             return Err(invalid("a queue's ring must hold between 64 bytes and 1 GiB"));
         }
-        let region = Region::new(Kind::Queue, Ring::words_for(capacity))?;
+        let region = Region::new(Kind::Queue, ring::words_for(capacity))?;
         // Relaxed: written before the handle exists anywhere else.
         region.word(ring::MAXSIZE).store(maxsize, Ordering::Relaxed);
         region.word(ring::CAPACITY).store(capacity as u32, Ordering::Relaxed);
@@ -375,7 +375,7 @@ impl<T> Queue<T> {
         (self.inner.capacity / 2).saturating_sub(ring::record_size(0)) & !7
     }
 
-    fn ring(&self) -> Ring<'_> {
+    fn ring(&self) -> Ring<'_, Region> {
         Ring { region: &self.inner.region, capacity: self.inner.capacity }
     }
 

@@ -21,9 +21,40 @@
 //! Everything read from the ring is checked (a lying header is
 //! [`Front::Corrupt`], never a panic or an allocation beyond the ring).
 
+// Under the model checker only the model uses the ring, and not all of it.
+#![cfg_attr(ipc_loom, allow(dead_code))]
+
 use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
+#[cfg(not(ipc_loom))]
 use crate::shm::Region;
 use crate::wake::Sleeper;
+
+/// What a ring lives in: a queue's shared region, or (under the model
+/// checker) words and byte cells that loom watches.
+pub(crate) trait Memory {
+    fn word(&self, index: usize) -> &AtomicU32;
+    fn word64(&self, index: usize) -> &AtomicU64;
+    /// Copies `src` in at byte `offset`; `false` if out of bounds.
+    fn copy_in(&self, offset: usize, src: &[u8]) -> bool;
+    /// Copies bytes at `offset` out into `dst`; `false` if out of bounds.
+    fn copy_out(&self, offset: usize, dst: &mut [u8]) -> bool;
+}
+
+#[cfg(not(ipc_loom))]
+impl Memory for Region {
+    fn word(&self, index: usize) -> &AtomicU32 {
+        Region::word(self, index)
+    }
+    fn word64(&self, index: usize) -> &AtomicU64 {
+        Region::word64(self, index)
+    }
+    fn copy_in(&self, offset: usize, src: &[u8]) -> bool {
+        Region::copy_in(self, offset, src)
+    }
+    fn copy_out(&self, offset: usize, dst: &mut [u8]) -> bool {
+        Region::copy_out(self, offset, dst)
+    }
+}
 
 // The header: three cache lines of 16 words, so that an item moves as few
 // lines between CPUs as it can. Consumers' line: HEAD, written by every get
@@ -150,13 +181,13 @@ pub(super) struct Seen {
     tail: AtomicU64,
 }
 
-/// A view of a queue region.
-pub(super) struct Ring<'a> {
-    pub(super) region: &'a Region,
+/// A view of a queue region (or of the model's memory).
+pub(super) struct Ring<'a, M> {
+    pub(super) region: &'a M,
     pub(super) capacity: usize,
 }
 
-impl Ring<'_> {
+impl<M: Memory> Ring<'_, M> {
     fn head(&self) -> &AtomicU64 {
         self.region.word64(HEAD)
     }
@@ -224,6 +255,9 @@ impl Ring<'_> {
     }
 
     /// Writes and publishes one record (the caller holds the put lock).
+    /// A record of at most half the capacity always fits an empty ring;
+    /// a larger one may not, whatever the consumers do (`Queue` sends those
+    /// out of line).
     pub(super) fn push(&self, payload: &[u8], tag: Tag) -> Push {
         let skip = match self.room(payload.len()) {
             None => return Push::TooLarge,
@@ -462,21 +496,21 @@ impl Ring<'_> {
         // sides (who re-check `is_closed` after registering).
         self.word(CLOSED).swap(1, Ordering::SeqCst) == 0
     }
-
-    /// The total byte size of a region for a ring of `capacity` bytes.
-    pub(super) fn words_for(capacity: usize) -> usize {
-        HEADER_WORDS + capacity / 4
-    }
 }
 
-#[cfg(test)]
+/// The words of a region for a ring of `capacity` bytes.
+pub(super) fn words_for(capacity: usize) -> usize {
+    HEADER_WORDS + capacity / 4
+}
+
+#[cfg(all(test, not(ipc_loom)))]
 mod tests {
     use super::*;
     use crate::shm::Kind;
 
     /// Takes the front record: its length, `Some(None)` when empty, `None`
     /// when corrupt.
-    fn pop(r: &Ring<'_>, buf: &mut Vec<u8>) -> Option<Option<usize>> {
+    fn pop(r: &Ring<'_, Region>, buf: &mut Vec<u8>) -> Option<Option<usize>> {
         match r.front(&Seen::default()) {
             Front::Record { tag: Tag::Inline, at, len, next } => {
                 buf.resize(len, 0);
@@ -489,7 +523,7 @@ mod tests {
         }
     }
 
-    fn ring(region: &Region, capacity: usize, maxsize: u32) -> Ring<'_> {
+    fn ring(region: &Region, capacity: usize, maxsize: u32) -> Ring<'_, Region> {
         region.word(CAPACITY).store(capacity as u32, Ordering::Relaxed);
         region.word(MAXSIZE).store(maxsize, Ordering::Relaxed);
         Ring { region, capacity }
@@ -497,7 +531,7 @@ mod tests {
 
     #[test]
     fn records_go_round_in_order_and_wrap_whole() {
-        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let mut buf = Vec::new();
         assert_eq!(pop(&r, &mut buf), Some(None));
@@ -520,14 +554,14 @@ mod tests {
 
     #[test]
     fn full_by_bytes_by_count_and_too_large() {
-        let region = Region::new(Kind::Queue, Ring::words_for(128)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(128)).unwrap();
         let r = ring(&region, 128, 0);
         assert_eq!(r.push(&[0; 121], Tag::Inline), Push::TooLarge); // 8 + 128 > 128
         assert_eq!(r.push(&[1; 56], Tag::Inline), Push::Done { wake: false }); // 64 bytes
         assert_eq!(r.push(&[2; 56], Tag::Inline), Push::Done { wake: false }); // 128 bytes
         assert_eq!(r.push(&[3; 1], Tag::Inline), Push::Full);
         assert_eq!(r.len(), 2);
-        let region = Region::new(Kind::Queue, Ring::words_for(128)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(128)).unwrap();
         let r = ring(&region, 128, 2);
         assert_eq!(r.push(b"a", Tag::Inline), Push::Done { wake: false });
         assert_eq!(r.push(b"b", Tag::Inline), Push::Done { wake: false });
@@ -538,7 +572,7 @@ mod tests {
     }
 
     /// Writes `payload` in place through a reservation; `None` if none.
-    fn put_in_place(r: &Ring<'_>, seen: &Seen, hint: usize, payload: &[u8]) -> Option<bool> {
+    fn put_in_place(r: &Ring<'_, Region>, seen: &Seen, hint: usize, payload: &[u8]) -> Option<bool> {
         let mut space = r.reserve(hint, usize::MAX, seen)?;
         if !r.write_in(&mut space, payload) {
             return Some(false);
@@ -549,7 +583,7 @@ mod tests {
 
     #[test]
     fn records_written_in_place_wrap_by_the_hint() {
-        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let producer = Seen::default();
         let mut buf = Vec::new();
@@ -584,7 +618,7 @@ mod tests {
 
     #[test]
     fn old_readings_of_head_and_tail_are_refreshed_not_taken_for_corruption() {
-        let region = Region::new(Kind::Queue, Ring::words_for(256)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(256)).unwrap();
         let r = ring(&region, 256, 0);
         let producer = Seen::default();
         let (a, b) = (Seen::default(), Seen::default());
@@ -611,7 +645,7 @@ mod tests {
         assert_eq!(put_in_place(&r, &producer, 0, &[0; 5]), Some(true));
         assert_eq!(take(&a), Some(5));
         // The producer's reading of HEAD says full; the ring is empty.
-        let region = Region::new(Kind::Queue, Ring::words_for(64)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(64)).unwrap();
         let r = ring(&region, 64, 0);
         let producer = Seen::default();
         for _ in 0..4 {
@@ -627,7 +661,7 @@ mod tests {
 
     #[test]
     fn a_lying_header_is_corrupt_not_a_panic() {
-        let region = Region::new(Kind::Queue, Ring::words_for(64)).unwrap();
+        let region = Region::new(Kind::Queue, words_for(64)).unwrap();
         let r = ring(&region, 64, 0);
         assert_eq!(r.push(b"hello", Tag::Inline), Push::Done { wake: false });
         // A peer rewrites the header's length to claim more than was put.
@@ -638,5 +672,230 @@ mod tests {
         // Or the tail to claim more than the ring holds.
         region.word64(TAIL).store(pack(1, 1 << 20), Ordering::Relaxed);
         assert_eq!(pop(&r, &mut buf), None);
+    }
+}
+
+/// Model checks of the ring's HEAD/TAIL protocol under loom
+/// (`RUSTFLAGS="--cfg ipc_loom" cargo test --release --lib ring`): a
+/// producer and a consumer on a ring too small for all their records, so
+/// records wrap and the producer waits for room. The ring's bytes are loom
+/// cells of 8 bytes (records are 8-byte aligned), so loom reports any read
+/// of a record's bytes that does not happen after their writing, and any
+/// write over bytes a consumer has not finished reading.
+#[cfg(all(test, ipc_loom))]
+#[allow(unsafe_code)]
+mod model {
+    use super::*;
+    use ::loom::cell::UnsafeCell;
+
+    /// The model's stand-in for a region: header words, and the ring's
+    /// bytes as cells of 8.
+    struct Cells {
+        words: Vec<AtomicU32>,
+        words64: Vec<AtomicU64>,
+        slots: Vec<UnsafeCell<[u8; 8]>>,
+    }
+
+    impl Cells {
+        fn new(capacity: usize) -> Cells {
+            Cells {
+                words: (0..HEADER_WORDS).map(|_| AtomicU32::new(0)).collect(),
+                words64: (0..HEADER_WORDS / 2).map(|_| AtomicU64::new(0)).collect(),
+                slots: (0..capacity / 8).map(|_| UnsafeCell::new([0; 8])).collect(),
+            }
+        }
+
+        /// Calls `f(slot, range in the slot, range in the buffer)` for each
+        /// slot the bytes `offset..offset + len` of the region touch.
+        fn each(
+            &self,
+            offset: usize,
+            len: usize,
+            mut f: impl FnMut(usize, std::ops::Range<usize>, std::ops::Range<usize>),
+        ) -> bool {
+            let Some(start) = offset.checked_sub(RING_OFFSET) else { return false };
+            if start + len > self.slots.len() * 8 {
+                return false;
+            }
+            let mut done = 0;
+            while done < len {
+                let at = start + done;
+                let n = (8 - at % 8).min(len - done);
+                f(at / 8, at % 8..at % 8 + n, done..done + n);
+                done += n;
+            }
+            true
+        }
+    }
+
+    impl Memory for Cells {
+        fn word(&self, index: usize) -> &AtomicU32 {
+            // The 64-bit words are kept apart: the ring never reads one as
+            // two 32-bit words or the other way round.
+            &self.words[index]
+        }
+        fn word64(&self, index: usize) -> &AtomicU64 {
+            &self.words64[index / 2]
+        }
+        fn copy_in(&self, offset: usize, src: &[u8]) -> bool {
+            self.each(offset, src.len(), |slot, inside, from| {
+                // SAFETY: the pointer is the cell's own, valid and aligned,
+                // and loom checks that no other access to the slot races
+                // with this write (which is what the model is for).
+                self.slots[slot].with_mut(|p| unsafe { (&mut *p)[inside].copy_from_slice(&src[from]) })
+            })
+        }
+        fn copy_out(&self, offset: usize, dst: &mut [u8]) -> bool {
+            self.each(offset, dst.len(), |slot, inside, to| {
+                // SAFETY: as in `copy_in`, for a read.
+                self.slots[slot].with(|p| dst[to].copy_from_slice(unsafe { &(&*p)[inside] }))
+            })
+        }
+    }
+
+    /// The semaphore-mode eventfd of wake-up tokens: `post` adds, `take`
+    /// waits for one.
+    #[derive(Default)]
+    struct Tokens {
+        count: ::loom::sync::Mutex<u32>,
+        cv: ::loom::sync::Condvar,
+    }
+
+    impl Tokens {
+        fn post(&self) {
+            *self.count.lock().unwrap() += 1;
+            self.cv.notify_all();
+        }
+
+        fn take(&self) {
+            let mut count = self.count.lock().unwrap();
+            while *count == 0 {
+                count = self.cv.wait(count).unwrap();
+            }
+            *count -= 1;
+        }
+    }
+
+    /// A queue's two wake-ups.
+    #[derive(Default)]
+    struct Wakeups {
+        not_empty: Tokens,
+        not_full: Tokens,
+    }
+
+    fn payload(i: usize) -> Vec<u8> {
+        // 3, 9 and 5 bytes: records of 16, 24 and 16 bytes in a 48-byte
+        // ring, so the third wraps. (None is larger than half the ring, as
+        // the queue ensures: a larger one may never fit, even in an empty
+        // ring, when the tail sits mid-ring; a first model with a 32-byte
+        // ring deadlocked just so.)
+        vec![i as u8 + 1; [3, 9, 5][i]]
+    }
+
+    /// A get's loop as the queue runs it: look; if empty, register as a
+    /// sleeper, look again, sleep on a token. Consuming wakes a sleeping
+    /// producer.
+    fn take(ring: &Ring<'_, Cells>, seen: &Seen, wake: &Wakeups) -> Vec<u8> {
+        loop {
+            match ring.front(seen) {
+                Front::Record { tag: Tag::Inline, at, len, next } => {
+                    let mut buf = vec![0; len];
+                    assert!(ring.read_payload(at, 0, &mut buf));
+                    if ring.advance(next) {
+                        wake.not_full.post();
+                    }
+                    return buf;
+                }
+                Front::Empty => {
+                    let _sleeper = Sleeper::register(ring.region.word(GET_SLEEPERS));
+                    if ring.len() == 0 {
+                        wake.not_empty.take();
+                    }
+                }
+                other => panic!("the ring is {other:?}"),
+            }
+        }
+    }
+
+    /// A put's wait for room: register as a sleeper, look again, sleep on a
+    /// token.
+    fn wait_for_room(ring: &Ring<'_, Cells>, len: usize, wake: &Wakeups) {
+        let _sleeper = Sleeper::register(ring.region.word(PUT_SLEEPERS));
+        if !ring.fits(len) {
+            wake.not_full.take();
+        }
+    }
+
+    #[test]
+    fn records_pushed_whole_arrive_whole_in_order_as_the_ring_wraps() {
+        ::loom::model(|| {
+            let cells = ::loom::sync::Arc::new((Cells::new(48), Wakeups::default()));
+            let producer = ::loom::thread::spawn({
+                let cells = cells.clone();
+                move || {
+                    let (memory, wake) = &*cells;
+                    let ring = Ring { region: memory, capacity: 48 };
+                    for i in 0..3 {
+                        loop {
+                            match ring.push(&payload(i), Tag::Inline) {
+                                Push::Done { wake: true } => wake.not_empty.post(),
+                                Push::Done { wake: false } => {}
+                                Push::Full => {
+                                    wait_for_room(&ring, payload(i).len(), wake);
+                                    continue;
+                                }
+                                Push::TooLarge => panic!("fits"),
+                            }
+                            break;
+                        }
+                    }
+                }
+            });
+            let (memory, wake) = &*cells;
+            let ring = Ring { region: memory, capacity: 48 };
+            let seen = Seen::default();
+            for i in 0..3 {
+                assert_eq!(take(&ring, &seen, wake), payload(i));
+            }
+            producer.join().unwrap();
+            assert!(matches!(ring.front(&seen), Front::Empty));
+        });
+    }
+
+    #[test]
+    fn records_written_in_place_arrive_whole_in_order_as_the_ring_wraps() {
+        ::loom::model(|| {
+            let cells = ::loom::sync::Arc::new((Cells::new(48), Wakeups::default()));
+            let producer = ::loom::thread::spawn({
+                let cells = cells.clone();
+                move || {
+                    let (memory, wake) = &*cells;
+                    let ring = Ring { region: memory, capacity: 48 };
+                    let seen = Seen::default();
+                    for i in 0..3 {
+                        let bytes = payload(i);
+                        let mut space = loop {
+                            match ring.reserve(bytes.len(), 24, &seen) {
+                                Some(space) => break space,
+                                None => wait_for_room(&ring, bytes.len(), wake),
+                            }
+                        };
+                        // Written in two pieces, as an encoder does.
+                        let (a, b) = bytes.split_at(bytes.len() / 2);
+                        assert!(ring.write_in(&mut space, a) && ring.write_in(&mut space, b));
+                        if ring.commit(space, Tag::Inline) {
+                            wake.not_empty.post();
+                        }
+                    }
+                }
+            });
+            let (memory, wake) = &*cells;
+            let ring = Ring { region: memory, capacity: 48 };
+            let seen = Seen::default();
+            for i in 0..3 {
+                assert_eq!(take(&ring, &seen, wake), payload(i));
+            }
+            producer.join().unwrap();
+        });
     }
 }

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ring::{self, Ring};
+use super::ring;
 use super::Queue;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::Ordering;
@@ -85,7 +85,7 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
             return Err(D::Error::custom("a queue handle with an invalid ring size"));
         }
         let region =
-            Region::from_fd(wire.region.0, Kind::Queue, Ring::words_for(capacity)).map_err(D::Error::custom)?;
+            Region::from_fd(wire.region.0, Kind::Queue, ring::words_for(capacity)).map_err(D::Error::custom)?;
         // Relaxed: written before the handle was shared.
         if region.word(ring::CAPACITY).load(Ordering::Relaxed) != wire.capacity {
             return Err(D::Error::custom("a queue handle whose ring size disagrees with its region"));
