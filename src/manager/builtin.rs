@@ -50,7 +50,7 @@ pub(crate) fn construct(type_name: &str, args: &[u8]) -> Result<Arc<dyn Served>,
             Arc::new(Queue::new(type_name, maxsize as usize))
         }
         "Array" => Arc::new(List { items: Mutex::new(decode(args)?), fixed: true }),
-        "Lock" => Arc::new(Lock::default()),
+        "Lock" => Arc::new(sync::Lock::default()),
         "Event" => Arc::new(Event::default()),
         "RLock" => Arc::new(sync::RLock::default()),
         "Semaphore" => Arc::new(sync::Semaphore::new(decode(args)?, false)),
@@ -491,72 +491,6 @@ impl Served for Queue {
                 other => Err(no_method(self.type_name, other)),
             }
         })
-    }
-}
-
-// ----- Lock --------------------------------------------------------------
-
-/// Python's manager `Lock`: anyone may release it; a holder whose process
-/// dies (its connection closes) releases it.
-#[derive(Default)]
-struct Lock {
-    holder: Mutex<Option<Caller>>,
-    changed: Notify,
-}
-
-impl Lock {
-    fn try_acquire(&self, caller: Caller) -> bool {
-        let mut holder = lock(&self.holder);
-        if holder.is_some() {
-            return false;
-        }
-        *holder = Some(caller);
-        true
-    }
-
-    fn release(&self) -> Result<(), RemoteError> {
-        if lock(&self.holder).take().is_none() {
-            return Err(RemoteError::RuntimeError("release unlocked lock".into()));
-        }
-        self.changed.notify_waiters();
-        Ok(())
-    }
-}
-
-impl Served for Lock {
-    fn type_name(&self) -> &'static str {
-        "Lock"
-    }
-
-    fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
-        let method = method.to_string();
-        Box::pin(async move {
-            match method.as_str() {
-                "acquire" => {
-                    let (block, timeout): (bool, Option<Duration>) = decode(&args)?;
-                    if !block {
-                        return encode(&self.try_acquire(caller));
-                    }
-                    let acquired = wait_until(&self.changed, timeout, || self.try_acquire(caller).then_some(())).await;
-                    encode(&acquired.is_some())
-                }
-                "release" => {
-                    self.release()?;
-                    encode(&())
-                }
-                "locked" => encode(&lock(&self.holder).is_some()),
-                other => Err(no_method("Lock", other)),
-            }
-        })
-    }
-
-    fn disconnected(&self, caller: Caller) {
-        let mut holder = lock(&self.holder);
-        if *holder == Some(caller) {
-            *holder = None;
-            drop(holder);
-            self.changed.notify_waiters();
-        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! The manager's synchronisation objects: `RLock`, `Semaphore` /
-//! `BoundedSemaphore`, `Condition` and `Barrier` (`Lock` and `Event` are
-//! in `builtin`).
+//! The manager's synchronisation objects: `Lock`, `RLock`, `Semaphore` /
+//! `BoundedSemaphore`, `Condition` and `Barrier` (`Event` is in
+//! `builtin`). `Lock` and `RLock` are one state machine, [`LockState`],
+//! with a reentrancy flag.
 //!
 //! An owner is a connection (a process) and a number the proxy sends with
 //! each call (its task or thread, `sync::owner::local`), so a re-entrant
@@ -23,7 +24,7 @@ type Bytes = Vec<u8>;
 /// Who holds a lock: a connection and a task or thread in its process.
 type Owner = (Caller, u64);
 
-// ----- the re-entrant lock (RLock, and Condition's lock) -------------------
+// ----- the locks (Lock, RLock, and Condition's lock) -----------------------
 
 #[derive(Default)]
 struct Held {
@@ -31,18 +32,25 @@ struct Held {
     depth: u64,
 }
 
-/// A re-entrant lock's state and its wake-ups.
-#[derive(Default)]
-struct Reentrant {
+/// A lock's state and its wake-ups: Python's manager `Lock` (`reentrant:
+/// false`: anyone may release it, and its holder taking it again waits) or
+/// `RLock` (`true`: re-entered by the task that holds it, released only by
+/// it). Either is released when its holder's connection closes.
+struct LockState {
+    reentrant: bool,
     held: Mutex<Held>,
     changed: Notify,
 }
 
-impl Reentrant {
+impl LockState {
+    fn new(reentrant: bool) -> LockState {
+        LockState { reentrant, held: Mutex::default(), changed: Notify::new() }
+    }
+
     fn try_acquire(&self, owner: Owner) -> bool {
         let mut held = lock(&self.held);
         match held.owner {
-            Some(o) if o == owner => held.depth += 1,
+            Some(o) if self.reentrant && o == owner => held.depth += 1,
             Some(_) => return false,
             None => {
                 held.owner = Some(owner);
@@ -59,10 +67,15 @@ impl Reentrant {
         wait_until(&self.changed, timeout, || self.try_acquire(owner).then_some(())).await.is_some()
     }
 
+    /// One level released: by its owner for a re-entrant lock, by anyone
+    /// for a plain one.
     fn release(&self, owner: Owner) -> Result<(), RemoteError> {
         let mut held = lock(&self.held);
-        if held.owner != Some(owner) {
+        if self.reentrant && held.owner != Some(owner) {
             return Err(RemoteError::RuntimeError("cannot release un-acquired lock".into()));
+        }
+        if held.owner.is_none() {
+            return Err(RemoteError::RuntimeError("release unlocked lock".into()));
         }
         held.depth -= 1;
         if held.depth == 0 {
@@ -71,6 +84,10 @@ impl Reentrant {
             self.changed.notify_waiters();
         }
         Ok(())
+    }
+
+    fn is_locked(&self) -> bool {
+        lock(&self.held).owner.is_some()
     }
 
     fn is_owned(&self, owner: Owner) -> bool {
@@ -100,15 +117,23 @@ impl Reentrant {
         wait_until(&self.changed, None, free).await;
     }
 
-    /// The `acquire` and `release` calls both lock proxies make; `None`
-    /// for any other method.
+    /// The calls lock proxies make (`None` for any other method). A
+    /// re-entrant lock's proxy names its task in `acquire` and `release`;
+    /// a plain lock's names none, as any task of the holder's process may
+    /// release it.
     async fn call(&self, method: &str, args: &[u8], caller: Caller) -> Option<Result<Bytes, RemoteError>> {
-        Some(match method {
-            "acquire" => match decode::<(u64, bool, Option<Duration>)>(args) {
+        Some(match (method, self.reentrant) {
+            ("acquire", true) => match decode::<(u64, bool, Option<Duration>)>(args) {
                 Ok((task, block, timeout)) => encode(&self.acquire((caller, task), block, timeout).await),
                 Err(e) => Err(e),
             },
-            "release" => decode(args).and_then(|task| self.release((caller, task))).and_then(|()| encode(&())),
+            ("acquire", false) => match decode::<(bool, Option<Duration>)>(args) {
+                Ok((block, timeout)) => encode(&self.acquire((caller, 0), block, timeout).await),
+                Err(e) => Err(e),
+            },
+            ("release", true) => decode(args).and_then(|task| self.release((caller, task))).and_then(|()| encode(&())),
+            ("release", false) => self.release((caller, 0)).and_then(|()| encode(&())),
+            ("locked", false) => encode(&self.is_locked()),
             _ => return None,
         })
     }
@@ -124,9 +149,41 @@ impl Reentrant {
     }
 }
 
+/// `Lock`: anyone may release it.
+pub(super) struct Lock(LockState);
+
+impl Default for Lock {
+    fn default() -> Lock {
+        Lock(LockState::new(false))
+    }
+}
+
+impl Served for Lock {
+    fn type_name(&self) -> &'static str {
+        "Lock"
+    }
+
+    fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
+        let method = method.to_string();
+        Box::pin(async move {
+            let result = self.0.call(&method, &args, caller).await;
+            result.unwrap_or_else(|| Err(no_method("Lock", &method)))
+        })
+    }
+
+    fn disconnected(&self, caller: Caller) {
+        self.0.disconnected(caller);
+    }
+}
+
 /// `RLock`: re-entered by the task that holds it.
-#[derive(Default)]
-pub(super) struct RLock(Reentrant);
+pub(super) struct RLock(LockState);
+
+impl Default for RLock {
+    fn default() -> RLock {
+        RLock(LockState::new(true))
+    }
+}
 
 impl Served for RLock {
     fn type_name(&self) -> &'static str {
@@ -224,9 +281,8 @@ struct Waiters {
 
 /// `Condition` with its own re-entrant lock (Python's default
 /// `threading.Condition()`).
-#[derive(Default)]
 pub(super) struct Condition {
-    lock: Reentrant,
+    lock: LockState,
     waiters: Mutex<Waiters>,
     notified: Notify,
 }
@@ -249,6 +305,12 @@ impl Drop for Ticket<'_> {
                 self.condition.notified.notify_waiters();
             }
         }
+    }
+}
+
+impl Default for Condition {
+    fn default() -> Condition {
+        Condition { lock: LockState::new(true), waiters: Mutex::default(), notified: Notify::new() }
     }
 }
 
