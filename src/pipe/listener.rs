@@ -1,6 +1,10 @@
 //! [`Listener`] and [`Client`]: connections between processes that did not
 //! start each other (Python's `multiprocessing.connection.Listener` and
 //! `Client`), over a Unix socket path, the Linux abstract namespace, or TCP.
+//!
+//! One file of ~800 lines: addresses, the builder, the concurrent
+//! handshakes and the client share one accept path, and most of the length
+//! is the public items' documented examples.
 
 use std::fmt;
 use std::future::Future;

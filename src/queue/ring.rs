@@ -20,6 +20,9 @@
 //! before the end, a wrap marker fills the rest and the record starts at 0.
 //! Everything read from the ring is checked (a lying header is
 //! [`Front::Corrupt`], never a panic or an allocation beyond the ring).
+//!
+//! The file is ~900 lines because the protocol keeps its tests and its
+//! loom model (`model`, under `--cfg ipc_loom`) beside it.
 
 // Under the model checker only the model uses the ring, and not all of it.
 #![cfg_attr(ipc_loom, allow(dead_code))]

@@ -1,6 +1,10 @@
 //! [`Lock`]: a mutual-exclusion lock shared between processes (Python's
 //! `multiprocessing.Lock`), robust against a holder's death.
 //!
+//! One file of ~850 lines: `RawLock` (which `RLock`, `Condition`, the queue
+//! and `Array` share) and `Lock`'s API with its two guards; most of it is
+//! the public items' documented examples.
+//!
 //! # Implementation notes
 //!
 //! The lock word (64 bits in a shared region) holds the holder's identity
