@@ -28,13 +28,10 @@ use crate::sync::{LockError, SyncError, TryLockError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A process was spawned from a program whose entry did not install the
-    /// dispatch, so a child could not find its target. Use `#[ipc::main]`,
-    /// `#[ipc::test]`, or call `ipc::init()` first thing in `main`.
-    #[error(
-        "cannot spawn: this program's entry did not install the ipc dispatch \
-         (use #[ipc::main], #[ipc::test], or call ipc::init() first thing in main)"
-    )]
+    /// Spawning found no dispatch installed: see
+    /// [`SpawnError::NoDispatch`](crate::process::SpawnError::NoDispatch),
+    /// which converts into this.
+    #[error("{}", crate::process::SpawnError::NoDispatch)]
     NoDispatch,
     /// A value could not be encoded.
     #[error(transparent)]

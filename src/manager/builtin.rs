@@ -50,9 +50,9 @@ pub(crate) fn construct(type_name: &str, args: &[u8]) -> Result<Arc<dyn Served>,
             Arc::new(Queue::new(type_name, maxsize as usize))
         }
         "Array" => Arc::new(List { items: Mutex::new(decode(args)?), fixed: true }),
-        "Lock" => Arc::new(sync::Lock::default()),
+        "Lock" => Arc::new(sync::LockState::new(false)),
         "Event" => Arc::new(Event::default()),
-        "RLock" => Arc::new(sync::RLock::default()),
+        "RLock" => Arc::new(sync::LockState::new(true)),
         "Semaphore" => Arc::new(sync::Semaphore::new(decode(args)?, false)),
         "BoundedSemaphore" => Arc::new(sync::Semaphore::new(decode(args)?, true)),
         "Condition" => Arc::new(sync::Condition::default()),

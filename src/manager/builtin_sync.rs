@@ -1,6 +1,6 @@
 //! The manager's synchronisation objects: `Lock`, `RLock`, `Semaphore` /
 //! `BoundedSemaphore`, `Condition` and `Barrier` (`Event` is in
-//! `builtin`). `Lock` and `RLock` are one state machine, [`LockState`],
+//! `builtin`). `Lock` and `RLock` are one state machine, `LockState`,
 //! with a reentrancy flag.
 //!
 //! An owner is a connection (a process) and a number the proxy sends with
@@ -36,14 +36,14 @@ struct Held {
 /// false`: anyone may release it, and its holder taking it again waits) or
 /// `RLock` (`true`: re-entered by the task that holds it, released only by
 /// it). Either is released when its holder's connection closes.
-struct LockState {
+pub(super) struct LockState {
     reentrant: bool,
     held: Mutex<Held>,
     changed: Notify,
 }
 
 impl LockState {
-    fn new(reentrant: bool) -> LockState {
+    pub(super) fn new(reentrant: bool) -> LockState {
         LockState { reentrant, held: Mutex::default(), changed: Notify::new() }
     }
 
@@ -121,7 +121,7 @@ impl LockState {
     /// re-entrant lock's proxy names its task in `acquire` and `release`;
     /// a plain lock's names none, as any task of the holder's process may
     /// release it.
-    async fn call(&self, method: &str, args: &[u8], caller: Caller) -> Option<Result<Bytes, RemoteError>> {
+    async fn dispatch(&self, method: &str, args: &[u8], caller: Caller) -> Option<Result<Bytes, RemoteError>> {
         Some(match (method, self.reentrant) {
             ("acquire", true) => match decode::<(u64, bool, Option<Duration>)>(args) {
                 Ok((task, block, timeout)) => encode(&self.acquire((caller, task), block, timeout).await),
@@ -138,7 +138,8 @@ impl LockState {
         })
     }
 
-    fn disconnected(&self, caller: Caller) {
+    /// Frees the lock if `caller`'s connection held it.
+    fn free_for(&self, caller: Caller) {
         let mut held = lock(&self.held);
         if held.owner.is_some_and(|(c, _)| c == caller) {
             held.owner = None;
@@ -149,57 +150,27 @@ impl LockState {
     }
 }
 
-/// `Lock`: anyone may release it.
-pub(super) struct Lock(LockState);
-
-impl Default for Lock {
-    fn default() -> Lock {
-        Lock(LockState::new(false))
-    }
-}
-
-impl Served for Lock {
+/// `Lock` (anyone may release it) and `RLock` (re-entered by the task that
+/// holds it) are served as their state machine.
+impl Served for LockState {
     fn type_name(&self) -> &'static str {
-        "Lock"
+        if self.reentrant {
+            "RLock"
+        } else {
+            "Lock"
+        }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
         let method = method.to_string();
         Box::pin(async move {
-            let result = self.0.call(&method, &args, caller).await;
-            result.unwrap_or_else(|| Err(no_method("Lock", &method)))
+            let result = self.dispatch(&method, &args, caller).await;
+            result.unwrap_or_else(|| Err(no_method(self.type_name(), &method)))
         })
     }
 
     fn disconnected(&self, caller: Caller) {
-        self.0.disconnected(caller);
-    }
-}
-
-/// `RLock`: re-entered by the task that holds it.
-pub(super) struct RLock(LockState);
-
-impl Default for RLock {
-    fn default() -> RLock {
-        RLock(LockState::new(true))
-    }
-}
-
-impl Served for RLock {
-    fn type_name(&self) -> &'static str {
-        "RLock"
-    }
-
-    fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
-        let method = method.to_string();
-        Box::pin(async move {
-            let result = self.0.call(&method, &args, caller).await;
-            result.unwrap_or_else(|| Err(no_method("RLock", &method)))
-        })
-    }
-
-    fn disconnected(&self, caller: Caller) {
-        self.0.disconnected(caller);
+        self.free_for(caller);
     }
 }
 
@@ -364,7 +335,7 @@ impl Served for Condition {
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
         let method = method.to_string();
         Box::pin(async move {
-            if let Some(result) = self.lock.call(&method, &args, caller).await {
+            if let Some(result) = self.lock.dispatch(&method, &args, caller).await {
                 return result;
             }
             match method.as_str() {
@@ -383,7 +354,7 @@ impl Served for Condition {
     }
 
     fn disconnected(&self, caller: Caller) {
-        self.lock.disconnected(caller);
+        self.lock.free_for(caller);
     }
 }
 

@@ -30,13 +30,12 @@
 //! # What this room holds and may use
 //!
 //! The pool (here: its state, `apply`, `close`/`join`/`terminate`), its
-//! builder (`builder.rs`), the map family (`map.rs`), the blocking forms
-//! (`blocking.rs`), worker slots (`slot.rs`, `worker.rs`), chunks, task
+//! builder (`builder.rs`), the map family (`map.rs`; each async form's
+//! blocking twin beside it), worker slots (`slot.rs`, `worker.rs`), chunks, task
 //! handles and gathering: it uses `process` and `pipe` (each worker is a
 //! child with a connection), `codec`, `wake` and `sys`; nothing but the
 //! crate root uses it.
 
-mod blocking;
 mod builder;
 mod chunk;
 mod error;
@@ -484,6 +483,81 @@ impl Pool {
     pub async fn terminate(&self) {
         self.shared.close(true);
         self.shared.slots_ended().await;
+    }
+}
+
+/// The blocking forms, for synchronous code (a synchronous child target,
+/// a thread of its own): each waits for its async form's outcome on this
+/// thread. A pool made in synchronous code comes from
+/// [`Pool::blocking_new`] or [`PoolBuilder::blocking_build`].
+impl Pool {
+    /// [`new`](Pool::new) for synchronous code (see
+    /// [`PoolBuilder::blocking_build`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     ipc::init();
+    ///     let pool = ipc::Pool::blocking_new(1)?;
+    ///     assert_eq!(pool.blocking_apply(|s: String| s.len(), "four".to_owned())?, 4);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn blocking_new(processes: usize) -> Result<Pool, PoolError> {
+        Pool::builder().processes(processes).blocking_build()
+    }
+
+    /// Blocking form of [`apply`](Pool::apply).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply`](Pool::apply).
+    ///
+    /// # Examples
+    ///
+    /// See [`blocking_new`](Pool::blocking_new).
+    pub fn blocking_apply<F, A, R, M>(&self, target: F, arg: A) -> Result<R, TaskError>
+    where
+        F: Target<A, R, M>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.apply_async(target, arg).blocking_get()
+    }
+
+    /// Blocking form of [`join`](Pool::join).
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Pool::join).
+    ///
+    /// # Examples
+    ///
+    /// See [`PoolBuilder::blocking_build`].
+    pub fn blocking_join(&self) -> Result<(), PoolError> {
+        crate::wake::block_on(self.join())
+    }
+
+    /// Blocking form of [`terminate`](Pool::terminate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # ipc::init();
+    /// let pool = ipc::Pool::blocking_new(1)?;
+    /// let slow = pool.apply_async(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ());
+    /// pool.blocking_terminate();
+    /// assert!(matches!(slow.blocking_get(), Err(ipc::TaskError::Terminated)));
+    /// # Ok(()) }
+    /// ```
+    pub fn blocking_terminate(&self) {
+        crate::wake::block_on(self.terminate())
     }
 }
 

@@ -691,6 +691,8 @@ mod model {
     use super::*;
     use ::loom::cell::UnsafeCell;
 
+    use crate::sync::raw::tests::Tokens;
+
     /// The model's stand-in for a region: header words, and the ring's
     /// bytes as cells of 8.
     struct Cells {
@@ -756,29 +758,6 @@ mod model {
         }
     }
 
-    /// The semaphore-mode eventfd of wake-up tokens: `post` adds, `take`
-    /// waits for one.
-    #[derive(Default)]
-    struct Tokens {
-        count: ::loom::sync::Mutex<u32>,
-        cv: ::loom::sync::Condvar,
-    }
-
-    impl Tokens {
-        fn post(&self) {
-            *self.count.lock().unwrap() += 1;
-            self.cv.notify_all();
-        }
-
-        fn take(&self) {
-            let mut count = self.count.lock().unwrap();
-            while *count == 0 {
-                count = self.cv.wait(count).unwrap();
-            }
-            *count -= 1;
-        }
-    }
-
     /// A queue's two wake-ups.
     #[derive(Default)]
     struct Wakeups {
@@ -805,7 +784,7 @@ mod model {
                     let mut buf = vec![0; len];
                     assert!(ring.read_payload(at, 0, &mut buf));
                     if ring.advance(next) {
-                        wake.not_full.post();
+                        wake.not_full.post(1);
                     }
                     return buf;
                 }
@@ -829,32 +808,19 @@ mod model {
         }
     }
 
-    #[test]
-    fn records_pushed_whole_arrive_whole_in_order_as_the_ring_wraps() {
-        ::loom::model(|| {
-            let cells = ::loom::sync::Arc::new((Cells::new(48), Wakeups::default()));
+    /// One model run: `produce` puts the three payloads from a thread of
+    /// its own, while this thread takes them and checks them.
+    fn run(produce: fn(&Ring<'_, Cells>, &Wakeups)) {
+        ::loom::model(move || {
+            let shared = ::loom::sync::Arc::new((Cells::new(48), Wakeups::default()));
             let producer = ::loom::thread::spawn({
-                let cells = cells.clone();
+                let shared = shared.clone();
                 move || {
-                    let (memory, wake) = &*cells;
-                    let ring = Ring { region: memory, capacity: 48 };
-                    for i in 0..3 {
-                        loop {
-                            match ring.push(&payload(i), Tag::Inline) {
-                                Push::Done { wake: true } => wake.not_empty.post(),
-                                Push::Done { wake: false } => {}
-                                Push::Full => {
-                                    wait_for_room(&ring, payload(i).len(), wake);
-                                    continue;
-                                }
-                                Push::TooLarge => panic!("fits"),
-                            }
-                            break;
-                        }
-                    }
+                    let (memory, wake) = &*shared;
+                    produce(&Ring { region: memory, capacity: 48 }, wake);
                 }
             });
-            let (memory, wake) = &*cells;
+            let (memory, wake) = &*shared;
             let ring = Ring { region: memory, capacity: 48 };
             let seen = Seen::default();
             for i in 0..3 {
@@ -866,39 +832,44 @@ mod model {
     }
 
     #[test]
-    fn records_written_in_place_arrive_whole_in_order_as_the_ring_wraps() {
-        ::loom::model(|| {
-            let cells = ::loom::sync::Arc::new((Cells::new(48), Wakeups::default()));
-            let producer = ::loom::thread::spawn({
-                let cells = cells.clone();
-                move || {
-                    let (memory, wake) = &*cells;
-                    let ring = Ring { region: memory, capacity: 48 };
-                    let seen = Seen::default();
-                    for i in 0..3 {
-                        let bytes = payload(i);
-                        let mut space = loop {
-                            match ring.reserve(bytes.len(), 24, &seen) {
-                                Some(space) => break space,
-                                None => wait_for_room(&ring, bytes.len(), wake),
-                            }
-                        };
-                        // Written in two pieces, as an encoder does.
-                        let (a, b) = bytes.split_at(bytes.len() / 2);
-                        assert!(ring.write_in(&mut space, a) && ring.write_in(&mut space, b));
-                        if ring.commit(space, Tag::Inline) {
-                            wake.not_empty.post();
+    fn records_pushed_whole_arrive_whole_in_order_as_the_ring_wraps() {
+        run(|ring, wake| {
+            for i in 0..3 {
+                loop {
+                    match ring.push(&payload(i), Tag::Inline) {
+                        Push::Done { wake: true } => wake.not_empty.post(1),
+                        Push::Done { wake: false } => {}
+                        Push::Full => {
+                            wait_for_room(ring, payload(i).len(), wake);
+                            continue;
                         }
+                        Push::TooLarge => panic!("fits"),
                     }
+                    break;
                 }
-            });
-            let (memory, wake) = &*cells;
-            let ring = Ring { region: memory, capacity: 48 };
+            }
+        });
+    }
+
+    #[test]
+    fn records_written_in_place_arrive_whole_in_order_as_the_ring_wraps() {
+        run(|ring, wake| {
             let seen = Seen::default();
             for i in 0..3 {
-                assert_eq!(take(&ring, &seen, wake), payload(i));
+                let bytes = payload(i);
+                let mut space = loop {
+                    match ring.reserve(bytes.len(), 24, &seen) {
+                        Some(space) => break space,
+                        None => wait_for_room(ring, bytes.len(), wake),
+                    }
+                };
+                // Written in two pieces, as an encoder does.
+                let (a, b) = bytes.split_at(bytes.len() / 2);
+                assert!(ring.write_in(&mut space, a) && ring.write_in(&mut space, b));
+                if ring.commit(space, Tag::Inline) {
+                    wake.not_empty.post(1);
+                }
             }
-            producer.join().unwrap();
         });
     }
 }

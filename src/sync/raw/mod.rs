@@ -13,4 +13,4 @@ pub(crate) mod event_word;
 pub(crate) mod lock_word;
 pub(crate) mod sem_word;
 #[cfg(all(test, ipc_loom))]
-mod tests;
+pub(crate) mod tests;

@@ -20,20 +20,21 @@ use super::sem_word::SemWord;
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::wake::Sleeper;
 
-/// The semaphore-mode eventfd: `post` adds tokens, `take` waits for one.
+/// The semaphore-mode eventfd: `post` adds tokens, `take` waits for one
+/// (the queue ring's model uses it too).
 #[derive(Default)]
-struct Tokens {
+pub(crate) struct Tokens {
     count: Mutex<u32>,
     cv: Condvar,
 }
 
 impl Tokens {
-    fn post(&self, n: u32) {
+    pub(crate) fn post(&self, n: u32) {
         *self.count.lock().unwrap() += n;
         self.cv.notify_all();
     }
 
-    fn take(&self) {
+    pub(crate) fn take(&self) {
         let mut count = self.count.lock().unwrap();
         while *count == 0 {
             count = self.cv.wait(count).unwrap();
