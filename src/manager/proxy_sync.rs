@@ -1,13 +1,11 @@
 //! Proxies of the manager's `RLock`, `Semaphore`, `BoundedSemaphore`,
 //! `Condition`, `Barrier` and `Array`.
 
-use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
 use super::client::Mux;
 use super::error::CallError;
