@@ -83,6 +83,9 @@ async fn abort_breaks_the_round_and_later_waits_until_reset() {
     barrier.abort();
     assert!(bounded(child.join()).await.unwrap());
     assert!(barrier.is_broken());
+    // Python's n_waiting: 0 unless the round is filling (the child's
+    // arrival still counts in the broken round's word).
+    assert_eq!(barrier.n_waiting(), 0);
     assert!(matches!(barrier.wait().await, Err(SyncError::BrokenBarrier)));
     barrier.reset();
     assert!(!barrier.is_broken());

@@ -49,11 +49,14 @@ pub(crate) struct BarrierWord<'a> {
 }
 
 impl BarrierWord<'_> {
-    /// Parties waiting in the current round (0 while a round completes).
+    /// Parties waiting in the current round: Python's rule, 0 unless the
+    /// round is filling (while it completes, and while it is broken: its
+    /// parties are leaving).
     pub(crate) fn n_waiting(&self) -> u32 {
         // Relaxed: a snapshot.
-        let c = count(self.state.load(Ordering::Relaxed));
-        if c >= self.parties {
+        let s = self.state.load(Ordering::Relaxed);
+        let c = count(s);
+        if c >= self.parties || s & BROKEN != 0 {
             0
         } else {
             c
@@ -142,6 +145,29 @@ impl BarrierWord<'_> {
             }
         }
         Sleeper::count(self.sleepers) > 0
+    }
+
+    /// Takes back the arrival `arrived` of a party that leaves before its
+    /// round ends (the manager's cancelled wait): the round's count goes
+    /// down by one. `false` if there is nothing to take back: the round
+    /// ended or broke, or is ending (the arrival then leaves with the
+    /// round's outcome, as if it had stayed).
+    pub(crate) fn withdraw(&self, arrived: u64) -> bool {
+        let mut s = self.state.load(Ordering::SeqCst);
+        loop {
+            if round(s) != round(arrived) || s & BROKEN != 0 || count(s) == 0 {
+                return false;
+            }
+            if count(s) >= self.parties {
+                // The last arrival is completing the round: it passes.
+                return false;
+            }
+            // SeqCst: one order with the arrivals, as `arrive`'s.
+            match self.state.compare_exchange_weak(s, s - 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return true,
+                Err(seen) => s = seen,
+            }
+        }
     }
 
     /// Ends the current round as broken and opens a fresh one. Returns

@@ -314,6 +314,35 @@ fn reset_and_abort_release_a_lone_party_as_broken() {
     });
 }
 
+#[test]
+fn a_withdrawn_arrival_is_taken_back_or_passes_with_its_round() {
+    loom::model(|| {
+        let words = Arc::new(BarrierWords::default());
+        // A party arrives and leaves (cancelled) while another arrives.
+        let leaver = thread::spawn({
+            let words = words.clone();
+            move || {
+                let arrival = words.word().arrive().expect("not broken");
+                (arrival.index, words.word().withdraw(arrival.arrived), arrival.arrived)
+            }
+        });
+        let other = words.word().arrive().expect("not broken");
+        let (index, withdrawn, arrived) = leaver.join().unwrap();
+        if withdrawn {
+            // Taken back before the round filled: only the other party
+            // counts, and the round is still filling.
+            assert!(!other.ring, "a withdrawn party completed a round");
+            assert_eq!((index, other.index), (0, 0), "the withdrawn index is given again");
+            assert_eq!(words.word().outcome(other.arrived), None);
+            assert_eq!(words.word().n_waiting(), 1);
+        } else {
+            // Too late: the round filled, and it passed for both.
+            assert_eq!(words.word().outcome(arrived), Some(Left::Passed));
+            assert_eq!(words.word().outcome(other.arrived), Some(Left::Passed));
+        }
+    });
+}
+
 #[derive(Default)]
 struct SemWords {
     value: AtomicU32,
