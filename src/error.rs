@@ -2,9 +2,8 @@
 //! the operating system.
 //!
 //! This file only collects: each module owns its errors, and every
-//! conversion into [`Error`] is written here, so no module below needs to
-//! know the crate-wide type (the manager's `start` and `connect` still return
-//! it).
+//! conversion into [`Error`] is written here, so no module needs to know
+//! the crate-wide type.
 
 use crate::codec::{DecodeError, EncodeError};
 use crate::pipe::{RecvError, SendError};
@@ -152,6 +151,24 @@ impl From<crate::process::SpawnError> for Error {
             SpawnError::NoDispatch => Error::NoDispatch,
             SpawnError::Encode(e) => Error::Encode(e),
             SpawnError::Io(e) => Error::Io(e),
+        }
+    }
+}
+
+/// Flattened, as `SpawnError` is: `?` on a manager's start gives the same
+/// `Error` it gave when the start returned one.
+impl From<crate::manager::ManagerError> for Error {
+    fn from(e: crate::manager::ManagerError) -> Self {
+        use crate::manager::ManagerError;
+        match e {
+            ManagerError::Spawn(e) => e.into(),
+            ManagerError::Listen(reason) => {
+                Error::Io(std::io::Error::other(format!("manager server could not start: {reason}")))
+            }
+            ManagerError::Startup(e) => Error::Recv(e),
+            ManagerError::Connect(e) => Error::Connect(e),
+            ManagerError::Call(e) => Error::Call(e),
+            ManagerError::Io(e) => Error::Io(e),
         }
     }
 }

@@ -177,43 +177,8 @@ mod tests {
         use crate::manager::protocol::{Op, Request};
         // Every built-in type, and one the server does not know.
         let types: Vec<&'static str> = crate::manager::builtin_names().iter().copied().chain(["NoSuch"]).collect();
-        const METHODS: &[&str] = &[
-            "abort",
-            "acquire",
-            "append",
-            "broken",
-            "clear",
-            "contains",
-            "count",
-            "delete",
-            "get",
-            "get_value",
-            "index",
-            "insert",
-            "is_set",
-            "items",
-            "join",
-            "len",
-            "locked",
-            "n_waiting",
-            "names",
-            "notify",
-            "parties",
-            "pop",
-            "put",
-            "qsize",
-            "release",
-            "remove",
-            "reset",
-            "reverse",
-            "set",
-            "task_done",
-            "to_vec",
-            "track",
-            "unget",
-            "wait",
-            "nope",
-        ];
+        // Every built-in method, and one no type has.
+        let methods: Vec<&'static str> = crate::manager::builtin_methods().into_iter().chain(["nope"]).collect();
         let enc = |v: &dyn erased::Encode| v.bytes();
         let args = prop_oneof![
             bytes(40),
@@ -244,7 +209,7 @@ mod tests {
         let op = prop_oneof![
             2 => made,
             1 => (0..types.len(), args.clone()).prop_map(|(t, args)| (0u8, t as u64, 0u64, args)),
-            6 => (1u64..6, 0..METHODS.len(), args).prop_map(|(o, m, args)| (1, o, m as u64, args)),
+            6 => (1u64..6, 0..methods.len(), args).prop_map(|(o, m, args)| (1, o, m as u64, args)),
             1 => (0u64..6, any::<u8>()).prop_map(|(o, t)| (2, o, u64::from(t), Vec::new())),
             1 => (0u64..6, any::<u8>()).prop_map(|(o, t)| (3, o, u64::from(t), Vec::new())),
             1 => (0u64..6, 0u64..6).prop_map(|(o, r)| (4, o, r, Vec::new())),
@@ -256,7 +221,7 @@ mod tests {
             for (kind, a, b, args) in ops {
                 let op = match kind {
                     0 => Op::Create { type_name: types[a as usize].into(), args: args.into() },
-                    1 => Op::Call { object: a, method: METHODS[b as usize].into(), args: args.into() },
+                    1 => Op::Call { object: a, method: methods[b as usize].into(), args: args.into() },
                     2 => Op::Lend { object: a, token: b },
                     3 => Op::Adopt { object: a, token: b },
                     4 => Op::Pin { object: a, refs: vec![b, b + 1] },

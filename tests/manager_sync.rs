@@ -189,6 +189,30 @@ async fn meet(barrier: BarrierProxy) -> Result<u64, String> {
 }
 
 #[ipc::test]
+async fn a_barrier_wait_that_times_out_breaks_the_round_for_everyone() {
+    let manager = bounded(Manager::start()).await.unwrap();
+    let barrier = manager.barrier(3).await.unwrap();
+    let patient = tokio::spawn({
+        let barrier = barrier.clone();
+        async move { barrier.wait().await }
+    });
+    bounded(async {
+        while barrier.n_waiting().await.unwrap() < 1 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(matches!(remote(barrier.wait_timeout(Duration::from_millis(20)).await), RemoteError::BrokenBarrier));
+    assert!(matches!(remote(bounded(patient).await.unwrap()), RemoteError::BrokenBarrier));
+    assert!(barrier.broken().await.unwrap());
+    assert_eq!(barrier.n_waiting().await.unwrap(), 0, "Python's: 0 while broken");
+    barrier.reset().await.unwrap();
+    assert!(!barrier.broken().await.unwrap());
+    assert_eq!(barrier.parties().await.unwrap(), 3);
+    bounded(manager.shutdown()).await.unwrap();
+}
+
+#[ipc::test]
 async fn barriers_pass_together_and_break_when_a_party_dies() {
     let manager = bounded(Manager::start()).await.unwrap();
     let barrier = manager.barrier(3).await.unwrap();

@@ -24,10 +24,10 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::builtin::{self, lock, no_method, ready};
+use super::client::ObjectRef;
 use super::error::{CallError, RemoteError};
-use super::proxy::ObjectRef;
-use super::server::{decode, CallFuture, Caller, Served};
+use super::methods::{self, decode, no_method};
+use super::server::{lock, ready, CallFuture, Caller, Served};
 
 /// A type whose values live in a manager server and are used through a
 /// proxy. Derive it with `#[derive(ipc::Managed)]` (which also makes the
@@ -91,7 +91,7 @@ impl<T: Managed> super::NamedProxy for Proxy<T> {
         type_name == T::NAME
     }
 
-    fn from_object(object: super::proxy::Object) -> Self {
+    fn from_object(object: super::client::Object) -> Self {
         Proxy::from_ref(object.0)
     }
 }
@@ -162,7 +162,7 @@ impl<T: Managed> Proxy<T> {
     ///
     /// See [`Managed`].
     pub async fn call_method<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, CallError> {
-        self.obj.call(method, args).await
+        self.obj.call_custom(method, args).await
     }
 
     /// Blocking form of [`call_method`](Self::call_method), for synchronous code: no
@@ -257,7 +257,7 @@ impl fmt::Debug for Factories {
 
 impl Factories {
     fn add<T: Managed>(&mut self) {
-        if builtin::NAMES.contains(&T::NAME) || self.map.insert(T::NAME, factory::<T>).is_some() {
+        if methods::KINDS.contains(&T::NAME) || self.map.insert(T::NAME, factory::<T>).is_some() {
             self.clashes.push(T::NAME);
         }
     }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, EncodeError};
+use crate::pipe::{ConnectError, RecvError};
+use crate::process::SpawnError;
 
 /// An error raised by the managed object (or the server) for one call; it
 /// reaches the caller as a value, with its kind (Python raises the same
@@ -149,4 +151,44 @@ impl CallError {
             _ => None,
         }
     }
+}
+
+/// Why a manager could not start (or a
+/// [`SharedMemoryManager`](crate::manager::SharedMemoryManager) make a
+/// block).
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// ipc::init();
+/// // An address nobody may bind: the server says why it could not listen.
+/// let taken = ipc::Listener::bind("127.0.0.1:0".parse()?)?;
+/// let err = ipc::Manager::builder().address(taken.address().clone()).blocking_start().unwrap_err();
+/// assert!(matches!(err, ipc::manager::ManagerError::Listen(_)), "{err}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManagerError {
+    /// The server process could not be spawned.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The server could not listen at its address (its reason).
+    #[error("manager server could not start: {0}")]
+    Listen(String),
+    /// The server process went away before it said it was listening.
+    #[error("the manager server exited while starting: {0}")]
+    Startup(#[from] RecvError),
+    /// The server (or its address) could not be reached, or refused the key.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// A call the start needs failed, or a named object's arguments could
+    /// not be encoded.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// An operating-system error (a fresh address, the start-up pipe, a
+    /// shared-memory block).
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
 }

@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RemoteError;
 
+/// The largest frame either side accepts: a reply a process takes from its
+/// manager, a request the server takes from a client.
+pub(crate) const MAX_FRAME: usize = 1 << 30;
+
 /// An object's number in its server (never reused while the server runs).
 pub(crate) type ObjectId = u64;
 

@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-use super::error::CallError;
-use super::proxy::ObjectRef;
+use super::client::ObjectRef;
+use super::error::{CallError, ManagerError};
+use super::methods::{self, tracker};
 use super::Manager;
-use crate::error::Error;
 use crate::shared::Item;
 use crate::shared::{ShareableList, SharedMemory};
 
@@ -56,9 +56,9 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
-    pub async fn start() -> Result<SharedMemoryManager, Error> {
+    pub async fn start() -> Result<SharedMemoryManager, ManagerError> {
         let manager = Manager::start().await?;
-        let tracker = manager.make("SharedMemoryTracker", &()).await?;
+        let tracker = manager.make(methods::SharedMemoryTracker, &()).await?;
         Ok(SharedMemoryManager { tracker, manager })
     }
 
@@ -82,7 +82,7 @@ impl SharedMemoryManager {
     ///     Ok(())
     /// }
     /// ```
-    pub fn blocking_start() -> Result<SharedMemoryManager, Error> {
+    pub fn blocking_start() -> Result<SharedMemoryManager, ManagerError> {
         crate::manager::blocking(SharedMemoryManager::start())
     }
 
@@ -99,7 +99,7 @@ impl SharedMemoryManager {
             }
         }
         let mut guard = UnlinkUnlessTracked(Some(block));
-        self.tracker.call::<_, ()>("track", block.name()).await?;
+        self.tracker.call(tracker::Track, &block.name().to_owned()).await?;
         guard.0 = None;
         Ok(())
     }
@@ -119,7 +119,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
-    pub async fn shared_memory(&self, size: usize) -> Result<SharedMemory, Error> {
+    pub async fn shared_memory(&self, size: usize) -> Result<SharedMemory, ManagerError> {
         let block = SharedMemory::create(None, size)?;
         self.track(&block).await?;
         Ok(block)
@@ -135,7 +135,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [the blocking forms](crate::manager#blocking-forms).
-    pub fn blocking_shared_memory(&self, size: usize) -> Result<SharedMemory, Error> {
+    pub fn blocking_shared_memory(&self, size: usize) -> Result<SharedMemory, ManagerError> {
         crate::manager::blocking(self.shared_memory(size))
     }
 
@@ -154,7 +154,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
-    pub async fn shareable_list<I>(&self, items: I) -> Result<ShareableList, Error>
+    pub async fn shareable_list<I>(&self, items: I) -> Result<ShareableList, ManagerError>
     where
         I: IntoIterator,
         I::Item: Into<Item>,
@@ -174,7 +174,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [the blocking forms](crate::manager#blocking-forms).
-    pub fn blocking_shareable_list<I>(&self, items: I) -> Result<ShareableList, Error>
+    pub fn blocking_shareable_list<I>(&self, items: I) -> Result<ShareableList, ManagerError>
     where
         I: IntoIterator,
         I::Item: Into<Item>,
@@ -208,7 +208,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [`SharedMemoryManager`].
-    pub async fn shutdown(self) -> Result<(), Error> {
+    pub async fn shutdown(self) -> Result<(), CallError> {
         let SharedMemoryManager { tracker, manager } = self;
         drop(tracker);
         manager.shutdown().await
@@ -223,7 +223,7 @@ impl SharedMemoryManager {
     /// # Examples
     ///
     /// See [`blocking_start`](SharedMemoryManager::blocking_start).
-    pub fn blocking_shutdown(self) -> Result<(), Error> {
+    pub fn blocking_shutdown(self) -> Result<(), CallError> {
         crate::manager::blocking(self.shutdown())
     }
 }

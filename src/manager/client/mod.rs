@@ -1,4 +1,15 @@
-//! Proxies: typed handles to objects in a manager server.
+//! The manager's client side: the connection a process keeps to each
+//! server (`mux`), and the proxies — typed handles to objects in a server —
+//! by family: `collections` (`dict`, `list`, `Array`, `Namespace`,
+//! `Value`), `queue` and `sync` (the locks, `Semaphore`, `Condition`,
+//! `Event`, `Barrier`).
+//!
+//! Every call goes through [`ObjectRef::call`], which takes a method of the
+//! shared table (`super::methods`): its arguments and reply are that
+//! method's types, the ones the server decodes and answers.
+//!
+//! May use: `super::{methods, protocol, error}` and the rooms below the
+//! manager (`pipe`, `codec`, `sync::owner`); not `super::server`.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -7,11 +18,15 @@ use std::sync::Arc;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::client::{transfer_token, Mux, Remote, Undo};
 use super::error::CallError;
+use super::methods::{self, Kind, Method};
 use super::protocol::{ObjectId, Op};
 use crate::codec;
 use crate::pipe::Address;
+
+mod mux;
+
+pub(crate) use mux::{blocking, in_blocking, transfer_token, Mux, Remote, Undo};
 
 /// A reference to one server object, shared by the clones of a proxy in
 /// this process (the server counts one reference per process holding it).
@@ -68,8 +83,31 @@ impl ObjectRef {
         Ok(encoded)
     }
 
-    /// Calls `method` with `args`, decoding the reply as `R`.
-    pub(crate) async fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
+    /// Calls `method` with `args`; its reply.
+    pub(crate) async fn call<M: Method>(&self, method: M, args: &M::Args) -> Result<M::Reply, CallError> {
+        let _ = method;
+        let bytes = self.call_raw(M::NAME, self.encode_args(args)?, None).await?;
+        Ok(codec::decode(&bytes, Vec::new())?)
+    }
+
+    /// As [`call`](ObjectRef::call), with a compensating call if the caller
+    /// leaves after the server finished (`undo` is given the raw reply).
+    pub(crate) async fn call_with_undo<M: Method>(
+        &self,
+        method: M,
+        args: &M::Args,
+        undo: impl FnOnce(&Mux, ObjectId, Vec<u8>) + Send + 'static,
+    ) -> Result<M::Reply, CallError> {
+        let _ = method;
+        let id = self.0.id;
+        let undo: Undo = Box::new(move |mux, reply| undo(mux, id, reply));
+        let bytes = self.call_raw(M::NAME, self.encode_args(args)?, Some(undo)).await?;
+        Ok(codec::decode(&bytes, Vec::new())?)
+    }
+
+    /// Calls a custom type's method by name (its arguments and reply are
+    /// the proxy's, which `#[ipc::managed]` writes for both sides).
+    pub(crate) async fn call_custom<A: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         method: &str,
         args: &A,
@@ -77,19 +115,14 @@ impl ObjectRef {
         let bytes = self.call_raw(method, self.encode_args(args)?, None).await?;
         Ok(codec::decode(&bytes, Vec::new())?)
     }
+}
 
-    /// As [`call`](ObjectRef::call), with a compensating call if the caller
-    /// leaves after the server finished (`undo` is given the raw reply).
-    pub(crate) async fn call_with_undo<A: Serialize + ?Sized, R: DeserializeOwned>(
-        &self,
-        method: &str,
-        args: &A,
-        undo: impl FnOnce(&Mux, ObjectId, Vec<u8>) + Send + 'static,
-    ) -> Result<R, CallError> {
-        let id = self.0.id;
-        let undo: Undo = Box::new(move |mux, reply| undo(mux, id, reply));
-        let bytes = self.call_raw(method, self.encode_args(args)?, Some(undo)).await?;
-        Ok(codec::decode(&bytes, Vec::new())?)
+/// Sends a call of `method` on `object` without waiting for its reply (the
+/// undo of a call whose caller left, a release from `Drop`).
+pub(crate) fn notify_call<M: Method>(mux: &Mux, object: ObjectId, method: M, args: &M::Args) {
+    let _ = method;
+    if let Ok((args, _)) = codec::encode(args) {
+        mux.notify(Op::Call { object, method: M::NAME.into(), args: args.into() });
     }
 }
 
@@ -222,16 +255,16 @@ pub struct Object(pub(crate) ObjectRef);
 
 /// `NamedProxy` for built-in proxies: the server type names each serves.
 macro_rules! named_proxy {
-    ($($name:ident $(<$($t:ident),+>)? = [$first:literal $(, $more:literal)*];)*) => {
+    ($($name:ident $(<$($t:ident),+>)? = [$first:path $(, $more:path)*];)*) => {
         $(
             impl $(<$($t),+>)? $crate::manager::NamedProxy for $name $(<$($t),+>)? {
                 fn type_name() -> &'static str {
-                    $first
+                    <$first as Kind>::NAME
                 }
                 fn serves(type_name: &str) -> bool {
-                    type_name == $first $(|| type_name == $more)*
+                    type_name == <$first as Kind>::NAME $(|| type_name == <$more as Kind>::NAME)*
                 }
-                fn from_object(object: $crate::manager::proxy::Object) -> Self {
+                fn from_object(object: Object) -> Self {
                     $name::from_ref(object.0)
                 }
             }
@@ -239,20 +272,18 @@ macro_rules! named_proxy {
     };
 }
 
-pub(super) use named_proxy;
-
 /// Declares a proxy type: a transparent wrapper of an [`ObjectRef`] with
 /// phantom type parameters, cloneable, serializable, `Debug`.
 macro_rules! proxy {
     ($(#[$doc:meta])* $name:ident $(<$($t:ident),+>)?) => {
         $(#[$doc])*
         pub struct $name $(<$($t),+>)? {
-            obj: $crate::manager::proxy::ObjectRef,
+            obj: $crate::manager::client::ObjectRef,
             _types: ::std::marker::PhantomData<fn() -> ($($($t,)+)?)>,
         }
 
         impl $(<$($t),+>)? $name $(<$($t),+>)? {
-            pub(crate) fn from_ref(obj: $crate::manager::proxy::ObjectRef) -> Self {
+            pub(crate) fn from_ref(obj: $crate::manager::client::ObjectRef) -> Self {
                 $name { obj, _types: ::std::marker::PhantomData }
             }
         }
@@ -277,37 +308,35 @@ macro_rules! proxy {
 
         impl<'de, $($($t),+)?> ::serde::Deserialize<'de> for $name $(<$($t),+>)? {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                Ok($name::from_ref(<$crate::manager::proxy::ObjectRef as ::serde::Deserialize>::deserialize(deserializer)?))
+                Ok($name::from_ref(<$crate::manager::client::ObjectRef as ::serde::Deserialize>::deserialize(deserializer)?))
             }
         }
     };
 }
 
-pub(super) use proxy;
-
 // After the macros, which the proxies' files use.
-mod dict;
-mod list;
-mod namespace;
+mod collections;
+mod make;
+pub use make::Named;
 mod queue;
 mod sync;
-mod value;
 
-pub use dict::DictProxy;
-pub use list::ListProxy;
-pub use namespace::NamespaceProxy;
+pub use collections::{ArrayProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy};
 pub use queue::{PriorityQueueProxy, QueueProxy};
-pub(super) use sync::release_if_acquired;
-pub use sync::{EventProxy, LockProxy};
-pub use value::ValueProxy;
+pub use sync::{BarrierProxy, ConditionProxy, EventProxy, LockProxy, RLockProxy, SemaphoreProxy};
 
 named_proxy! {
-    DictProxy<K, V> = ["dict"];
-    ListProxy<T> = ["list"];
-    NamespaceProxy = ["Namespace"];
-    ValueProxy<T> = ["Value"];
-    QueueProxy<T> = ["Queue", "JoinableQueue", "LifoQueue"];
-    PriorityQueueProxy<T> = ["PriorityQueue"];
-    LockProxy = ["Lock"];
-    EventProxy = ["Event"];
+    DictProxy<K, V> = [methods::Dict];
+    ListProxy<T> = [methods::List];
+    NamespaceProxy = [methods::Namespace];
+    ValueProxy<T> = [methods::Value];
+    ArrayProxy<T> = [methods::Array];
+    QueueProxy<T> = [methods::Queue, methods::JoinableQueue, methods::LifoQueue];
+    PriorityQueueProxy<T> = [methods::PriorityQueue];
+    LockProxy = [methods::Lock];
+    EventProxy = [methods::Event];
+    RLockProxy = [methods::RLock];
+    SemaphoreProxy = [methods::Semaphore, methods::BoundedSemaphore];
+    ConditionProxy = [methods::Condition];
+    BarrierProxy = [methods::Barrier];
 }

@@ -52,16 +52,12 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{oneshot, Notify};
 
-use super::error::{CallError, RemoteError};
-use super::protocol::{ObjectId, Op, Reply, Request};
+use super::super::error::{CallError, RemoteError};
+use super::super::protocol::{ObjectId, Op, Reply, Request, MAX_FRAME};
 use crate::codec;
 use crate::loom::{AtomicU64, Ordering};
 use crate::pipe::Connection;
 use crate::pipe::{push_frame, push_frame_with, Address, Authkey, Client};
-
-/// The largest reply a process accepts from its manager (the server's limit
-/// on requests is the same).
-pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// Requests a burst of calls (a `join`) writes at a time: the server starts
 /// on the first ones while the caller makes the rest.

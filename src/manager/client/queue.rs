@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::super::client::Mux;
 #[cfg(doc)]
 use super::super::error::RemoteError;
+use super::super::methods::{queue, Method};
 use super::super::protocol::{ObjectId, Op};
-use super::{load, CallError};
+use super::{load, CallError, Mux};
 
 proxy! {
     /// A queue in a manager: Python's `manager.Queue()`, `JoinableQueue()`
@@ -40,11 +40,11 @@ proxy! {
 
 impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     async fn put_with(&self, item: &T, block: bool, timeout: Option<Duration>) -> Result<(), CallError> {
-        self.obj.call("put", &((0i64, self.obj.stored(item)?), block, timeout)).await
+        self.obj.call(queue::Put, &((0i64, self.obj.stored(item)?), block, timeout)).await
     }
 
     async fn get_with(&self, block: bool, timeout: Option<Duration>) -> Result<T, CallError> {
-        let (_, item): (i64, Vec<u8>) = self.obj.call_with_undo("get", &(block, timeout), unget).await?;
+        let (_, item): (i64, Vec<u8>) = self.obj.call_with_undo(queue::Get, &(block, timeout), unget).await?;
         load(&item)
     }
 
@@ -289,7 +289,7 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn qsize(&self) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+        Ok(self.obj.call(queue::Qsize, &()).await? as usize)
     }
 
     /// Blocking form of [`qsize`](Self::qsize), for synchronous code: no
@@ -326,7 +326,7 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn task_done(&self) -> Result<(), CallError> {
-        self.obj.call("task_done", &()).await
+        self.obj.call(queue::TaskDone, &()).await
     }
 
     /// Blocking form of [`task_done`](Self::task_done), for synchronous code: no
@@ -353,7 +353,7 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     ///
     /// See [`task_done`](QueueProxy::task_done).
     pub async fn join(&self) -> Result<(), CallError> {
-        self.obj.call("join", &()).await
+        self.obj.call(queue::Join, &()).await
     }
 
     /// Blocking form of [`join`](Self::join), for synchronous code: no
@@ -409,7 +409,7 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, priority: i64, item: &T) -> Result<(), CallError> {
-        self.obj.call("put", &((priority, self.obj.stored(item)?), true, None::<Duration>)).await
+        self.obj.call(queue::Put, &((priority, self.obj.stored(item)?), true, None::<Duration>)).await
     }
 
     /// Blocking form of [`put`](Self::put), for synchronous code: no
@@ -449,7 +449,8 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get<R: DeserializeOwned>(&self) -> Result<(i64, R), CallError> {
-        let (priority, item): (i64, Vec<u8>) = self.obj.call_with_undo("get", &(true, None::<Duration>), unget).await?;
+        let (priority, item): (i64, Vec<u8>) =
+            self.obj.call_with_undo(queue::Get, &(true, None::<Duration>), unget).await?;
         Ok((priority, load(&item)?))
     }
 
@@ -482,7 +483,7 @@ impl<T: Serialize> PriorityQueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn qsize(&self) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("qsize", &()).await? as usize)
+        Ok(self.obj.call(queue::Qsize, &()).await? as usize)
     }
 
     /// Blocking form of [`qsize`](Self::qsize), for synchronous code: no
@@ -503,5 +504,6 @@ impl<T: Serialize> PriorityQueueProxy<T> {
 /// Puts an item back after its getter left (the undo of a `get`).
 fn unget(mux: &Mux, object: ObjectId, reply: Vec<u8>) {
     // The reply is the encoded `(priority, item)`: exactly unget's arguments.
-    mux.notify(Op::Call { object, method: "unget".into(), args: reply.into() });
+    // (`methods` checks that at compile time.)
+    mux.notify(Op::Call { object, method: queue::Unget::NAME.into(), args: reply.into() });
 }

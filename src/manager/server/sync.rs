@@ -1,7 +1,6 @@
 //! The manager's synchronisation objects: `Lock`, `RLock`, `Semaphore` /
-//! `BoundedSemaphore`, `Condition` and `Barrier` (`Event` is in
-//! `builtin`). `Lock` and `RLock` are one state machine, `LockState`,
-//! with a reentrancy flag.
+//! `BoundedSemaphore`, `Condition`, `Event` and `Barrier`. `Lock` and
+//! `RLock` are one state machine, `LockState`, with a reentrancy flag.
 //!
 //! An owner is a connection (a process) and a number the proxy sends with
 //! each call (its task or thread, `sync::owner::local`), so a re-entrant
@@ -15,11 +14,11 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::builtin::{lock, no_method, wait_until};
-use super::error::RemoteError;
-use super::server::{decode, encode, CallFuture, Caller, Served};
-
-type Bytes = Vec<u8>;
+use super::super::error::RemoteError;
+use super::super::methods::{self, barrier, condition, event, rlock, semaphore, Bytes, Kind};
+use super::{lock, wait_until, CallFuture, Caller, Served};
+use crate::loom::{AtomicU32, AtomicU64};
+use crate::sync::raw::barrier_word::{round, BarrierWord, Left};
 
 /// Who holds a lock: a connection and a task or thread in its process.
 type Owner = (Caller, u64);
@@ -117,25 +116,26 @@ impl LockState {
         wait_until(&self.changed, None, free).await;
     }
 
-    /// The calls lock proxies make (`None` for any other method). A
-    /// re-entrant lock's proxy names its task in `acquire` and `release`;
-    /// a plain lock's names none, as any task of the holder's process may
-    /// release it.
-    async fn dispatch(&self, method: &str, args: &[u8], caller: Caller) -> Option<Result<Bytes, RemoteError>> {
-        Some(match (method, self.reentrant) {
-            ("acquire", true) => match decode::<(u64, bool, Option<Duration>)>(args) {
-                Ok((task, block, timeout)) => encode(&self.acquire((caller, task), block, timeout).await),
-                Err(e) => Err(e),
-            },
-            ("acquire", false) => match decode::<(bool, Option<Duration>)>(args) {
-                Ok((block, timeout)) => encode(&self.acquire((caller, 0), block, timeout).await),
-                Err(e) => Err(e),
-            },
-            ("release", true) => decode(args).and_then(|task| self.release((caller, task))).and_then(|()| encode(&())),
-            ("release", false) => self.release((caller, 0)).and_then(|()| encode(&())),
-            ("locked", false) => encode(&self.is_locked()),
-            _ => return None,
-        })
+    /// A call of a re-entrant lock's proxy (`RLock`'s, a `Condition`'s
+    /// lock's), which names its task.
+    async fn serve_owned(&self, call: rlock::Call, caller: Caller) -> Result<Bytes, RemoteError> {
+        match call {
+            rlock::Call::Acquire((task, block, timeout), a) => {
+                a.ok(&self.acquire((caller, task), block, timeout).await)
+            }
+            rlock::Call::Release(task, a) => self.release((caller, task)).and_then(|()| a.ok(&())),
+        }
+    }
+
+    /// A call of a plain lock's proxy, which names no task: any task of the
+    /// holder's process may release it.
+    async fn serve_plain(&self, call: methods::lock::Call, caller: Caller) -> Result<Bytes, RemoteError> {
+        use methods::lock::Call::*;
+        match call {
+            Acquire((block, timeout), a) => a.ok(&self.acquire((caller, 0), block, timeout).await),
+            Release((), a) => self.release((caller, 0)).and_then(|()| a.ok(&())),
+            Locked((), a) => a.ok(&self.is_locked()),
+        }
     }
 
     /// Frees the lock if `caller`'s connection held it.
@@ -155,18 +155,20 @@ impl LockState {
 impl Served for LockState {
     fn type_name(&self) -> &'static str {
         if self.reentrant {
-            "RLock"
+            methods::RLock::NAME
         } else {
-            "Lock"
+            methods::Lock::NAME
         }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
-        let method = method.to_string();
-        Box::pin(async move {
-            let result = self.dispatch(&method, &args, caller).await;
-            result.unwrap_or_else(|| Err(no_method(self.type_name(), &method)))
-        })
+        if self.reentrant {
+            let call = rlock::Call::decode(method, &args);
+            Box::pin(async move { self.serve_owned(call?, caller).await })
+        } else {
+            let call = methods::lock::Call::decode(method, &args);
+            Box::pin(async move { self.serve_plain(call?, caller).await })
+        }
     }
 
     fn disconnected(&self, caller: Caller) {
@@ -199,43 +201,45 @@ impl Semaphore {
     }
 }
 
+impl Semaphore {
+    async fn serve(&self, call: semaphore::Call) -> Result<Bytes, RemoteError> {
+        use semaphore::Call::*;
+        match call {
+            Acquire((block, timeout), a) => {
+                if !block {
+                    return a.ok(&self.try_acquire());
+                }
+                let got = wait_until(&self.changed, timeout, || self.try_acquire().then_some(())).await;
+                a.ok(&got.is_some())
+            }
+            Release(n, a) => {
+                let mut value = lock(&self.value);
+                let after = value.saturating_add(n);
+                if self.bound.is_some_and(|bound| after > bound) {
+                    return Err(RemoteError::ValueError("Semaphore released too many times".into()));
+                }
+                *value = after;
+                drop(value);
+                self.changed.notify_waiters();
+                a.ok(&())
+            }
+            GetValue((), a) => a.ok(&*lock(&self.value)),
+        }
+    }
+}
+
 impl Served for Semaphore {
     fn type_name(&self) -> &'static str {
         if self.bound.is_some() {
-            "BoundedSemaphore"
+            methods::BoundedSemaphore::NAME
         } else {
-            "Semaphore"
+            methods::Semaphore::NAME
         }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {
-        let method = method.to_string();
-        Box::pin(async move {
-            match method.as_str() {
-                "acquire" => {
-                    let (block, timeout): (bool, Option<Duration>) = decode(&args)?;
-                    if !block {
-                        return encode(&self.try_acquire());
-                    }
-                    let got = wait_until(&self.changed, timeout, || self.try_acquire().then_some(())).await;
-                    encode(&got.is_some())
-                }
-                "release" => {
-                    let n: u64 = decode(&args)?;
-                    let mut value = lock(&self.value);
-                    let after = value.saturating_add(n);
-                    if self.bound.is_some_and(|bound| after > bound) {
-                        return Err(RemoteError::ValueError("Semaphore released too many times".into()));
-                    }
-                    *value = after;
-                    drop(value);
-                    self.changed.notify_waiters();
-                    encode(&())
-                }
-                "get_value" => encode(&*lock(&self.value)),
-                other => Err(no_method(self.type_name(), other)),
-            }
-        })
+        let call = semaphore::Call::decode_as(self.type_name(), method, &args);
+        Box::pin(async move { self.serve(call?).await })
     }
 }
 
@@ -329,26 +333,23 @@ impl Condition {
 
 impl Served for Condition {
     fn type_name(&self) -> &'static str {
-        "Condition"
+        methods::Condition::NAME
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
-        let method = method.to_string();
+        // Its lock's methods, then its own.
+        if rlock::NAMES.contains(&method) {
+            let call = rlock::Call::decode(method, &args);
+            return Box::pin(async move { self.lock.serve_owned(call?, caller).await });
+        }
+        let call = condition::Call::decode(method, &args);
         Box::pin(async move {
-            if let Some(result) = self.lock.dispatch(&method, &args, caller).await {
-                return result;
-            }
-            match method.as_str() {
-                "wait" => {
-                    let (task, timeout): (u64, Option<Duration>) = decode(&args)?;
-                    encode(&self.wait((caller, task), timeout).await?)
-                }
-                "notify" => {
-                    let (task, n): (u64, u64) = decode(&args)?;
+            match call? {
+                condition::Call::Wait((task, timeout), a) => a.ok(&self.wait((caller, task), timeout).await?),
+                condition::Call::Notify((task, n), a) => {
                     self.notify((caller, task), n)?;
-                    encode(&())
+                    a.ok(&())
                 }
-                other => Err(no_method("Condition", other)),
             }
         })
     }
@@ -358,92 +359,137 @@ impl Served for Condition {
     }
 }
 
-// ----- Barrier ------------------------------------------------------------
+// ----- Event ------------------------------------------------------------
 
-/// How one round of a barrier ended: `None` while it is filling.
-type Fate = Arc<Mutex<Option<bool>>>;
-
-struct Round {
-    /// Arrived so far in this round, with their connections.
-    count: u64,
-    callers: HashMap<Caller, u64>,
-    fate: Fate,
-    /// Broken by `abort`, a timeout or a death, until `reset`.
-    broken: bool,
+#[derive(Default)]
+pub(super) struct Event {
+    set: Mutex<bool>,
+    changed: Notify,
 }
 
-/// `Barrier(parties)`: a round trips when the last party arrives; a
-/// timeout, an `abort`, a `reset` with parties waiting, or a waiting
-/// party's process dying breaks it for everyone.
+impl Served for Event {
+    fn type_name(&self) -> &'static str {
+        methods::Event::NAME
+    }
+
+    fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {
+        let call = event::Call::decode(method, &args);
+        Box::pin(async move {
+            use event::Call::*;
+            match call? {
+                Set((), a) => {
+                    *lock(&self.set) = true;
+                    self.changed.notify_waiters();
+                    a.ok(&())
+                }
+                Clear((), a) => {
+                    *lock(&self.set) = false;
+                    a.ok(&())
+                }
+                IsSet((), a) => a.ok(&*lock(&self.set)),
+                Wait(timeout, a) => {
+                    let set = wait_until(&self.changed, timeout, || lock(&self.set).then_some(())).await;
+                    a.ok(&set.is_some())
+                }
+            }
+        })
+    }
+}
+
+// ----- Barrier ------------------------------------------------------------
+
+/// `Barrier(parties)`: the rules are the crate's own barrier's
+/// (`sync::raw::barrier_word`, checked by loom), on words in this process's
+/// memory, woken by a `Notify`. A round trips when the last party arrives; a
+/// timeout, an `abort`, a `reset` with parties waiting, or a waiting party's
+/// process dying breaks it for everyone. A cancelled wait withdraws its
+/// party instead (the proxy's caller left; the others keep waiting).
 pub(super) struct Barrier {
-    parties: u64,
-    round: Mutex<Round>,
+    state: AtomicU64,
+    history: AtomicU64,
+    /// Always 0: waiters sleep on `changed`, which every change notifies.
+    sleepers: AtomicU32,
+    parties: u32,
+    /// The parties each connection has waiting: (round, count).
+    callers: Mutex<HashMap<Caller, (u64, u32)>>,
     changed: Notify,
 }
 
 impl Barrier {
     pub(super) fn new(parties: u64) -> Result<Barrier, RemoteError> {
-        if parties == 0 {
-            return Err(RemoteError::ValueError("parties must be > 0".into()));
-        }
-        let round = Round { count: 0, callers: HashMap::new(), fate: Fate::default(), broken: false };
-        Ok(Barrier { parties, round: Mutex::new(round), changed: Notify::new() })
+        let parties = match u32::try_from(parties) {
+            Ok(0) => return Err(RemoteError::ValueError("parties must be > 0".into())),
+            Ok(n) => n,
+            Err(_) => return Err(RemoteError::ValueError(format!("parties must be at most {}", u32::MAX))),
+        };
+        Ok(Barrier {
+            state: AtomicU64::new(0),
+            history: AtomicU64::new(0),
+            sleepers: AtomicU32::new(0),
+            parties,
+            callers: Mutex::default(),
+            changed: Notify::new(),
+        })
     }
 
-    /// Ends the current round with `fate`, starting a fresh one.
-    fn end_round(&self, round: &mut Round, passed: bool) {
-        *lock(&round.fate) = Some(passed);
-        round.fate = Fate::default();
-        round.count = 0;
-        round.callers.clear();
+    fn word(&self) -> BarrierWord<'_> {
+        BarrierWord { state: &self.state, history: &self.history, sleepers: &self.sleepers, parties: self.parties }
+    }
+
+    /// After any change of the words: waiters re-check.
+    fn changed(&self) {
         self.changed.notify_waiters();
     }
 
     fn abort(&self) {
-        let mut round = lock(&self.round);
-        round.broken = true;
-        self.end_round(&mut round, false);
+        self.word().break_round(None);
+        self.changed();
+    }
+
+    fn reset(&self) {
+        self.word().reset();
+        self.changed();
     }
 
     async fn wait(&self, caller: Caller, timeout: Option<Duration>) -> Result<u64, RemoteError> {
-        let (index, fate) = {
-            let mut round = lock(&self.round);
-            if round.broken {
-                return Err(RemoteError::BrokenBarrier);
+        let Some(arrival) = self.word().arrive() else { return Err(RemoteError::BrokenBarrier) };
+        if arrival.index + 1 == self.parties {
+            // Ours completed the round.
+            self.changed();
+            return Ok(u64::from(arrival.index));
+        }
+        let this_round = round(arrival.arrived);
+        {
+            let mut callers = lock(&self.callers);
+            let entry = callers.entry(caller).or_insert((this_round, 0));
+            if entry.0 != this_round {
+                *entry = (this_round, 0);
             }
-            let index = round.count;
-            round.count += 1;
-            if round.count == self.parties {
-                self.end_round(&mut round, true);
-                return Ok(index);
-            }
-            *round.callers.entry(caller).or_default() += 1;
-            (index, round.fate.clone())
-        };
-        // Withdraws a waiter that leaves (cancelled) before its round ends.
-        struct Withdraw<'a>(&'a Barrier, Caller, &'a Fate);
-        impl Drop for Withdraw<'_> {
+            entry.1 += 1;
+        }
+        // Withdraws a party that leaves (cancelled or timed out) before its
+        // round ends.
+        struct Leave<'a>(&'a Barrier, Caller, u64);
+        impl Drop for Leave<'_> {
             fn drop(&mut self) {
-                let mut round = lock(&self.0.round);
-                if lock(self.2).is_some() || !Arc::ptr_eq(&round.fate, self.2) {
-                    return;
-                }
-                round.count -= 1;
-                if let Some(n) = round.callers.get_mut(&self.1) {
-                    *n -= 1;
-                    if *n == 0 {
-                        round.callers.remove(&self.1);
+                let Leave(barrier, caller, arrived) = *self;
+                if let Some(entry) = lock(&barrier.callers).get_mut(&caller) {
+                    if entry.0 == round(arrived) {
+                        entry.1 = entry.1.saturating_sub(1);
                     }
+                }
+                if barrier.word().outcome(arrived).is_none() && barrier.word().withdraw(arrived) {
+                    barrier.changed();
                 }
             }
         }
-        let withdraw = Withdraw(self, caller, &fate);
-        let ended = wait_until(&self.changed, timeout, || *lock(&fate)).await;
+        let leave = Leave(self, caller, arrival.arrived);
+        let ended = wait_until(&self.changed, timeout, || self.word().outcome(arrival.arrived)).await;
         match ended {
-            Some(true) => Ok(index),
-            Some(false) => Err(RemoteError::BrokenBarrier),
+            Some(Left::Passed) => Ok(u64::from(arrival.index)),
+            Some(Left::Broken) => Err(RemoteError::BrokenBarrier),
             None => {
-                drop(withdraw);
+                drop(leave);
                 // Python: a timeout breaks the barrier for everyone.
                 self.abort();
                 Err(RemoteError::BrokenBarrier)
@@ -454,40 +500,38 @@ impl Barrier {
 
 impl Served for Barrier {
     fn type_name(&self) -> &'static str {
-        "Barrier"
+        methods::Barrier::NAME
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
-        let method = method.to_string();
+        let call = barrier::Call::decode(method, &args);
         Box::pin(async move {
-            match method.as_str() {
-                "wait" => encode(&self.wait(caller, decode(&args)?).await?),
-                "abort" => {
+            use barrier::Call::*;
+            match call? {
+                Wait(timeout, a) => a.ok(&self.wait(caller, timeout).await?),
+                Abort((), a) => {
                     self.abort();
-                    encode(&())
+                    a.ok(&())
                 }
-                "reset" => {
-                    let mut round = lock(&self.round);
-                    if round.count > 0 {
-                        self.end_round(&mut round, false);
-                    }
-                    round.broken = false;
-                    encode(&())
+                Reset((), a) => {
+                    self.reset();
+                    a.ok(&())
                 }
-                "parties" => encode(&self.parties),
-                "n_waiting" => encode(&lock(&self.round).count),
-                "broken" => encode(&lock(&self.round).broken),
-                other => Err(no_method("Barrier", other)),
+                Parties((), a) => a.ok(&u64::from(self.parties)),
+                NWaiting((), a) => a.ok(&u64::from(self.word().n_waiting())),
+                Broken((), a) => a.ok(&self.word().is_broken()),
             }
         })
     }
 
     fn disconnected(&self, caller: Caller) {
-        let mut round = lock(&self.round);
-        if round.callers.contains_key(&caller) {
-            // A party died waiting: the round can never fill as planned.
-            round.broken = true;
-            self.end_round(&mut round, false);
+        let waiting = lock(&self.callers).remove(&caller);
+        if let Some((its_round, parties)) = waiting {
+            if parties > 0 {
+                // A party died waiting: its round can never fill as planned.
+                self.word().break_round(Some(its_round));
+                self.changed();
+            }
         }
     }
 }

@@ -6,8 +6,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 #[cfg(doc)]
-use super::super::error::RemoteError;
-use super::{encode, load, storing, CallError};
+use super::super::super::error::RemoteError;
+use super::super::super::methods::dict;
+use super::super::{encode, load, storing, CallError};
 
 proxy! {
     /// A `dict` in a manager (Python's `DictProxy`): keys and values are
@@ -60,7 +61,8 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let old: Option<Vec<u8>> = self.obj.call("insert", &(self.obj.stored(key)?, self.obj.stored(value)?)).await?;
+        let old: Option<Vec<u8>> =
+            self.obj.call(dict::Insert, &(self.obj.stored(key)?, self.obj.stored(value)?)).await?;
         old.map(|b| load(&b)).transpose()
     }
 
@@ -106,7 +108,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let v: Option<Vec<u8>> = self.obj.call("get", &self.obj.stored(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call(dict::Get, &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -152,7 +154,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let v: Vec<u8> = self.obj.call("remove", &self.obj.stored(key)?).await?;
+        let v: Vec<u8> = self.obj.call(dict::Remove, &self.obj.stored(key)?).await?;
         load(&v)
     }
 
@@ -194,7 +196,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let v: Option<Vec<u8>> = self.obj.call("pop", &self.obj.stored(key)?).await?;
+        let v: Option<Vec<u8>> = self.obj.call(dict::Pop, &self.obj.stored(key)?).await?;
         v.map(|b| load(&b)).transpose()
     }
 
@@ -238,7 +240,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        self.obj.call("contains", &self.obj.stored(key)?).await
+        self.obj.call(dict::Contains, &self.obj.stored(key)?).await
     }
 
     /// Blocking form of [`contains_key`](Self::contains_key), for synchronous code: no
@@ -274,7 +276,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn len(&self) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
+        Ok(self.obj.call(dict::Len, &()).await? as usize)
     }
 
     /// Blocking form of [`len`](Self::len), for synchronous code: no
@@ -341,7 +343,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn items(&self) -> Result<Vec<(K, V)>, CallError> {
-        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.obj.call("items", &()).await?;
+        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.obj.call(dict::Items, &()).await?;
         raw.iter().map(|(k, v)| Ok((load(k)?, load(v)?))).collect()
     }
 
@@ -377,7 +379,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn keys(&self) -> Result<Vec<K>, CallError> {
-        let raw: Vec<Vec<u8>> = self.obj.call("keys", &()).await?;
+        let raw: Vec<Vec<u8>> = self.obj.call(dict::Keys, &()).await?;
         raw.iter().map(|k| load(k)).collect()
     }
 
@@ -405,7 +407,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     ///
     /// See [`keys`](DictProxy::keys).
     pub async fn values(&self) -> Result<Vec<V>, CallError> {
-        let raw: Vec<Vec<u8>> = self.obj.call("values", &()).await?;
+        let raw: Vec<Vec<u8>> = self.obj.call(dict::Values, &()).await?;
         raw.iter().map(|v| load(v)).collect()
     }
 
@@ -443,7 +445,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn popitem(&self) -> Result<(K, V), CallError> {
-        let (k, v): (Vec<u8>, Vec<u8>) = self.obj.call("popitem", &()).await?;
+        let (k, v): (Vec<u8>, Vec<u8>) = self.obj.call(dict::PopItem, &()).await?;
         Ok((load(&k)?, load(&v)?))
     }
 
@@ -483,7 +485,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let v: Vec<u8> = self.obj.call("setdefault", &(self.obj.stored(key)?, self.obj.stored(default)?)).await?;
+        let v: Vec<u8> = self.obj.call(dict::SetDefault, &(self.obj.stored(key)?, self.obj.stored(default)?)).await?;
         load(&v)
     }
 
@@ -519,7 +521,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
             pairs.iter().map(|(k, v)| Ok((encode(k)?, encode(v)?))).collect::<Result<Vec<_>, CallError>>()
         });
         self.obj.pin(pins);
-        self.obj.call("update", &encoded?).await
+        self.obj.call(dict::Update, &encoded?).await
     }
 
     /// Blocking form of [`update`](Self::update), for synchronous code: no
@@ -554,7 +556,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Ok(()) }
     /// ```
     pub async fn clear(&self) -> Result<(), CallError> {
-        self.obj.call("clear", &()).await
+        self.obj.call(dict::Clear, &()).await
     }
 
     /// Blocking form of [`clear`](Self::clear), for synchronous code: no

@@ -4,8 +4,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 #[cfg(doc)]
-use super::super::error::RemoteError;
-use super::{load, CallError};
+use super::super::super::error::RemoteError;
+use super::super::super::methods::list;
+use super::super::{load, CallError};
 
 proxy! {
     /// A `list` in a manager (Python's `ListProxy`). Indices follow
@@ -47,7 +48,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     #[doc(alias = "append")]
     pub async fn push(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("append", &self.obj.stored(value)?).await
+        self.obj.call(list::Append, &self.obj.stored(value)?).await
     }
 
     /// Blocking form of [`push`](Self::push), for synchronous code: no
@@ -82,7 +83,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// ```
     pub async fn extend(&self, values: &[T]) -> Result<(), CallError> {
         let values = self.obj.stored_all(values)?;
-        self.obj.call("extend", &values).await
+        self.obj.call(list::Extend, &values).await
     }
 
     /// Blocking form of [`extend`](Self::extend), for synchronous code: no
@@ -116,7 +117,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, index: i64) -> Result<T, CallError> {
-        let v: Vec<u8> = self.obj.call("get", &index).await?;
+        let v: Vec<u8> = self.obj.call(list::Get, &index).await?;
         load(&v)
     }
 
@@ -151,7 +152,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(index, self.obj.stored(value)?)).await
+        self.obj.call(list::Set, &(index, self.obj.stored(value)?)).await
     }
 
     /// Blocking form of [`set`](Self::set), for synchronous code: no
@@ -186,7 +187,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn insert(&self, index: i64, value: &T) -> Result<(), CallError> {
-        self.obj.call("insert", &(index, self.obj.stored(value)?)).await
+        self.obj.call(list::Insert, &(index, self.obj.stored(value)?)).await
     }
 
     /// Blocking form of [`insert`](Self::insert), for synchronous code: no
@@ -219,7 +220,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn pop(&self) -> Result<T, CallError> {
-        let v: Vec<u8> = self.obj.call("pop", &None::<i64>).await?;
+        let v: Vec<u8> = self.obj.call(list::Pop, &None::<i64>).await?;
         load(&v)
     }
 
@@ -253,7 +254,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn pop_at(&self, index: i64) -> Result<T, CallError> {
-        let v: Vec<u8> = self.obj.call("pop", &Some(index)).await?;
+        let v: Vec<u8> = self.obj.call(list::Pop, &Some(index)).await?;
         load(&v)
     }
 
@@ -288,7 +289,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn remove(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("remove", &self.obj.stored(value)?).await
+        self.obj.call(list::Remove, &self.obj.stored(value)?).await
     }
 
     /// Blocking form of [`remove`](Self::remove), for synchronous code: no
@@ -321,7 +322,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn index(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("index", &self.obj.stored(value)?).await? as usize)
+        Ok(self.obj.call(list::Index, &self.obj.stored(value)?).await? as usize)
     }
 
     /// Blocking form of [`index`](Self::index), for synchronous code: no
@@ -354,7 +355,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn count(&self, value: &T) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("count", &self.obj.stored(value)?).await? as usize)
+        Ok(self.obj.call(list::Count, &self.obj.stored(value)?).await? as usize)
     }
 
     /// Blocking form of [`count`](Self::count), for synchronous code: no
@@ -388,7 +389,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn reverse(&self) -> Result<(), CallError> {
-        self.obj.call("reverse", &()).await
+        self.obj.call(list::Reverse, &()).await
     }
 
     /// Blocking form of [`reverse`](Self::reverse), for synchronous code: no
@@ -420,7 +421,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn len(&self) -> Result<usize, CallError> {
-        Ok(self.obj.call::<_, u64>("len", &()).await? as usize)
+        Ok(self.obj.call(list::Len, &()).await? as usize)
     }
 
     /// Blocking form of [`len`](Self::len), for synchronous code: no
@@ -484,7 +485,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn to_vec(&self) -> Result<Vec<T>, CallError> {
-        let raw: Vec<Vec<u8>> = self.obj.call("to_vec", &()).await?;
+        let raw: Vec<Vec<u8>> = self.obj.call(list::ToVec, &()).await?;
         raw.iter().map(|b| load(b)).collect()
     }
 
@@ -519,7 +520,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn clear(&self) -> Result<(), CallError> {
-        self.obj.call("clear", &()).await
+        self.obj.call(list::Clear, &()).await
     }
 
     /// Blocking form of [`clear`](Self::clear), for synchronous code: no

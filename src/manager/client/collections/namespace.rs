@@ -4,8 +4,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 #[cfg(doc)]
-use super::super::error::RemoteError;
-use super::{load, CallError};
+use super::super::super::error::RemoteError;
+use super::super::super::methods::namespace;
+use super::super::{load, CallError};
 
 proxy! {
     /// A `Namespace` in a manager: named attributes of any serde type.
@@ -45,7 +46,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, CallError> {
-        let v: Vec<u8> = self.obj.call("get", name).await?;
+        let v: Vec<u8> = self.obj.call(namespace::Get, &name.to_owned()).await?;
         load(&v)
     }
 
@@ -80,7 +81,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &(name, self.obj.stored(value)?)).await
+        self.obj.call(namespace::Set, &(name.to_owned(), self.obj.stored(value)?)).await
     }
 
     /// Blocking form of [`set`](Self::set), for synchronous code: no
@@ -115,7 +116,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn delete(&self, name: &str) -> Result<(), CallError> {
-        self.obj.call("delete", name).await
+        self.obj.call(namespace::Delete, &name.to_owned()).await
     }
 
     /// Blocking form of [`delete`](Self::delete), for synchronous code: no
@@ -147,7 +148,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub async fn names(&self) -> Result<Vec<String>, CallError> {
-        self.obj.call("names", &()).await
+        self.obj.call(namespace::Names, &()).await
     }
 
     /// Blocking form of [`names`](Self::names), for synchronous code: no

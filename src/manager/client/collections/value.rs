@@ -3,7 +3,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{load, CallError};
+use super::super::super::methods::value;
+use super::super::{load, CallError};
 
 proxy! {
     /// A value in a manager (Python's `manager.Value(typecode, value)`),
@@ -40,7 +41,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self) -> Result<T, CallError> {
-        let v: Vec<u8> = self.obj.call("get", &()).await?;
+        let v: Vec<u8> = self.obj.call(value::Get, &()).await?;
         load(&v)
     }
 
@@ -75,7 +76,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub async fn set(&self, value: &T) -> Result<(), CallError> {
-        self.obj.call("set", &self.obj.stored(value)?).await
+        self.obj.call(value::Set, &self.obj.stored(value)?).await
     }
 
     /// Blocking form of [`set`](Self::set), for synchronous code: no
