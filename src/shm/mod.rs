@@ -16,8 +16,11 @@
 //!
 //! # What this room holds and may use
 //!
-//! Anonymous shared regions and their words: it uses only `sys` and `loom`;
-//! `sync`, `queue`, `shared` and `process` (the tracker's table) build on it.
+//! Anonymous shared regions, their words and their typed elements
+//! (`cells.rs`: [`ShmSafe`] and the copies in and out of an array's
+//! elements): it uses only `sys` and `loom`; `sync`, `queue`, `shared` and
+//! `process` (the tracker's table) build on it. Every pointer into a
+//! region is made in this room.
 #![allow(unsafe_code)]
 
 use crate::loom::{AtomicU32, AtomicU64};
@@ -27,6 +30,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use memmap2::MmapRaw;
 
 use crate::sys;
+
+mod cells;
+
+pub(crate) use cells::Cells;
+pub use cells::ShmSafe;
 
 /// What a region was made for: its memfd's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

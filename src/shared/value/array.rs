@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::{AccessError, ShmSafe};
-use super::Cells;
+use super::{Cells, Checked};
 #[cfg(doc)]
 use super::{RawArray, Value};
 use crate::shm::{Kind, Region};
@@ -51,7 +51,7 @@ impl<T: ShmSafe> Locked<T> {
     /// own of the same memfd), waking through `tokens` (a new eventfd if
     /// `None`).
     pub(super) fn new(cells: Cells<T>, tokens: Option<OwnedFd>) -> io::Result<Locked<T>> {
-        let fd = crate::sys::dup_cloexec(cells.region.fd())?;
+        let fd = crate::sys::dup_cloexec(cells.region().fd())?;
         let words = Region::from_fd(fd, Kind::Array, LOCK_BYTES / 4)?;
         let lock = DataLock { lock: Lock::from_raw(RawLock::within(words, tokens)?) };
         Ok(Locked { cells, lock })
@@ -226,7 +226,7 @@ impl<T> Clone for Array<T> {
 
 impl<T: ShmSafe + fmt::Debug> fmt::Debug for Array<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Array").field("len", &self.inner.cells.len).finish_non_exhaustive()
+        f.debug_struct("Array").field("len", &self.inner.cells.len()).finish_non_exhaustive()
     }
 }
 
@@ -240,7 +240,7 @@ pub struct ArrayGuard<'a, T> {
 
 impl<T> fmt::Debug for ArrayGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArrayGuard").field("len", &self.cells.len).finish_non_exhaustive()
+        f.debug_struct("ArrayGuard").field("len", &self.cells.len()).finish_non_exhaustive()
     }
 }
 
@@ -263,9 +263,8 @@ impl<T: ShmSafe> Deref for ArrayGuard<'_, T> {
         // a handle of this array, which takes this lock before making a
         // reference: nothing in any process that goes through `ipc` writes
         // them while this borrow lives (see the module notes for a process
-        // that does not). In bounds and aligned as in `Cells::load`; any bit
-        // pattern is a valid T.
-        unsafe { std::slice::from_raw_parts(self.cells.ptr(), self.cells.len) }
+        // that does not): `as_slice`'s contract.
+        unsafe { self.cells.as_slice() }
     }
 }
 
@@ -273,8 +272,8 @@ impl<T: ShmSafe> DerefMut for ArrayGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `deref`, and `&mut self` makes this the only borrow
         // through the guard; no other guard of this array exists, in any
-        // process, while the lock is held.
-        unsafe { std::slice::from_raw_parts_mut(self.cells.ptr(), self.cells.len) }
+        // process, while the lock is held: `as_mut_slice`'s contract.
+        unsafe { self.cells.as_mut_slice() }
     }
 }
 
@@ -330,7 +329,7 @@ impl<T: ShmSafe> Array<T> {
     /// # Ok(()) }
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.cells.len
+        self.inner.cells.len()
     }
 
     /// Whether the array has no elements.

@@ -35,8 +35,6 @@ pub use array::{Array, ArrayGuard, ArrayResult, DataLock};
 pub use raw::{RawArray, RawValue};
 pub use scalar::{Value, ValueGuard};
 
-use std::io;
-use std::marker::PhantomData;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
@@ -45,94 +43,28 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{AccessError, ShmSafe};
 use crate::handle::{DeFd, SerFd};
-use crate::shm::{Kind, Region};
+use crate::shm::{Cells, Kind};
 
-/// `len` elements of `T` in a shared region, from byte `start` on.
-pub(super) struct Cells<T> {
-    pub(super) region: Region,
-    pub(super) start: usize,
-    pub(super) len: usize,
-    pub(super) _t: PhantomData<T>,
+/// Index and length checks of an array's elements.
+trait Checked {
+    fn check(&self, i: usize) -> Result<(), AccessError>;
+    fn check_len(&self, got: usize) -> Result<(), AccessError>;
 }
 
-impl<T: ShmSafe> Cells<T> {
-    /// Where the elements start: after the lock's words (on a cache line of
-    /// their own) in an [`Array`]'s region, at 0 in a [`RawArray`]'s.
-    pub(super) fn start(kind: Kind) -> usize {
-        match kind {
-            // A multiple of T's alignment (both are powers of two).
-            Kind::Array => 64.max(align_of::<T>()),
-            _ => 0,
-        }
-    }
-
-    pub(super) fn words_for(kind: Kind, len: usize) -> io::Result<usize> {
-        len.checked_mul(size_of::<T>())
-            .and_then(|b| b.checked_add(Cells::<T>::start(kind)))
-            .filter(|&b| b <= isize::MAX as usize / 2)
-            .map(|b| b.div_ceil(4).max(1))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the array is too large"))
-    }
-
-    /// `len` zeroed elements (all-zero bytes are a valid T) in a new region.
-    pub(super) fn zeroed(kind: Kind, len: usize) -> io::Result<Cells<T>> {
-        let region = Region::new(kind, Cells::<T>::words_for(kind, len)?)?;
-        Ok(Cells { region, start: Cells::<T>::start(kind), len, _t: PhantomData })
-    }
-
-    pub(super) fn new(kind: Kind, values: &[T]) -> io::Result<Cells<T>> {
-        let cells = Cells::zeroed(kind, values.len())?;
-        for (i, v) in values.iter().enumerate() {
-            cells.store(i, *v);
-        }
-        Ok(cells)
-    }
-
-    pub(super) fn from_fd(fd: OwnedFd, kind: Kind, len: usize) -> io::Result<Cells<T>> {
-        let region = Region::from_fd(fd, kind, Cells::<T>::words_for(kind, len)?)?;
-        Ok(Cells { region, start: Cells::<T>::start(kind), len, _t: PhantomData })
-    }
-
-    pub(super) fn ptr(&self) -> *mut T {
-        // SAFETY: `start` is within the mapping, which `words_for` sized
-        // for `start` plus `len` elements (checked at creation or receipt).
-        unsafe { self.region.as_ptr().add(self.start) }.cast()
-    }
-
-    /// Element `i` (in range), copied out.
-    pub(super) fn load(&self, i: usize) -> T {
-        debug_assert!(i < self.len);
-        // SAFETY: `i < len` keeps the element inside the mapping (sized for
-        // `start` plus `len` elements at creation or receipt, sealed against
-        // shrinking); the mapping is page-aligned, `start` is a multiple of
-        // T's alignment and T's size is a multiple of it, so the pointer is
-        // aligned. Any bit pattern is a valid T (ShmSafe), so whatever a
-        // peer wrote is one; the volatile read makes no reference to the
-        // shared bytes.
-        unsafe { self.ptr().add(i).read_volatile() }
-    }
-
-    /// Stores `v` as element `i` (in range).
-    pub(super) fn store(&self, i: usize, v: T) {
-        debug_assert!(i < self.len);
-        // SAFETY: as in `load`: in bounds and aligned; a volatile write makes
-        // no reference to the shared bytes.
-        unsafe { self.ptr().add(i).write_volatile(v) }
-    }
-
-    pub(super) fn check(&self, i: usize) -> Result<(), AccessError> {
-        if i < self.len {
+impl<T: ShmSafe> Checked for Cells<T> {
+    fn check(&self, i: usize) -> Result<(), AccessError> {
+        if i < self.len() {
             Ok(())
         } else {
-            Err(AccessError::OutOfRange { index: i, len: self.len })
+            Err(AccessError::OutOfRange { index: i, len: self.len() })
         }
     }
 
-    pub(super) fn check_len(&self, got: usize) -> Result<(), AccessError> {
-        if got == self.len {
+    fn check_len(&self, got: usize) -> Result<(), AccessError> {
+        if got == self.len() {
             Ok(())
         } else {
-            Err(AccessError::WrongLength { len: self.len, got })
+            Err(AccessError::WrongLength { len: self.len(), got })
         }
     }
 }
@@ -159,8 +91,8 @@ struct Wire {
 
 fn ser<T, S: Serializer>(cells: &Cells<T>, wake: Option<BorrowedFd<'_>>, s: S) -> Result<S::Ok, S::Error> {
     let wire = WireRef {
-        region: SerFd(cells.region.fd()),
-        len: cells.len as u64,
+        region: SerFd(cells.region().fd()),
+        len: cells.len() as u64,
         elem_size: size_of::<T>() as u32,
         wake: wake.map(SerFd),
     };

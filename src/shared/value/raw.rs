@@ -9,7 +9,7 @@ use super::super::AccessError;
 use super::super::ShmSafe;
 #[cfg(doc)]
 use super::Array;
-use super::{ArrayResult, Cells};
+use super::{ArrayResult, Cells, Checked};
 use crate::shm::Kind;
 
 /// A fixed-length array of `T` in shared memory without a lock (Python's
@@ -41,7 +41,7 @@ impl<T> Clone for RawArray<T> {
 
 impl<T> fmt::Debug for RawArray<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawArray").field("len", &self.cells.len).finish_non_exhaustive()
+        f.debug_struct("RawArray").field("len", &self.cells.len()).finish_non_exhaustive()
     }
 }
 
@@ -73,7 +73,7 @@ impl<T: ShmSafe> RawArray<T> {
     /// # Ok(()) }
     /// ```
     pub fn len(&self) -> usize {
-        self.cells.len
+        self.cells.len()
     }
 
     /// Whether the array has no elements.
@@ -138,7 +138,7 @@ impl<T: ShmSafe> RawArray<T> {
     /// # Ok(()) }
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
-        (0..self.cells.len).map(|i| self.cells.load(i)).collect()
+        (0..self.cells.len()).map(|i| self.cells.load(i)).collect()
     }
 
     /// Replaces every element.
