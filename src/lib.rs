@@ -232,6 +232,9 @@ mod codec;
 mod deadline;
 #[cfg(not(ipc_loom))]
 mod error;
+#[cfg(ipc_loom)]
+#[path = "queue/flavor.rs"]
+mod flavor;
 #[cfg(not(ipc_loom))]
 mod handle;
 mod loom;

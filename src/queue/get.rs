@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::Stream;
 use serde::de::DeserializeOwned;
 
-use super::ring::{self, Front, Tag};
+use super::flavor::{Flavor, Front, Sleepers, Tag};
 use super::{corrupt, give_scratch, held, le64, take_scratch, GetError, Got, Queue, DECODE_IN_RING, OUT_OF_LINE};
 use crate::codec;
 use crate::shm::Frozen;
@@ -66,8 +66,8 @@ impl<T: DeserializeOwned> Queue<T> {
     /// record is consumed; a smaller one is copied into `buf` and decoded
     /// after the lock is released.
     fn pop_locked(&self, buf: &mut Vec<u8>) -> Result<Option<Got<T>>, GetError> {
-        let ring = self.ring();
-        let (tag, at, len, next) = match ring.front(&self.inner.seen) {
+        let flavor = self.flavor();
+        let (tag, at, len, next) = match flavor.front(&self.inner.seen) {
             Front::Empty => return Ok(None),
             Front::Corrupt => return Err(GetError::Corrupt),
             Front::Record { tag, at, len, next } => (tag, at, len, next),
@@ -77,9 +77,9 @@ impl<T: DeserializeOwned> Queue<T> {
                 // A `Deserialize` that panics still consumes its item, as it
                 // would decoding after the lock: the next get must not meet
                 // the same record and panic again.
-                let decode = || codec::decode_with(len, |from, dst| ring.read_payload(at, from, dst));
+                let decode = || codec::decode_with(len, |from, dst| flavor.read_payload(at, from, dst));
                 let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
-                if decoded.is_err() && ring.advance(next) {
+                if decoded.is_err() && flavor.advance(next) {
                     self.inner.parts.not_full.post(1);
                 }
                 Got::Decoded(decoded.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
@@ -88,14 +88,14 @@ impl<T: DeserializeOwned> Queue<T> {
                 if buf.len() < len {
                     buf.resize(len, 0);
                 }
-                if !ring.read_payload(at, 0, &mut buf[..len]) {
+                if !flavor.read_payload(at, 0, &mut buf[..len]) {
                     return Err(GetError::Corrupt);
                 }
                 Got::Inline(len)
             }
             Tag::OutOfLine => return self.pop_out_of_line(at, len, next).map(Some),
         };
-        if ring.advance(next) {
+        if flavor.advance(next) {
             self.inner.parts.not_full.post(1);
         }
         Ok(Some(got))
@@ -104,16 +104,16 @@ impl<T: DeserializeOwned> Queue<T> {
     /// Takes the out-of-line item whose record is at the front (its payload
     /// at ring offset `at`) under a held get lock.
     fn pop_out_of_line(&self, at: usize, len: usize, next: u64) -> Result<Got<T>, GetError> {
-        let ring = self.ring();
+        let flavor = self.flavor();
         let mut record = [0u8; OUT_OF_LINE];
-        let record = (len == OUT_OF_LINE && ring.read_payload(at, 0, &mut record)).then_some(record);
+        let record = (len == OUT_OF_LINE && flavor.read_payload(at, 0, &mut record)).then_some(record);
         let Some((seq, size)) = record.map(|r| (le64(&r[..8]), le64(&r[8..]))) else {
-            ring.advance(next);
+            flavor.advance(next);
             return Err(GetError::Corrupt);
         };
         let Some(fd) = self.peek_out_of_line(seq)? else {
             // Its memfd is gone (taken by a hostile peer): skip the record.
-            ring.advance(next);
+            flavor.advance(next);
             return Err(GetError::Corrupt);
         };
         let frozen = match usize::try_from(size).map_err(|_| corrupt()).and_then(|size| Frozen::map(&fd, size)) {
@@ -122,17 +122,17 @@ impl<T: DeserializeOwned> Queue<T> {
             Err(e) if e.kind() != io::ErrorKind::InvalidData => return Err(GetError::Io(e)),
             // Not what a producer of ours sends: skip record and message.
             Err(_) => {
-                ring.advance(next);
+                flavor.advance(next);
                 let _ = self.discard_out_of_line();
                 return Err(GetError::Corrupt);
             }
         };
-        ring.advance(next);
+        flavor.advance(next);
         // Only now off the socket (a consumer killed before this leaves an
         // orphan the next one discards), and only then wake a producer that
         // may be waiting for the socket's buffer.
         let _ = self.discard_out_of_line();
-        if ring.producers_asleep() {
+        if flavor.producers_asleep() {
             self.inner.parts.not_full.post(1);
         }
         Ok(Got::OutOfLine(frozen))
@@ -157,7 +157,7 @@ impl<T: DeserializeOwned> Queue<T> {
             Ok(Look::Got(got))
         } else if *saw_closed {
             Err(GetError::Closed)
-        } else if self.ring().is_closed() {
+        } else if self.flavor().is_closed() {
             *saw_closed = true;
             Ok(Look::Retry)
         } else {
@@ -169,8 +169,9 @@ impl<T: DeserializeOwned> Queue<T> {
     /// until `park`'s deadline (`GetError::Empty` when it passes). The get
     /// lock is waited for without the deadline: it is held only for a copy.
     async fn get_bytes<P: Park>(&self, buf: &mut Vec<u8>, park: &mut P) -> Result<Got<T>, GetError> {
+        let flavor = self.flavor();
         let wait = Wait {
-            sleepers: self.ring().region.word(ring::GET_SLEEPERS),
+            sleepers: flavor.sleepers(Sleepers::Get),
             spinner: Some(&self.inner.spinner),
             wakeup: Wakeup::Tokens(&self.inner.parts.not_empty),
         };
@@ -408,7 +409,7 @@ impl<T> Queue<T> {
 
     /// Whether a waiting consumer should look again.
     fn items_or_closed(&self) -> Option<()> {
-        (self.ring().len() > 0 || self.ring().is_closed()).then_some(())
+        (self.flavor().len() > 0 || self.flavor().is_closed()).then_some(())
     }
 
     /// After a consumer woken by a token looked at the ring (or was
@@ -419,8 +420,8 @@ impl<T> Queue<T> {
     /// the empty ring just before; passing it on whenever items are left
     /// means a consumer never sleeps beside items with no token coming.
     fn pass_wake_on(&self) {
-        let ring = self.ring();
-        if ring.len() > 0 && Sleeper::count(ring.region.word(ring::GET_SLEEPERS)) > 0 {
+        let flavor = self.flavor();
+        if flavor.len() > 0 && Sleeper::count(flavor.sleepers(Sleepers::Get)) > 0 {
             self.inner.parts.not_empty.post(1);
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ring;
+use super::flavor::{Flavor, Sleepers};
 use super::Queue;
 use crate::handle::{DeFd, SerFd};
 use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Step, Wait, Wakeup, Woke};
@@ -147,7 +147,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub fn unfinished(&self) -> usize {
-        self.queue.ring().unfinished() as usize
+        self.queue.flavor().unfinished() as usize
     }
 
     /// Marks one item done (Python's `task_done()`).
@@ -166,7 +166,7 @@ impl<T> JoinableQueue<T> {
     /// # Ok(()) }
     /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
-        match self.queue.ring().task_done() {
+        match self.queue.flavor().task_done() {
             None => Err(TaskDoneError),
             Some(wake) => {
                 if wake {
@@ -178,7 +178,7 @@ impl<T> JoinableQueue<T> {
     }
 
     fn joined(&self) -> Option<()> {
-        (self.queue.ring().unfinished() == 0).then_some(())
+        (self.queue.flavor().unfinished() == 0).then_some(())
     }
 
     /// Waits until every item put (by any process) has been marked done
@@ -272,11 +272,8 @@ impl<T> JoinableQueue<T> {
     /// every item was done.
     async fn join_in<P: Park>(&self, park: &mut P) -> io::Result<bool> {
         // No spin: a join lasts as long as the work.
-        let wait = Wait {
-            sleepers: self.queue.ring().region.word(ring::JOIN_SLEEPERS),
-            spinner: None,
-            wakeup: Wakeup::Bell(&self.bell),
-        };
+        let flavor = self.queue.flavor();
+        let wait = Wait { sleepers: flavor.sleepers(Sleepers::Join), spinner: None, wakeup: Wakeup::Bell(&self.bell) };
         Ok(wake::wait(park, &wait, &mut Joined(self)).await?.is_some())
     }
 }

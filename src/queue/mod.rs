@@ -46,13 +46,18 @@
 //!
 //! # What this room holds and may use
 //!
-//! `Queue`, `JoinableQueue` and `SimpleQueue`: the ring's protocol in
-//! `ring.rs`, putting in `put.rs`, getting in `get.rs`, the handle's wire
-//! form in `wire.rs`, the joinable and simple flavors in `joinable.rs`. It
-//! uses `sync` (its put and get locks), `shm`, `wake`, `codec`, `handle` and
-//! `sys`; only the crate root uses it.
+//! `Queue`, `JoinableQueue` and `SimpleQueue`: putting in `put.rs`, getting
+//! in `get.rs`, `JoinableQueue` and `SimpleQueue` in `joinable.rs`, the
+//! handle's wire form in `wire.rs`; where the items live behind the seam in
+//! `flavor.rs` (the `Flavor` trait, the only view put and get have of the
+//! items), whose one flavor is the byte ring of `ring.rs`. A new flavor is
+//! a file implementing `Flavor` with its loom model, its region's `Kind`,
+//! and the constructor that picks it (see `flavor.rs`). It uses `sync` (its
+//! put and get locks), `shm`, `wake`, `codec`, `handle` and `sys`; only the
+//! crate root uses it.
 
 mod error;
+mod flavor;
 mod get;
 mod joinable;
 mod put;
@@ -79,6 +84,7 @@ use crate::shm::{Frozen, Kind, Region};
 use crate::sync::{Lock, LockError, LockGuard};
 use crate::sys::{self, SocketKind};
 use crate::wake::{Sleeper, Spinner, Tokens};
+use flavor::{Flavor, Sleepers};
 use ring::{Ring, Seen};
 
 /// The ring's size unless [`Queue::with_ring`] says otherwise.
@@ -375,7 +381,8 @@ impl<T> Queue<T> {
         (self.inner.capacity / 2).saturating_sub(ring::record_size(0)) & !7
     }
 
-    fn ring(&self) -> Ring<'_, Region> {
+    /// Where the items live, as the one view put and get have of it.
+    fn flavor(&self) -> impl Flavor<Seen = Seen> + '_ {
         Ring { region: &self.inner.region, capacity: self.inner.capacity }
     }
 
@@ -391,7 +398,7 @@ impl<T> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn qsize(&self) -> usize {
-        self.ring().len() as usize
+        self.flavor().len() as usize
     }
 
     /// Whether the queue holds no items.
@@ -421,8 +428,8 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "full")]
     pub fn is_full(&self) -> bool {
-        let maxsize = self.ring().maxsize();
-        maxsize != 0 && self.ring().len() >= maxsize
+        let maxsize = self.flavor().maxsize();
+        maxsize != 0 && self.flavor().len() >= maxsize
     }
 
     /// Whether [`close`](Queue::close) was called (by any process).
@@ -437,7 +444,7 @@ impl<T> Queue<T> {
     /// # Ok(()) }
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.ring().is_closed()
+        self.flavor().is_closed()
     }
 
     /// Closes the queue for every process: later puts fail with
@@ -462,10 +469,10 @@ impl<T> Queue<T> {
         // lock is held only for a copy, so the wait is short; if it cannot
         // be taken at all (an i/o error), closing goes ahead regardless.
         let _guard = held(self.inner.parts.put_lock.blocking_lock());
-        if self.ring().close() {
-            let ring = self.ring();
-            self.inner.parts.not_empty.post(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)));
-            self.inner.parts.not_full.post(Sleeper::count(ring.region.word(ring::PUT_SLEEPERS)));
+        if self.flavor().close() {
+            let flavor = self.flavor();
+            self.inner.parts.not_empty.post(Sleeper::count(flavor.sleepers(Sleepers::Get)));
+            self.inner.parts.not_full.post(Sleeper::count(flavor.sleepers(Sleepers::Put)));
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::ring::{self, Push, Tag};
+use super::flavor::{Flavor, Push, Sleepers, Tag};
 use super::{corrupt, give_scratch, held, take_scratch, First, Payload, PutError, Queue, Refused, OUT_OF_LINE};
 use crate::codec::{self, Sunk};
 use crate::loom::Ordering;
@@ -41,22 +41,22 @@ impl<T: Serialize> Queue<T> {
     /// lock and publishes it. `Refused::Full` when it did not fit there
     /// (nothing was published; the caller encodes it aside).
     fn push_in_place(&self, item: &T) -> Result<(), Refused> {
-        let ring = self.ring();
-        if ring.is_closed() {
+        let flavor = self.flavor();
+        if flavor.is_closed() {
             return Err(Refused::Closed);
         }
         // Relaxed: a guess at the size, nothing more.
         let hint = self.inner.last_len.load(Ordering::Relaxed) as usize;
-        let Some(mut space) = ring.reserve(hint, self.max_inline(), &self.inner.seen) else {
+        let Some(mut space) = flavor.reserve(hint, self.max_inline(), &self.inner.seen) else {
             return Err(Refused::Full);
         };
-        match codec::encode_with(item, |bytes| ring.write_in(&mut space, bytes)) {
+        match codec::encode_with(item, |bytes| flavor.write_in(&mut space, bytes)) {
             Ok(Sunk::All) => {}
             Ok(Sunk::Stopped) => return Err(Refused::Full),
             Err(e) => return Err(Refused::Encode(e)),
         }
-        self.remember_len(space.len());
-        if ring.commit(space, Tag::Inline) {
+        self.remember_len(flavor.written(&space));
+        if flavor.commit(space, Tag::Inline) {
             self.inner.parts.not_empty.post(1);
         }
         Ok(())
@@ -260,20 +260,20 @@ impl<T: Serialize> Queue<T> {
 impl<T> Queue<T> {
     /// Puts a payload under a held put lock.
     fn push_locked(&self, payload: &Payload) -> Result<(), Refused> {
-        let ring = self.ring();
-        if ring.is_closed() {
+        let flavor = self.flavor();
+        if flavor.is_closed() {
             return Err(Refused::Closed);
         }
         let pushed = match payload {
-            Payload::Inline(bytes) => ring.push(bytes, Tag::Inline),
+            Payload::Inline(bytes) => flavor.push(bytes, Tag::Inline),
             Payload::OutOfLine { fd, len } => {
                 // Room for the record first: once the memfd is sent, the
                 // record must follow (only consumers run meanwhile, and they
                 // only free room).
-                if !ring.fits(OUT_OF_LINE) {
+                if !flavor.fits(OUT_OF_LINE) {
                     return Err(Refused::Full);
                 }
-                let seq = ring.next_out_of_line();
+                let seq = flavor.next_out_of_line();
                 let mut record = [0u8; OUT_OF_LINE];
                 record[..8].copy_from_slice(&seq.to_le_bytes());
                 record[8..].copy_from_slice(&(*len as u64).to_le_bytes());
@@ -283,7 +283,7 @@ impl<T> Queue<T> {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Refused::Full),
                     Err(e) => return Err(Refused::Io(e)),
                 }
-                ring.push(&record, Tag::OutOfLine)
+                flavor.push(&record, Tag::OutOfLine)
             }
         };
         match pushed {
@@ -302,23 +302,24 @@ impl<T> Queue<T> {
 
     /// Whether a waiting producer of `payload` should look again.
     fn room_or_closed(&self, payload: &Payload) -> Option<()> {
-        let ring = self.ring();
-        let room = ring.fits(payload.len())
+        let flavor = self.flavor();
+        let room = flavor.fits(payload.len())
             && match payload {
                 Payload::Inline(_) => true,
                 Payload::OutOfLine { .. } => {
                     sys::poll_fd(self.inner.parts.ool_tx.as_fd(), Interest::Write, Some(Duration::ZERO)).unwrap_or(true)
                 }
             };
-        (ring.is_closed() || room).then_some(())
+        (flavor.is_closed() || room).then_some(())
     }
 
     /// Puts an encoded item, waiting for room until `park`'s deadline
     /// (`Refused::Full` when it passes). The put lock is waited for without
     /// the deadline: it is held only for a copy.
     async fn put_payload<P: Park>(&self, payload: &Payload, park: &mut P) -> Result<(), Refused> {
+        let flavor = self.flavor();
         let wait = Wait {
-            sleepers: self.ring().region.word(ring::PUT_SLEEPERS),
+            sleepers: flavor.sleepers(Sleepers::Put),
             spinner: Some(&self.inner.spinner),
             wakeup: Wakeup::Tokens(&self.inner.parts.not_full),
         };

@@ -32,6 +32,8 @@ use crate::loom::{self, AtomicU32, AtomicU64, Ordering};
 use crate::shm::Region;
 use crate::wake::Sleeper;
 
+use super::flavor::{Flavor, Front, Push, Sleepers, Tag};
+
 /// What a ring lives in: a queue's shared region, or (under the model
 /// checker) words and byte cells that loom watches.
 pub(crate) trait Memory {
@@ -96,16 +98,6 @@ pub(super) const MAX_CAPACITY: usize = 1 << 30;
 const HEADER: usize = 8;
 const WRAP: u32 = 2;
 
-/// What a record holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tag {
-    /// The encoded item itself.
-    Inline = 1,
-    /// The number and length of an item travelling out of line (in a memfd
-    /// sent through the queue's socket).
-    OutOfLine = 3,
-}
-
 fn pos(w: u64) -> u64 {
     w & POS_MASK
 }
@@ -127,34 +119,7 @@ pub(super) fn record_size(len: usize) -> usize {
     HEADER + padded(len)
 }
 
-/// What a push did.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Push {
-    /// Published; whether a sleeping consumer must be woken.
-    Done { wake: bool },
-    /// No room (by item count or bytes) right now.
-    Full,
-    /// The record can never fit this ring.
-    TooLarge,
-}
-
-/// What the front of the ring holds.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Front {
-    /// A record whose payload of `len` bytes lies at ring offset `at`
-    /// ([`Ring::read_payload`]); [`Ring::advance`] to `next` consumes it.
-    Record {
-        tag: Tag,
-        at: usize,
-        len: usize,
-        next: u64,
-    },
-    Empty,
-    /// The shared words or a header are impossible: a broken peer.
-    Corrupt,
-}
-
-/// Free space reserved by [`Ring::reserve`] for a record being written.
+/// Free space reserved by [`Flavor::reserve`] for a record being written.
 #[derive(Debug)]
 pub(super) struct Space {
     /// TAIL when reserved (the put lock keeps it).
@@ -169,15 +134,8 @@ pub(super) struct Space {
     len: usize,
 }
 
-impl Space {
-    /// Payload bytes written so far.
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-}
-
-/// One process's last readings of HEAD and TAIL (see [`Ring::reserve`] and
-/// [`Ring::front`]).
+/// One process's last readings of HEAD and TAIL (see [`Flavor::reserve`] and
+/// [`Flavor::front`]).
 #[derive(Debug, Default)]
 pub(super) struct Seen {
     head: AtomicU64,
@@ -201,24 +159,6 @@ impl<M: Memory> Ring<'_, M> {
 
     fn word(&self, i: usize) -> &AtomicU32 {
         self.region.word(i)
-    }
-
-    /// The bound on items (0: unbounded).
-    pub(super) fn maxsize(&self) -> u32 {
-        // Relaxed: written once before the handle was shared.
-        self.word(MAXSIZE).load(Ordering::Relaxed)
-    }
-
-    /// Items in the ring now.
-    pub(super) fn len(&self) -> u32 {
-        // The re-check loads of the Dekker pairs with `push` and `pop`.
-        let (h, t) = (loom::seqcst_load64(self.head()), loom::seqcst_load64(self.tail()));
-        (count(t).wrapping_sub(count(h)) & COUNT_MASK) as u32
-    }
-
-    /// Whether a record of `len` payload bytes would fit now.
-    pub(super) fn fits(&self, len: usize) -> bool {
-        self.room(len).is_some_and(|r| r.is_some())
     }
 
     /// `None` if it can never fit; `Some(None)` if not now; else the bytes
@@ -257,48 +197,7 @@ impl<M: Memory> Ring<'_, M> {
         Some((u32::from_le_bytes(h[..4].try_into().ok()?), u32::from_le_bytes(h[4..].try_into().ok()?)))
     }
 
-    /// Writes and publishes one record (the caller holds the put lock).
-    /// A record of at most half the capacity always fits an empty ring;
-    /// a larger one may not, whatever the consumers do (`Queue` sends those
-    /// out of line).
-    pub(super) fn push(&self, payload: &[u8], tag: Tag) -> Push {
-        let skip = match self.room(payload.len()) {
-            None => return Push::TooLarge,
-            Some(None) => return Push::Full,
-            Some(Some(skip)) => skip,
-        };
-        // Relaxed: only put-lock holders store TAIL, and the lock orders them.
-        let t = self.tail().load(Ordering::Relaxed);
-        let at = (pos(t) as usize + skip) % self.capacity;
-        let _ = self.region.copy_in(RING_OFFSET + at + HEADER, payload);
-        Push::Done { wake: self.publish(t, skip, payload.len(), tag) }
-    }
-
-    /// Free space for one record whose length is not known yet, to be
-    /// written in place (the caller holds the put lock): the contiguous run
-    /// after the tail, or after a wrap marker at the ring's start when the
-    /// run after the tail holds fewer than `hint` bytes and the other more.
-    /// At most `max` payload bytes. `None` when the queue is full, by items
-    /// or bytes, or neither run holds `hint` bytes.
-    ///
-    /// HEAD is read from `seen` first, and from the shared word only when
-    /// that leaves too little room: HEAD only grows, so an old value only
-    /// understates the room, and the consumers' line stays put.
-    pub(super) fn reserve(&self, hint: usize, max: usize, seen: &Seen) -> Option<Space> {
-        // Relaxed (the cache): a value this process acquired from HEAD
-        // before, under the put lock, which orders its holders.
-        let cached = seen.head.load(Ordering::Relaxed);
-        if let Some(space) = self.reserve_after(cached, hint, max) {
-            return Some(space);
-        }
-        // Acquire (via SeqCst): consumers copied the freed bytes out before
-        // storing HEAD, so they are ours to overwrite.
-        let h = loom::seqcst_load64(self.head());
-        seen.head.store(h, Ordering::Relaxed);
-        (h != cached).then(|| self.reserve_after(h, hint, max)).flatten()
-    }
-
-    /// [`reserve`](Ring::reserve) with HEAD taken to be `h`.
+    /// [`reserve`](Flavor::reserve) with HEAD taken to be `h`.
     fn reserve_after(&self, h: u64, hint: usize, max: usize) -> Option<Space> {
         // Relaxed: only put-lock holders store TAIL, and the lock orders them.
         let t = self.tail().load(Ordering::Relaxed);
@@ -321,24 +220,6 @@ impl<M: Memory> Ring<'_, M> {
             _ => return None,
         };
         Some(Space { tail: t, skip, at: (off + skip) % self.capacity, room, len: 0 })
-    }
-
-    /// Appends `bytes` to the record being written in `space`; `false`
-    /// (nothing written) if they do not fit.
-    pub(super) fn write_in(&self, space: &mut Space, bytes: &[u8]) -> bool {
-        if bytes.len() > space.room - space.len {
-            return false;
-        }
-        // In bounds: `at + HEADER + room` lies inside the ring by `reserve`.
-        let _ = self.region.copy_in(RING_OFFSET + space.at + HEADER + space.len, bytes);
-        space.len += bytes.len();
-        true
-    }
-
-    /// Publishes the record written in `space` (the caller still holds the
-    /// put lock); whether a sleeping consumer must be woken.
-    pub(super) fn commit(&self, space: Space, tag: Tag) -> bool {
-        self.publish(space.tail, space.skip, space.len, tag)
     }
 
     /// Writes the wrap marker and the header of a record of `len` payload
@@ -371,15 +252,109 @@ impl<M: Memory> Ring<'_, M> {
             _ => true,
         }
     }
+}
+
+impl<M: Memory> Flavor for Ring<'_, M> {
+    type Space = Space;
+    type Seen = Seen;
+
+    fn written(&self, space: &Space) -> usize {
+        space.len
+    }
+
+    fn sleepers(&self, who: Sleepers) -> &AtomicU32 {
+        self.word(match who {
+            Sleepers::Put => PUT_SLEEPERS,
+            Sleepers::Get => GET_SLEEPERS,
+            Sleepers::Join => JOIN_SLEEPERS,
+        })
+    }
+
+    /// The bound on items (0: unbounded).
+    fn maxsize(&self) -> u32 {
+        // Relaxed: written once before the handle was shared.
+        self.word(MAXSIZE).load(Ordering::Relaxed)
+    }
+
+    /// Items in the ring now.
+    fn len(&self) -> u32 {
+        // The re-check loads of the Dekker pairs with `push` and `pop`.
+        let (h, t) = (loom::seqcst_load64(self.head()), loom::seqcst_load64(self.tail()));
+        (count(t).wrapping_sub(count(h)) & COUNT_MASK) as u32
+    }
+
+    /// Whether a record of `len` payload bytes would fit now.
+    fn fits(&self, len: usize) -> bool {
+        self.room(len).is_some_and(|r| r.is_some())
+    }
+
+    /// Writes and publishes one record (the caller holds the put lock).
+    /// A record of at most half the capacity always fits an empty ring;
+    /// a larger one may not, whatever the consumers do (`Queue` sends those
+    /// out of line).
+    fn push(&self, payload: &[u8], tag: Tag) -> Push {
+        let skip = match self.room(payload.len()) {
+            None => return Push::TooLarge,
+            Some(None) => return Push::Full,
+            Some(Some(skip)) => skip,
+        };
+        // Relaxed: only put-lock holders store TAIL, and the lock orders them.
+        let t = self.tail().load(Ordering::Relaxed);
+        let at = (pos(t) as usize + skip) % self.capacity;
+        let _ = self.region.copy_in(RING_OFFSET + at + HEADER, payload);
+        Push::Done { wake: self.publish(t, skip, payload.len(), tag) }
+    }
+
+    /// Free space for one record whose length is not known yet, to be
+    /// written in place (the caller holds the put lock): the contiguous run
+    /// after the tail, or after a wrap marker at the ring's start when the
+    /// run after the tail holds fewer than `hint` bytes and the other more.
+    /// At most `max` payload bytes. `None` when the queue is full, by items
+    /// or bytes, or neither run holds `hint` bytes.
+    ///
+    /// HEAD is read from `seen` first, and from the shared word only when
+    /// that leaves too little room: HEAD only grows, so an old value only
+    /// understates the room, and the consumers' line stays put.
+    fn reserve(&self, hint: usize, max: usize, seen: &Seen) -> Option<Space> {
+        // Relaxed (the cache): a value this process acquired from HEAD
+        // before, under the put lock, which orders its holders.
+        let cached = seen.head.load(Ordering::Relaxed);
+        if let Some(space) = self.reserve_after(cached, hint, max) {
+            return Some(space);
+        }
+        // Acquire (via SeqCst): consumers copied the freed bytes out before
+        // storing HEAD, so they are ours to overwrite.
+        let h = loom::seqcst_load64(self.head());
+        seen.head.store(h, Ordering::Relaxed);
+        (h != cached).then(|| self.reserve_after(h, hint, max)).flatten()
+    }
+
+    /// Appends `bytes` to the record being written in `space`; `false`
+    /// (nothing written) if they do not fit.
+    fn write_in(&self, space: &mut Space, bytes: &[u8]) -> bool {
+        if bytes.len() > space.room - space.len {
+            return false;
+        }
+        // In bounds: `at + HEADER + room` lies inside the ring by `reserve`.
+        let _ = self.region.copy_in(RING_OFFSET + space.at + HEADER + space.len, bytes);
+        space.len += bytes.len();
+        true
+    }
+
+    /// Publishes the record written in `space` (the caller still holds the
+    /// put lock); whether a sleeping consumer must be woken.
+    fn commit(&self, space: Space, tag: Tag) -> bool {
+        self.publish(space.tail, space.skip, space.len, tag)
+    }
 
     /// Finds the front record without consuming it (the caller holds the
-    /// get lock, which keeps its bytes in place until [`advance`](Ring::advance)).
+    /// get lock, which keeps its bytes in place until [`advance`](Flavor::advance)).
     ///
     /// TAIL is read from `seen` first, and from the shared word only when
     /// that shows nothing to take (or a value behind HEAD, which another
     /// process's consumers moved past it), so a consumer that is behind
     /// takes many items per read of the producers' line.
-    pub(super) fn front(&self, seen: &Seen) -> Front {
+    fn front(&self, seen: &Seen) -> Front {
         // Relaxed: only get-lock holders store HEAD, and the lock orders them.
         let h = self.head().load(Ordering::Relaxed);
         // Relaxed (the cache): a value this process acquired from TAIL
@@ -427,18 +402,18 @@ impl<M: Memory> Ring<'_, M> {
     }
 
     /// Copies `dst.len()` bytes of the payload at ring offset `at` (from
-    /// [`front`](Ring::front)), starting `from` bytes in, into `dst`;
+    /// [`front`](Flavor::front)), starting `from` bytes in, into `dst`;
     /// `false` if that reaches past the ring.
-    pub(super) fn read_payload(&self, at: usize, from: usize, dst: &mut [u8]) -> bool {
+    fn read_payload(&self, at: usize, from: usize, dst: &mut [u8]) -> bool {
         match at.checked_add(from).and_then(|start| start.checked_add(dst.len())) {
             Some(end) if end <= self.capacity => self.region.copy_out(RING_OFFSET + at + from, dst),
             _ => false,
         }
     }
 
-    /// Consumes the record [`front`](Ring::front) found (the caller still
+    /// Consumes the record [`front`](Flavor::front) found (the caller still
     /// holds the get lock); whether a sleeping producer must be woken.
-    pub(super) fn advance(&self, next: u64) -> bool {
+    fn advance(&self, next: u64) -> bool {
         // SeqCst swap: frees the bytes for producers only after the copy
         // (release), and the store half of the Dekker pair with a sleeping
         // producer's registration.
@@ -447,12 +422,12 @@ impl<M: Memory> Ring<'_, M> {
     }
 
     /// Whether producers sleep waiting for room.
-    pub(super) fn producers_asleep(&self) -> bool {
+    fn producers_asleep(&self) -> bool {
         Sleeper::count(self.word(PUT_SLEEPERS)) > 0
     }
 
     /// Numbers the next out-of-line item (the caller holds the put lock).
-    pub(super) fn next_out_of_line(&self) -> u64 {
+    fn next_out_of_line(&self) -> u64 {
         // Relaxed: only put-lock holders touch the word, and the lock orders
         // them; consumers learn numbers from records and messages.
         self.region.word64(OOL_SEQ).fetch_add(1, Ordering::Relaxed) + 1
@@ -461,7 +436,7 @@ impl<M: Memory> Ring<'_, M> {
     /// Items put and not yet marked done (`JoinableQueue`): the puts are
     /// TAIL's count, published with the item itself, so a producer killed
     /// around its put leaves the count right.
-    pub(super) fn unfinished(&self) -> u32 {
+    fn unfinished(&self) -> u32 {
         let t = loom::seqcst_load64(self.tail());
         let done = u64::from(loom::seqcst_load(self.word(DONE)));
         (count(t).wrapping_sub(done) & COUNT_MASK) as u32
@@ -469,7 +444,7 @@ impl<M: Memory> Ring<'_, M> {
 
     /// Marks one item done: `None` if none is unfinished, else whether
     /// joiners must be woken (the last one was done and some sleep).
-    pub(super) fn task_done(&self) -> Option<bool> {
+    fn task_done(&self) -> Option<bool> {
         let done = self.word(DONE);
         let mut d = done.load(Ordering::Relaxed);
         loop {
@@ -488,13 +463,13 @@ impl<M: Memory> Ring<'_, M> {
         }
     }
 
-    pub(super) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         loom::seqcst_load(self.word(CLOSED)) != 0
     }
 
     /// Marks the queue closed (the caller holds the put lock); whether it
     /// was open.
-    pub(super) fn close(&self) -> bool {
+    fn close(&self) -> bool {
         // SeqCst: the store half of the Dekker pairs with sleepers on both
         // sides (who re-check `is_closed` after registering).
         self.word(CLOSED).swap(1, Ordering::SeqCst) == 0
@@ -613,7 +588,7 @@ mod tests {
         let mut space = r.reserve(0, 64, &producer).unwrap();
         assert!(r.write_in(&mut space, b"abc") && r.write_in(&mut space, b"def"));
         assert!(!r.write_in(&mut space, &[0; 59]), "beyond the limit of 64");
-        assert_eq!(space.len(), 6);
+        assert_eq!(r.written(&space), 6);
         r.commit(space, Tag::Inline);
         assert_eq!(pop(&r, &mut buf), Some(Some(6)));
         assert_eq!(&buf[..6], b"abcdef");

@@ -3,7 +3,7 @@
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use super::ring::{Push, Tag};
+use super::flavor::{Flavor, Push, Sleepers, Tag};
 use super::*;
 
 /// Sends what a producer sends before publishing out-of-line item `seq`.
@@ -25,7 +25,7 @@ fn orphans_and_garbage_on_the_socket_are_skipped() {
     let q = Queue::<Vec<u8>>::with_ring(None, 256).unwrap();
     // A producer killed between its send and its publish leaves an
     // orphan with a number no record names.
-    let orphan = q.ring().next_out_of_line();
+    let orphan = q.flavor().next_out_of_line();
     send_out_of_line(&q, orphan, &[9; 500]);
     // A hostile peer's junk: wrong size, no descriptor.
     sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(b"junk")], &[]).unwrap();
@@ -51,21 +51,21 @@ fn a_record_whose_memfd_is_gone_is_corrupt_and_skipped() {
 fn a_memfd_that_is_not_frozen_or_too_short_is_refused() {
     let q = Queue::<Vec<u8>>::with_ring(None, 256).unwrap();
     // A record claiming more bytes than its memfd holds.
-    let seq = q.ring().next_out_of_line();
+    let seq = q.flavor().next_out_of_line();
     let fd = Frozen::create(&[0; 100]).unwrap();
     let mut msg = [0u8; OUT_OF_LINE];
     msg[..8].copy_from_slice(&seq.to_le_bytes());
     msg[8..].copy_from_slice(&(1u64 << 40).to_le_bytes());
     sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
-    assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
+    assert!(matches!(q.flavor().push(&msg, Tag::OutOfLine), Push::Done { .. }));
     assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
     // A writable (unsealed) memfd could change under the reader.
-    let seq = q.ring().next_out_of_line();
+    let seq = q.flavor().next_out_of_line();
     let fd = sys::memfd_sealed(c"unsealed", 4096).unwrap();
     msg[..8].copy_from_slice(&seq.to_le_bytes());
     msg[8..].copy_from_slice(&100u64.to_le_bytes());
     sys::send_with_fds(q.inner.parts.ool_tx.as_fd(), &[io::IoSlice::new(&msg)], &[fd.as_fd()]).unwrap();
-    assert!(matches!(q.ring().push(&msg, Tag::OutOfLine), Push::Done { .. }));
+    assert!(matches!(q.flavor().push(&msg, Tag::OutOfLine), Push::Done { .. }));
     assert!(matches!(q.try_get(), Err(GetError::Corrupt)));
     assert!(q.is_empty() && socket_is_empty(&q));
 }
@@ -101,9 +101,9 @@ fn a_full_socket_makes_producers_wait_like_a_full_ring() {
 #[tokio::test]
 async fn a_get_cancelled_after_its_wake_up_passes_the_wake_up_on() {
     let q = Queue::<u32>::unbounded().unwrap();
-    let ring = q.ring();
+    let flavor = q.flavor();
     // Another consumer, asleep elsewhere (only its registration matters).
-    let _other = Sleeper::register(ring.region.word(ring::GET_SLEEPERS));
+    let _other = Sleeper::register(flavor.sleepers(Sleepers::Get));
     let getter = tokio::spawn({
         let q = q.clone();
         async move { q.get().await }
@@ -118,7 +118,7 @@ async fn a_get_cancelled_after_its_wake_up_passes_the_wake_up_on() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     q.try_put(1).unwrap(); // two sleepers: a token, taken by the get
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(Sleeper::count(ring.region.word(ring::GET_SLEEPERS)), 1, "the get woke");
+    assert_eq!(Sleeper::count(flavor.sleepers(Sleepers::Get)), 1, "the get woke");
     q.try_put(2).unwrap(); // one sleeper and an item before: no token
     assert!(!q.inner.parts.not_empty.try_take().unwrap());
     getter.abort(); // cancelled while waiting for the lock
