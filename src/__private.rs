@@ -10,12 +10,30 @@ pub fn dispatch_main() {
     crate::process::dispatch_main();
 }
 
-/// `#[ipc::main]`'s runtime (multi-threaded, all drivers).
-pub fn main_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("building the tokio runtime for #[ipc::main]")
+/// A runtime flavor named in `#[ipc::main(flavor = "...")]` or
+/// `#[ipc::test(flavor = "...")]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+fn builder(flavor: Flavor, workers: Option<usize>) -> tokio::runtime::Builder {
+    let mut builder = match flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder.enable_all();
+    builder
+}
+
+/// `#[ipc::main]`'s runtime: multi-threaded unless `flavor` says otherwise,
+/// all drivers.
+pub fn main_runtime(flavor: Flavor, workers: Option<usize>) -> tokio::runtime::Runtime {
+    builder(flavor, workers).build().expect("building the tokio runtime for #[ipc::main]")
 }
 
 /// `#[ipc::main]`'s last statement: terminate daemon children, wait for the
@@ -29,12 +47,12 @@ pub fn dispatch_test(path: &'static str) {
     crate::process::dispatch_test(path);
 }
 
-/// `#[ipc::test]`'s runtime: current-thread (as `#[tokio::test]`), with the
-/// test's identity on every thread it starts so spawns from them work.
-pub fn test_runtime(path: &'static str) -> tokio::runtime::Runtime {
+/// `#[ipc::test]`'s runtime: current-thread unless `flavor` says otherwise
+/// (as `#[tokio::test]`), with the test's identity on every thread it
+/// starts so spawns from them work.
+pub fn test_runtime(path: &'static str, flavor: Flavor, workers: Option<usize>) -> tokio::runtime::Runtime {
     let name = path.split_once("::").map_or(path, |(_, rest)| rest);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+    builder(flavor, workers)
         .on_thread_start(move || crate::process::set_test_mode(name))
         .build()
         .expect("building the tokio runtime for #[ipc::test]")

@@ -223,6 +223,13 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+// One clear message instead of whichever system call is missing first.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "ipc supports Linux only: it is built on memfd, eventfd, pidfd, abstract Unix \
+     sockets and SCM_RIGHTS, which other systems lack or spell differently"
+);
+
 #[allow(unused_extern_crates)] // lets `::ipc::` paths from our own macros resolve in unit tests
 extern crate self as ipc;
 

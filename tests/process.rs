@@ -35,6 +35,60 @@ async fn sync_async_and_closure_targets_return_values() {
     assert!(matches!(a.join().await, Err(JoinError::AlreadyJoined)));
 }
 
+#[ipc::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_thread_test_runs_on_its_workers_and_spawns_from_them() {
+    let handle = tokio::runtime::Handle::current();
+    assert_eq!(handle.runtime_flavor(), tokio::runtime::RuntimeFlavor::MultiThread);
+    assert_eq!(handle.metrics().num_workers(), 2);
+    // From a worker thread of the runtime, not the test's own: the child
+    // still finds this test.
+    let spawned = tokio::spawn(async { Process::spawn(double, 5).map(|mut p| async move { p.join().await }) });
+    let join = spawned.await.unwrap().unwrap();
+    assert_eq!(bounded(join).await.unwrap(), 10);
+}
+
+#[ipc::test]
+#[ignore = "a helper: run by a_childs_panic_says_which_process_it_was as a separate process"]
+async fn panicking_child_helper() {
+    let mut p =
+        Process::builder().name("doomed-child").spawn(|()| -> u8 { panic!("the child's own panic") }, ()).unwrap();
+    assert!(bounded(p.join()).await.is_err());
+}
+
+#[test]
+fn a_childs_panic_says_which_process_it_was() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args(["panicking_child_helper", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = helper.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + support::WATCHDOG;
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = helper.kill();
+    helper.wait().unwrap();
+    assert!(reader.is_finished(), "the helper did not finish");
+    let text = reader.join().unwrap();
+    // The header, then (after the blank line the default message may start
+    // with) the child's panic.
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let panicked = lines.iter().position(|l| l.contains("panicked at")).unwrap_or_else(|| panic!("no panic in {text}"));
+    assert!(panicked > 0, "{text}");
+    let header = lines[panicked - 1];
+    assert!(header.starts_with("Process doomed-child (pid ") && header.ends_with("):"), "{text}");
+    assert_eq!(lines[panicked + 1], "the child's own panic", "{text}");
+}
+
 #[ipc::test]
 async fn exit_codes_follow_python() {
     let mut exits = Process::spawn(|code: i32| -> u8 { std::process::exit(code) }, 7).unwrap();

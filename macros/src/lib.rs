@@ -14,15 +14,26 @@ mod shm_safe;
 /// Marks the `async fn main` of a program that spawns `ipc` processes.
 ///
 /// In a child process it runs the child's target instead of `main` (before
-/// any of your code); otherwise it builds a multi-threaded tokio runtime,
-/// runs `main` on it, then terminates daemon children and waits for the
-/// others, as Python does at exit.
+/// any of your code); otherwise it builds a tokio runtime (multi-threaded,
+/// as `#[tokio::main]`'s), runs `main` on it, then terminates daemon
+/// children and waits for the others, as Python does at exit.
+///
+/// Arguments, as `#[tokio::main]`'s: `flavor = "current_thread"` or
+/// `"multi_thread"`, `worker_threads = N` (multi-threaded only), and
+/// `crate = "path"` where `ipc` is renamed.
 ///
 /// ```ignore
 /// #[ipc::main]
 /// async fn main() -> ipc::Result<()> {
 ///     let mut p = ipc::Process::spawn(|x: u32| x * 2, 21)?;
 ///     assert_eq!(p.join().await?, 42);
+///     Ok(())
+/// }
+/// ```
+///
+/// ```ignore
+/// #[ipc::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() -> ipc::Result<()> {
 ///     Ok(())
 /// }
 /// ```
@@ -33,9 +44,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Marks an `async fn` test that may spawn `ipc` processes.
 ///
-/// Like `#[tokio::test]` (a current-thread runtime per test), and a child
-/// spawned from the test re-executes the test binary filtered to this one
-/// test, which then runs only the child's target.
+/// Like `#[tokio::test]` (a current-thread runtime per test, or
+/// `flavor = "multi_thread"` with optional `worker_threads = N`; and
+/// `crate = "path"`), and a child spawned from the test re-executes the
+/// test binary filtered to this one test, which then runs only the child's
+/// target.
 ///
 /// Spawn from the test's own thread or from its runtime's threads (tasks,
 /// `spawn_blocking`); a `std::thread` you start yourself does not know which
@@ -51,6 +64,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn doubles() {
 ///     let mut p = ipc::Process::spawn(|x: u32| x * 2, 21).unwrap();
 ///     assert_eq!(p.join().await.unwrap(), 42);
+/// }
+///
+/// #[ipc::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn on_two_workers() {
+///     let mut p = ipc::Process::spawn(|x: u32| x + 1, 1).unwrap();
+///     assert_eq!(p.join().await.unwrap(), 2);
 /// }
 /// ```
 #[proc_macro_attribute]

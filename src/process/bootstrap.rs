@@ -241,10 +241,18 @@ fn record_location(location: Option<&std::panic::Location<'_>>) {
     LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
 }
 
+/// A child's panic hook: records the location, and says which process
+/// panicked before the usual message (Python prints `Process Process-1:`
+/// before a child's traceback), so a child's `thread 'main' panicked at …`
+/// is not taken for the parent's.
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
+    let me = super::current::current_process();
+    let header = format!("Process {} (pid {}):\n", me.name(), me.pid());
     std::panic::set_hook(Box::new(move |info| {
         record_location(info.location());
+        // Not `eprintln!`: a closed stderr must not panic inside the hook.
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), header.as_bytes());
         previous(info);
     }));
 }

@@ -16,6 +16,8 @@
 //! credit if one is there for it (it was notified after all); one whose wait
 //! is cancelled leaves the credit for the others and rings again, so a
 //! notification is never lost with it.
+//!
+//! (~700 lines, most of them the documented examples of the public items.)
 
 use std::fmt;
 use std::io;

@@ -39,6 +39,11 @@
 //! `get` puts its item back, an `acquire` releases): a cancelled call
 //! neither loses nor duplicates anything.
 //!
+//! One file of ~780 lines: the reading protocol above (who reads, the spin,
+//! when the reader task is woken and the socket registered, the hand-over
+//! of replies) is one state machine over `State`, and its parts are only
+//! right read together.
+//!
 //! The reader task lives on the runtime of the call that started it; if that
 //! runtime shuts down, the connection is closed and proxies made on it fail
 //! with `Disconnected` (a proxy *received* later connects afresh).

@@ -1,2 +1,2 @@
-#[ipc::main(flavor = "current_thread")]
+#[ipc::main(flavour = "current_thread")]
 async fn main() {}
