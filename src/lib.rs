@@ -148,6 +148,17 @@
 //! [the blocking forms](manager#blocking-forms)). A test checks over the
 //! sources that every public async method has its `blocking_*` twin.
 //!
+//! **Blocking forms inside a runtime.** Unlike tokio's `blocking_*`
+//! methods, ours do not panic inside a runtime: each waits in poll(2) on a
+//! descriptor of its own for another process (or thread), never for a task
+//! of the calling runtime, so a bounded blocking call there is fine. It
+//! does hold the thread while it waits: on a current-thread runtime, if
+//! what it waits for is a task of that same runtime (another task holds
+//! the lock), it never returns, so await the async form there. The one wait
+//! that could never end by construction — a [`Pool`]'s blocking form, on
+//! the thread of the current-thread runtime the pool runs on, that would
+//! have to wait — panics instead, as its `# Panics` sections say.
+//!
 //! ## How it works
 //!
 //! - **Children** are the same executable re-executed (Python's `spawn`),

@@ -651,3 +651,34 @@ async fn a_worker_killed_mid_chunk_fails_that_chunks_items_only() {
         }
     }
 }
+
+#[ipc::test]
+async fn a_blocking_wait_on_the_pools_own_current_thread_runtime_panics_instead_of_hanging() {
+    let pool = std::sync::Arc::new(bounded(Pool::new(1)).await.unwrap());
+    // The pool's tasks run on this test's runtime, which only this thread
+    // drives: waiting here would never end (a watchdog ends the test binary
+    // if it does wait, since nothing can interrupt this thread).
+    let (returned, watched) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(support::WATCHDOG) {
+            eprintln!("watchdog: blocking_apply on the pool's own runtime thread hung");
+            std::process::abort();
+        }
+    });
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.blocking_apply(|x: u8| x + 1, 1)));
+    drop(returned);
+    watchdog.join().unwrap();
+    let panic = waited.unwrap_err();
+    let message = panic.downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+    assert!(message.contains("current-thread runtime this pool runs on"), "{message}");
+    // From spawn_blocking the same call waits as usual.
+    let p = pool.clone();
+    let got = bounded(tokio::task::spawn_blocking(move || p.blocking_apply(|x: u8| x * 3, 2))).await.unwrap();
+    assert_eq!(got.unwrap(), 6);
+    // A blocking get that need not wait does not panic.
+    let h = pool.apply_async(|x: u8| x, 7);
+    bounded(h.wait()).await;
+    assert_eq!(h.blocking_get().unwrap(), 7);
+    pool.close();
+    bounded(pool.join()).await.unwrap();
+}

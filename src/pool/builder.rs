@@ -155,6 +155,9 @@ impl PoolBuilder {
             processes,
             settings,
             runtime: tokio::runtime::Handle::current(),
+            driver: (tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::CurrentThread)
+                .then(|| std::thread::current().id()),
             state: Mutex::new(state),
             changed: Notify::new(),
             ended: Notify::new(),

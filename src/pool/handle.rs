@@ -231,6 +231,9 @@ pub struct TaskHandle<T> {
     completion: Arc<Completion<T>>,
     /// Internal handles (a stream's) cancel their work when dropped.
     abort_on_drop: bool,
+    /// The thread of the current-thread runtime the pool runs on, if it
+    /// runs on one (see `refuse_deadlock`).
+    driver: Option<std::thread::ThreadId>,
 }
 
 impl<T> fmt::Debug for TaskHandle<T> {
@@ -241,7 +244,13 @@ impl<T> fmt::Debug for TaskHandle<T> {
 
 impl<T> TaskHandle<T> {
     pub(super) fn new(completion: Arc<Completion<T>>) -> TaskHandle<T> {
-        TaskHandle { completion, abort_on_drop: false }
+        TaskHandle { completion, abort_on_drop: false, driver: None }
+    }
+
+    /// The handle of a task of a pool whose runtime `driver` drives.
+    pub(super) fn on(mut self, driver: Option<std::thread::ThreadId>) -> TaskHandle<T> {
+        self.driver = driver;
+        self
     }
 
     /// A handle whose drop aborts the work (for the pool's own streams and
@@ -398,6 +407,14 @@ impl<T> TaskHandle<T> {
 
     /// Blocking form of [`wait`](TaskHandle::wait), for synchronous code.
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -409,6 +426,9 @@ impl<T> TaskHandle<T> {
     /// # Ok(()) }
     /// ```
     pub fn blocking_wait(&self) {
+        if !self.ready() {
+            super::refuse_deadlock(self.driver, "TaskHandle::blocking_wait");
+        }
         self.completion.blocking_wait(None);
     }
 
@@ -467,6 +487,14 @@ impl<T> TaskHandle<T> {
     ///
     /// The work's [`TaskError`].
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -479,6 +507,9 @@ impl<T> TaskHandle<T> {
     /// ```
     #[doc(alias = "get")]
     pub fn blocking_get(mut self) -> Result<T, TaskError> {
+        if !self.ready() {
+            super::refuse_deadlock(self.driver, "TaskHandle::blocking_get");
+        }
         self.completion.blocking_wait(None);
         self.take_now().unwrap_or(Err(TaskError::Timeout))
     }

@@ -157,7 +157,7 @@ impl Pool {
         let completion = Completion::new(Some(Box::new(move || gather.cancel())));
         let finisher = Finisher::new(completion.clone());
         self.shared.runtime.spawn(async move { finisher.finish(gather_map(gathered, counts, len_hint).await) });
-        TaskHandle::new(completion)
+        TaskHandle::new(completion).on(self.shared.driver)
     }
 
     /// The chunk size Python's `map` picks: `ceil(len / (4 × processes))`.
@@ -516,6 +516,14 @@ impl Pool {
     ///
     /// As [`map`](Pool::map).
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// See [`PoolBuilder::blocking_build`](super::PoolBuilder::blocking_build).
@@ -534,6 +542,14 @@ impl Pool {
     /// # Errors
     ///
     /// As [`map_chunked`](Pool::map_chunked).
+    ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
     ///
     /// # Examples
     ///
@@ -565,6 +581,14 @@ impl Pool {
     ///
     /// As [`starmap`](Pool::starmap).
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -589,6 +613,14 @@ impl Pool {
     /// # Errors
     ///
     /// As [`starmap_chunked`](Pool::starmap_chunked).
+    ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
     ///
     /// # Examples
     ///
@@ -617,6 +649,14 @@ impl Pool {
     /// [`imap`](Pool::imap) as an iterator for synchronous code (Python's
     /// `imap`, iterated): each `next()` blocks for the next result in order.
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -636,11 +676,20 @@ impl Pool {
         I::IntoIter: Send + 'static,
     {
         let mut stream = self.imap(target, items);
-        std::iter::from_fn(move || crate::wake::block_on(stream.next()))
+        let driver = self.shared.driver;
+        std::iter::from_fn(move || super::block_on_pool(driver, "the iterator of Pool::blocking_imap", stream.next()))
     }
 
     /// [`imap_unordered`](Pool::imap_unordered) as an iterator for
     /// synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
     ///
     /// # Examples
     ///
@@ -666,6 +715,7 @@ impl Pool {
         I::IntoIter: Send + 'static,
     {
         let mut stream = self.imap_unordered(target, items);
-        std::iter::from_fn(move || crate::wake::block_on(stream.next()))
+        let driver = self.shared.driver;
+        std::iter::from_fn(move || super::block_on_pool(driver, "the iterator of Pool::blocking_imap", stream.next()))
     }
 }

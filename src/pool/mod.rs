@@ -156,6 +156,9 @@ struct Shared {
     settings: Settings,
     /// The runtime the pool's tasks run on (the one it was built on).
     runtime: tokio::runtime::Handle,
+    /// The thread driving that runtime, if it is a current-thread one: a
+    /// blocking wait there would wait for tasks only it can run.
+    driver: Option<std::thread::ThreadId>,
     state: Mutex<State>,
     /// Jobs were queued for an idle slot, or the pool was closed or
     /// terminated: slots look again.
@@ -288,7 +291,7 @@ impl Shared {
             Ok(args) => {
                 let completion = Completion::new(None);
                 self.submit([Job::task(chunk::entry_of(target), args.blob, completion.clone(), chunk::outcome::<R>)]);
-                TaskHandle::new(completion)
+                TaskHandle::new(completion).on(self.driver)
             }
             Err(e) => TaskHandle::done(Err(TaskError::Encode(e))),
         }
@@ -308,7 +311,7 @@ impl Shared {
                 let completion = Completion::new(None);
                 let decode = move |blob| Ok(chunk::each_outcome::<R>(blob, count));
                 self.submit([Job::task(chunk::entry_of(target), args.blob, completion.clone(), decode)]);
-                TaskHandle::new(completion)
+                TaskHandle::new(completion).on(self.driver)
             }
             Err(e) => TaskHandle::done(Ok((0..count).map(|_| Err(TaskError::Encode(e.clone()))).collect())),
         }
@@ -518,6 +521,14 @@ impl Pool {
     ///
     /// As [`apply`](Pool::apply).
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// See [`blocking_new`](Pool::blocking_new).
@@ -536,14 +547,30 @@ impl Pool {
     ///
     /// As [`join`](Pool::join).
     ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
+    ///
     /// # Examples
     ///
     /// See [`PoolBuilder::blocking_build`].
     pub fn blocking_join(&self) -> Result<(), PoolError> {
-        crate::wake::block_on(self.join())
+        block_on_pool(self.shared.driver, "Pool::blocking_join", self.join())
     }
 
     /// Blocking form of [`terminate`](Pool::terminate).
+    ///
+    /// # Panics
+    ///
+    /// On the thread of the current-thread runtime the pool runs on (a pool
+    /// built with [`Pool::new`](crate::Pool::new) inside `#[tokio::main(flavor =
+    /// "current_thread")]` or `#[ipc::test]`), when it would have to wait:
+    /// the pool's tasks run only on that thread, so the wait could never
+    /// end. Await the async form there, or call this from `spawn_blocking`.
     ///
     /// # Examples
     ///
@@ -557,8 +584,38 @@ impl Pool {
     /// # Ok(()) }
     /// ```
     pub fn blocking_terminate(&self) {
-        crate::wake::block_on(self.terminate())
+        block_on_pool(self.shared.driver, "Pool::blocking_terminate", self.terminate())
     }
+}
+
+/// Panics when called on `driver`, the thread of the current-thread runtime
+/// a pool's tasks run on, inside that runtime: a blocking wait there waits
+/// for tasks only this thread runs, so it would never return (tokio's own
+/// blocking methods panic in a runtime for the same reason). Anywhere else
+/// — a multi-thread runtime, `spawn_blocking`, a plain thread, a pool of
+/// [`blocking_build`](PoolBuilder::blocking_build) — blocking forms wait.
+#[track_caller]
+fn refuse_deadlock(driver: Option<std::thread::ThreadId>, what: &str) {
+    if driver == Some(std::thread::current().id()) && tokio::runtime::Handle::try_current().is_ok() {
+        panic!(
+            "{what} called on the thread of the current-thread runtime this pool runs on: it would wait for the \
+             pool's own tasks, which only this thread runs, forever; await the async form, call it from \
+             `spawn_blocking`, or build the pool on a multi-thread runtime or with `blocking_build`"
+        );
+    }
+}
+
+/// Drives `future` (a blocking form's async twin) on this thread; if it
+/// must wait, first [`refuse_deadlock`].
+#[track_caller]
+fn block_on_pool<F: std::future::Future>(driver: Option<std::thread::ThreadId>, what: &str, future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
+    if let std::task::Poll::Ready(v) = future.as_mut().poll(noop) {
+        return v;
+    }
+    refuse_deadlock(driver, what);
+    crate::wake::block_on(future)
 }
 
 /// The outcomes of a chunk of `n` items as a stream of its items' (a chunk
