@@ -159,6 +159,27 @@
 //! the thread of the current-thread runtime the pool runs on, that would
 //! have to wait — panics instead, as its `# Panics` sections say.
 //!
+//! ## Diagnostics
+//!
+//! With the `tracing` feature (on by default) the crate emits
+//! [`tracing`](https://docs.rs/tracing) events for what happens between
+//! processes, for your subscriber (`tracing_subscriber::fmt::init()`, with
+//! `RUST_LOG=ipc=debug` through its `env-filter`): a child spawned
+//! (debug: pid, name, daemon, forked) or reaped (debug: its status); a pool
+//! worker that died (warn: its exit code, whether a task failed) and its
+//! replacement (info), a worker retired after `max_tasks_per_child`
+//! (debug); the fork server started or failed (info, warn); a lock taken
+//! over from a dead holder (warn: its pid) and a semaphore's permits
+//! recovered from dead holders (warn); a peer refused at the authkey
+//! handshake, on either side (warn); a manager object made or freed and a
+//! manager client gone (debug, from a server this process runs). Spans:
+//! `ipc.pool.slot` around each pool slot's work (its events carry the
+//! worker's pid), `ipc.manager.call` around each call a server serves
+//! (object, method, caller). The fast paths — an uncontended lock, a
+//! queue's put and get, a pipe's send — emit nothing. A child process has
+//! no subscriber unless it sets one up: a started manager's server, for
+//! one, is a child.
+//!
 //! ## How it works
 //!
 //! - **Children** are the same executable re-executed (Python's `spawn`),
@@ -233,6 +254,9 @@
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// Without `tracing` the event macros drop their fields, and values kept only
+// for an event go unused; the default build (which CI lints) keeps the lint.
+#![cfg_attr(not(feature = "tracing"), allow(unused_variables, unused_assignments))]
 
 // One clear message instead of whichever system call is missing first.
 #[cfg(not(target_os = "linux"))]
@@ -278,6 +302,8 @@ mod shm;
 pub mod sync;
 #[cfg(not(ipc_loom))]
 mod sys;
+#[cfg(not(ipc_loom))]
+mod trace;
 mod wake;
 
 #[cfg(not(ipc_loom))]

@@ -653,10 +653,14 @@ fn retry_accept(e: &io::Error) -> bool {
 
 /// The listener's side of the handshake with one peer, within `timeout`.
 async fn handshake(mut conn: Connection, key: Authkey, timeout: Duration) -> Accepted {
-    match tokio::time::timeout(timeout, auth::server(&mut auth::Async(&mut conn), &key)).await {
+    let accepted = match tokio::time::timeout(timeout, auth::server(&mut auth::Async(&mut conn), &key)).await {
         Err(_) => Err(AcceptError::HandshakeTimedOut),
         Ok(result) => result.map(|()| conn).map_err(accept_error),
+    };
+    if let Err(e) = &accepted {
+        crate::trace::event!(warn, error = %e, "refused a peer at the authkey handshake");
     }
+    accepted
 }
 
 fn accept_error(e: HandshakeError) -> AcceptError {
@@ -668,11 +672,13 @@ fn accept_error(e: HandshakeError) -> AcceptError {
 }
 
 fn connect_error(e: HandshakeError) -> ConnectError {
-    match e {
+    let e = match e {
         HandshakeError::Auth(e) => ConnectError::Authentication(e),
         HandshakeError::Send(e) => ConnectError::Io(send_io(e)),
         HandshakeError::Recv(e) => ConnectError::Io(recv_io(e)),
-    }
+    };
+    crate::trace::event!(warn, error = %e, "the authkey handshake with the listener failed");
+    e
 }
 
 fn send_io(e: SendError) -> io::Error {

@@ -162,8 +162,8 @@ impl PoolBuilder {
             changed: Notify::new(),
             ended: Notify::new(),
         });
-        for start in starts {
-            tokio::spawn(slot::run(Arc::clone(&shared), start));
+        for (slot, start) in starts.into_iter().enumerate() {
+            tokio::spawn(crate::trace::instrumented!(slot::run(Arc::clone(&shared), start), "ipc.pool.slot", slot));
         }
         Ok(Pool { shared, runtime: None })
     }

@@ -308,9 +308,10 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
                 return;
             }
             Next::Retire => {
-                let Worker { reader, writer, mut process, .. } = worker;
+                let Worker { reader, writer, mut process, jobs } = worker;
                 drop((reader, writer));
                 let _ = process.join().await;
+                crate::trace::event!(debug, pid = process.pid(), jobs, "a pool worker retired (max_tasks_per_child)");
                 match replace(&shared).await {
                     Some(w) => worker = w,
                     None => return shared.slot_ended(idle),
@@ -423,6 +424,14 @@ async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Opt
         let _ = process.join().await;
     }
     let exitcode = process.exitcode();
+    crate::trace::event!(
+        warn,
+        pid = process.pid(),
+        ?exitcode,
+        failed = !held.is_empty(),
+        requeued = held.len().saturating_sub(1),
+        "a pool worker died; its task fails alone and a replacement starts"
+    );
     if let Some(Held { job, .. }) = held.pop_front() {
         job.reply.send(Err(TaskError::WorkerDied { exitcode }));
     }
@@ -463,6 +472,14 @@ async fn until_ready(shared: &Shared, mut starting: Starting) -> Result<Worker, 
 /// was terminated meanwhile).
 async fn replace(shared: &Shared) -> Option<Worker> {
     let n = shared.lock().next_worker();
-    let starting = spawn_worker(n, &shared.settings).ok()?;
-    until_ready(shared, starting).await.ok()
+    let starting = match spawn_worker(n, &shared.settings) {
+        Ok(starting) => starting,
+        Err(e) => {
+            crate::trace::event!(error, error = %e, "a replacement pool worker could not be started");
+            return None;
+        }
+    };
+    let worker = until_ready(shared, starting).await.ok()?;
+    crate::trace::event!(info, pid = worker.process.pid(), "a replacement pool worker is ready");
+    Some(worker)
 }

@@ -215,9 +215,11 @@ impl Builder {
         // before anything is sent: from here on, end-of-stream and EPIPE mean
         // the child is gone, so a child that dies early can never leave the
         // send below (or a join) waiting.
+        let mut forked = false;
         let pid = match self.forked.then(|| fork_server::fork(&child_end)) {
             Some(Ok(pid)) => {
                 drop(child_end);
+                forked = true;
                 pid
             }
             // Not asked for, or no fork server to be had: a fresh exec.
@@ -228,6 +230,7 @@ impl Builder {
             }
         };
         let pidfd = LazyAsyncFd::new(sys::pidfd_open(pid)?);
+        crate::trace::event!(debug, pid, name = %name, daemon = self.daemon, forked, "spawned a child process");
         let child = Arc::new(Child { pid, name, daemon: self.daemon, pidfd, status: Mutex::new(None) });
         if listed {
             CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());

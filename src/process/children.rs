@@ -36,7 +36,8 @@ impl Child {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         if status.is_none() {
             *status = sys::try_wait(self.pid)?;
-            if status.is_some() {
+            if let Some(how) = *status {
+                crate::trace::event!(debug, pid = self.pid, name = %self.name, status = ?how, "reaped a child process");
                 CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| !Arc::ptr_eq(c, self));
             }
         }

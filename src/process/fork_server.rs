@@ -110,8 +110,14 @@ pub(super) fn fork(child_end: &OwnedFd) -> io::Result<i32> {
     let mut state = SERVER.lock().unwrap_or_else(|p| p.into_inner());
     if matches!(*state, State::Idle) {
         *state = match Server::start() {
-            Ok(server) => State::Running(Box::new(server)),
-            Err(_) => State::Unavailable,
+            Ok(server) => {
+                crate::trace::event!(info, pid = server.child.pid, "the fork server started");
+                State::Running(Box::new(server))
+            }
+            Err(e) => {
+                crate::trace::event!(warn, error = %e, "no fork server: pool workers start by exec");
+                State::Unavailable
+            }
         };
     }
     let State::Running(server) = &mut *state else {
@@ -123,6 +129,7 @@ pub(super) fn fork(child_end: &OwnedFd) -> io::Result<i32> {
         Ok(Reply::Failed(why)) => Err(io::Error::other(why)),
         // Gone, stuck or confused: replaced on the next request.
         Err(e) => {
+            crate::trace::event!(warn, error = %e, "the fork server failed; it is restarted on the next fork");
             *state = State::Idle;
             Err(e)
         }

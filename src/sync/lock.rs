@@ -128,7 +128,11 @@ impl RawLock {
 
     /// Replaces a dead holder with us.
     fn take_over(&self, dead: u64) -> Option<Acquired> {
-        self.word().take_over(dead, owner::me())
+        let taken = self.word().take_over(dead, owner::me());
+        if taken.is_some() {
+            crate::trace::event!(warn, dead_pid = owner::pid(dead), "took over a lock whose holder died holding it");
+        }
+        taken
     }
 
     fn holder_status(&self) -> io::Result<Holder> {

@@ -541,6 +541,7 @@ impl Semaphore {
             slot.store(0, Ordering::Release);
         }
         if recovered > 0 {
+            crate::trace::event!(warn, permits = recovered, "recovered semaphore permits of dead holders");
             self.give(recovered, true);
         }
         recovered

@@ -75,8 +75,8 @@ pub(super) async fn serve_connection(server: Arc<Server>, mut conn: Connection, 
             Op::Create { type_name, args } => reply(server.create(caller, &type_name, &args)),
             Op::TypeOf { object } => reply(server.object(object).and_then(|o| encode(&o.type_name()))),
             Op::Lookup { name } => reply(server.lookup(caller, &name)),
-            Op::Call { object, method, args } => {
-                let object = match server.object(object) {
+            Op::Call { object: object_id, method, args } => {
+                let object = match server.object(object_id) {
                     Ok(object) => object,
                     Err(e) => {
                         reply(Err(e));
@@ -84,7 +84,11 @@ pub(super) async fn serve_connection(server: Arc<Server>, mut conn: Connection, 
                     }
                 };
                 // Methods that never wait run here, without a future.
-                match std::panic::catch_unwind(AssertUnwindSafe(|| object.call_now(&method, &args, caller))) {
+                let now = || {
+                    let call_now = || object.call_now(&method, &args, caller);
+                    crate::trace::in_span!(["ipc.manager.call", object = object_id, method = %method, caller], call_now())
+                };
+                match std::panic::catch_unwind(AssertUnwindSafe(now)) {
                     Ok(Some(result)) => {
                         reply(result);
                         continue;
@@ -99,7 +103,13 @@ pub(super) async fn serve_connection(server: Arc<Server>, mut conn: Connection, 
                 let started =
                     std::panic::catch_unwind(AssertUnwindSafe(|| object.call(&method, args.into_owned(), caller)));
                 let mut call = match started {
-                    Ok(call) => AssertUnwindSafe(call).catch_unwind(),
+                    Ok(call) => crate::trace::instrumented!(
+                        AssertUnwindSafe(call).catch_unwind(),
+                        "ipc.manager.call",
+                        object = object_id,
+                        method = %method,
+                        caller
+                    ),
                     Err(panic) => {
                         reply(Err(panicked(&*panic)));
                         continue;

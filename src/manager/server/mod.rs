@@ -252,6 +252,7 @@ impl Table {
             entry.refs = entry.refs.saturating_sub(n);
             if entry.refs == 0 {
                 if let Some(entry) = self.objects.remove(&id) {
+                    crate::trace::event!(debug, object = id, r#type = %entry.object.type_name(), "freed a manager object");
                     work.extend(entry.pins);
                 }
             }
@@ -280,6 +281,7 @@ impl Server {
         let mut table = self.table();
         table.next += 1;
         let id = table.next;
+        crate::trace::event!(debug, object = id, r#type = %object.type_name(), caller, "made a manager object");
         table.objects.insert(id, Entry { object, refs: 1, pins: HashMap::new() });
         table.hold(caller, id);
         Ok(codec::encode(&id).map_err(|e| RemoteError::BadRequest(e.to_string()))?.0)
@@ -391,6 +393,12 @@ impl Server {
         for object in objects {
             object.disconnected(caller);
         }
+        crate::trace::event!(
+            debug,
+            caller,
+            held = held.len(),
+            "a manager client left; its references and locks are given back"
+        );
         let mut table = self.table();
         table.early.retain(|_, e| e.caller != caller);
         table.early_count.remove(&caller);
