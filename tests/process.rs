@@ -90,6 +90,59 @@ fn a_childs_panic_says_which_process_it_was() {
 }
 
 #[ipc::test]
+#[ignore = "a helper: run by a_test_shows_its_childrens_output_only_when_it_fails as a separate process"]
+async fn chatty_child_helper() {
+    let chatter = |()| {
+        println!("CHILD-STDOUT-LINE");
+        eprintln!("CHILD-STDERR-LINE");
+    };
+    let mut p = Process::spawn(chatter, ()).unwrap();
+    bounded(p.join()).await.unwrap();
+    if std::env::var_os("IPC_HELPER_FAILS").is_some() {
+        // Give the forwarding thread its moment: output is printed as it
+        // arrives, and the harness keeps only what came before the end.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        panic!("the helper fails on purpose");
+    }
+}
+
+#[test]
+fn a_test_shows_its_childrens_output_only_when_it_fails() {
+    use std::process::{Command, Stdio};
+    let run = |fails: bool| {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command.args(["chatty_child_helper", "--exact", "--ignored", "--test-threads=1"]);
+        if fails {
+            command.env("IPC_HELPER_FAILS", "1");
+        }
+        let helper = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let pid = helper.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(helper.wait_with_output()));
+        let output = match rx.recv_timeout(support::WATCHDOG) {
+            Ok(output) => output.unwrap(),
+            Err(_) => {
+                // SAFETY: kill(2) on our own child's pid; it cannot have been
+                // reaped (its waiter thread is still blocked in wait).
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                panic!("the helper did not finish");
+            }
+        };
+        let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let (passed, text) = run(false);
+    assert!(passed, "{text}");
+    assert!(
+        !text.contains("CHILD-STDOUT-LINE") && !text.contains("CHILD-STDERR-LINE"),
+        "a passing test printed:\n{text}"
+    );
+    let (passed, text) = run(true);
+    assert!(!passed, "{text}");
+    assert!(text.contains("CHILD-STDOUT-LINE") && text.contains("CHILD-STDERR-LINE"), "a failing test hid:\n{text}");
+}
+
+#[ipc::test]
 async fn exit_codes_follow_python() {
     let mut exits = Process::spawn(|code: i32| -> u8 { std::process::exit(code) }, 7).unwrap();
     match bounded(exits.join()).await {

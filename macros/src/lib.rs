@@ -57,7 +57,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The test's own children die with the test binary (as daemons do), so a
 /// failing test never leaves processes behind; their children in turn follow
-/// the usual rules.
+/// the usual rules. What the children (and theirs) print goes through the
+/// harness's capture, as the test's own output does: shown for a failing
+/// test, or at once under `--nocapture`.
 ///
 /// ```ignore
 /// #[ipc::test]

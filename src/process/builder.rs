@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::bootstrap::{self, Bootstrap, Mode};
 use super::children::{spawn_daemon, spawn_now, sweep_children, Child, CHILDREN, CHILD_COUNTER};
-use super::{current_process, entry, fork_server, target, tracker, Process, SpawnError, Target};
+use super::{capture, current_process, entry, fork_server, target, tracker, Process, SpawnError, Target};
 use crate::codec;
 use crate::loom::Ordering;
 use crate::pipe::Connection;
@@ -177,10 +177,18 @@ impl Builder {
         // The fork server always dies with us.
         let die_with_parent =
             self.fork_server || (!self.detached && (self.daemon || (stdout_follows && me.identity.is_empty())));
+        // The test process's own children write into pipes it prints from,
+        // so the harness captures their output (see `capture`); others, and
+        // deeper descendants, write where their parent does.
+        let captured = if stdout_follows && me.identity.is_empty() { Some(capture::writers()?) } else { None };
+        let (stdout, stderr) = match captured {
+            Some((out, err)) => (out, Some(err)),
+            None => (sys::dup_cloexec(std::io::stdout().as_fd())?, None),
+        };
         if stdout_follows {
             // The real stdout is handed over in the bootstrap message (the
             // child's own starts as /dev/null, hiding the harness's chatter).
-            fds.push(sys::dup_cloexec(std::io::stdout().as_fd())?);
+            fds.push(stdout);
         }
         if fds.len() > sys::MAX_FDS_PER_MSG {
             return Err(SpawnError::Encode(codec::EncodeError(format!(
@@ -216,7 +224,7 @@ impl Builder {
         // the child is gone, so a child that dies early can never leave the
         // send below (or a join) waiting.
         let mut forked = false;
-        let pid = match self.forked.then(|| fork_server::fork(&child_end)) {
+        let pid = match self.forked.then(|| fork_server::fork(&child_end, stderr.as_ref())) {
             Some(Ok(pid)) => {
                 drop(child_end);
                 forked = true;
@@ -224,7 +232,10 @@ impl Builder {
             }
             // Not asked for, or no fork server to be had: a fresh exec.
             _ => {
-                let command = exec_command(&boot.mode, child_end, me.pid);
+                let mut command = exec_command(&boot.mode, child_end, me.pid);
+                if let Some(stderr) = stderr {
+                    command.stderr(Stdio::from(stderr));
+                }
                 let spawned = if die_with_parent { spawn_daemon(command) } else { spawn_now(command) }?;
                 spawned.id() as i32
             }

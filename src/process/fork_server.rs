@@ -96,14 +96,16 @@ static SERVER: Mutex<State> = Mutex::new(State::Idle);
 /// Makes a child from the fork server (starting it first if need be) whose
 /// control socket is `child_end`; returns its pid. An error means the
 /// caller should start the child by `exec` instead.
-pub(super) fn fork(child_end: &OwnedFd) -> io::Result<i32> {
+/// The copy's stderr is `stderr` if given, else ours (its stdout is set by
+/// its bootstrap message).
+pub(super) fn fork(child_end: &OwnedFd, stderr: Option<&OwnedFd>) -> io::Result<i32> {
     let cwd = std::env::current_dir().map(|d| d.into_os_string().into_vec()).unwrap_or_default();
     let env = std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())).collect();
     let (request, _) = codec::encode(&Request { cwd, env }).map_err(io::Error::other)?;
     let fds = [
         child_end.try_clone()?,
         sys::dup_cloexec(std::io::stdout().as_fd())?,
-        sys::dup_cloexec(std::io::stderr().as_fd())?,
+        sys::dup_cloexec(stderr.map_or(std::io::stderr().as_fd(), AsFd::as_fd))?,
     ];
     // Held while the server starts (once) and forks (~0.1 ms): forks are
     // served one at a time anyway.

@@ -47,13 +47,16 @@
 //!
 //! # What this room holds and may use
 //!
-//! Spawning, the child's bootstrap, the fork server and the resource tracker:
-//! it uses `pipe` (each child's connection), `codec`, `handle`, `shm`, `wake`
-//! and `sys`, and `error` for spawn's error (the one arrow up that remains);
-//! `shared`, `pool` and `manager` use it.
+//! Spawning (`builder.rs`), the child's bootstrap, the children's table
+//! (`children.rs`), the fork server, the resource tracker, and under
+//! `#[ipc::test]` the forwarding of children's output into the harness's
+//! capture (`capture.rs`): it uses `pipe` (each child's connection),
+//! `codec`, `handle`, `shm`, `wake` and `sys`, and owns its errors
+//! (`error.rs`); `shared`, `pool` and `manager` use it.
 
 mod bootstrap;
 mod builder;
+mod capture;
 mod children;
 mod current;
 mod entry;
