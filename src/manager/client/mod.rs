@@ -8,8 +8,10 @@
 //! shared table (`super::methods`): its arguments and reply are that
 //! method's types, the ones the server decodes and answers.
 //!
-//! May use: `super::{methods, protocol, error}` and the rooms below the
-//! manager (`pipe`, `codec`, `sync::owner`); not `super::server`.
+//! May use: `super::{methods, protocol, error, custom}`, the `Manager`
+//! handle (`make.rs` adds its constructors), and the rooms below the
+//! manager (`pipe`, `codec`, `process`, `sync::owner`, `wake`, `sys`); not
+//! `super::server`.
 
 use std::cell::RefCell;
 use std::fmt;
