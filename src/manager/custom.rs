@@ -234,6 +234,39 @@ impl<T: Managed> Served for Custom<T> {
 }
 
 /// Makes a server object from a value's encoding.
+/// Custom types' named objects (here, beside [`Managed`], so that the
+/// client side needs nothing of this file).
+impl super::Named {
+    /// A value of a registered custom type ([`Managed`]; its proxy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
+    /// struct Counter {
+    ///     n: u64,
+    /// }
+    ///
+    /// #[ipc::managed]
+    /// impl Counter {
+    ///     #[expose]
+    ///     fn get(&self) -> u64 {
+    ///         self.n
+    ///     }
+    /// }
+    ///
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// let named = ipc::manager::Named::custom(&Counter { n: 7 });
+    /// let manager = ipc::Manager::builder().register::<Counter>().named("counter", named).start().await?;
+    /// let counter: CounterProxy = manager.named("counter").await?;
+    /// assert_eq!(counter.get().await?, 7);
+    /// # Ok(()) }
+    /// ```
+    pub fn custom<T: Managed>(value: &T) -> super::Named {
+        super::Named { type_name: T::NAME, args: super::client::encode(value) }
+    }
+}
+
 pub(crate) type Factory = fn(&[u8]) -> Result<Arc<dyn Served>, RemoteError>;
 
 fn factory<T: Managed>(args: &[u8]) -> Result<Arc<dyn Served>, RemoteError> {

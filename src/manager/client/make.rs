@@ -6,7 +6,6 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::super::custom::Managed;
 use super::super::error::CallError;
 use super::super::methods::{self, Bytes, Kind};
 use super::super::protocol::{ObjectId, Op};
@@ -128,11 +127,6 @@ impl Named {
     /// A `Barrier` of `parties` ([`BarrierProxy`]).
     pub fn barrier(parties: u64) -> Named {
         Named::of(methods::Barrier, &parties)
-    }
-
-    /// A value of a registered custom type ([`Managed`]; its proxy).
-    pub fn custom<T: Managed>(value: &T) -> Named {
-        Named { type_name: T::NAME, args: encode(value) }
     }
 }
 
