@@ -21,7 +21,11 @@ pub enum Flavor {
 fn builder(flavor: Flavor, workers: Option<usize>) -> tokio::runtime::Builder {
     let mut builder = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        #[cfg(feature = "rt-multi-thread")]
         Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+        // The attributes refuse this flavor at compile time (`main_rt`).
+        #[cfg(not(feature = "rt-multi-thread"))]
+        Flavor::MultiThread => unreachable!("#[ipc::main]/#[ipc::test] refuse multi_thread without rt-multi-thread"),
     };
     if let Some(n) = workers {
         builder.worker_threads(n);
@@ -62,6 +66,7 @@ pub fn test_runtime(path: &'static str, flavor: Flavor, workers: Option<usize>) 
 pub use serde;
 
 /// What `#[ipc::managed]`'s dispatch code calls.
+#[cfg(feature = "manager")]
 pub mod manager {
     use crate::manager::RemoteError;
 

@@ -76,9 +76,13 @@ pub enum Error {
     #[error(transparent)]
     List(#[from] crate::shared::ListError),
     /// A pool could not be made or joined.
+    #[cfg(feature = "pool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
     #[error(transparent)]
     Pool(#[from] crate::pool::PoolError),
     /// A pool task did not return a value.
+    #[cfg(feature = "pool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
     #[error(transparent)]
     Task(#[from] crate::pool::TaskError),
     /// A listener's peer failed to connect (handshake or i/o).
@@ -88,6 +92,8 @@ pub enum Error {
     #[error(transparent)]
     Connect(#[from] crate::pipe::ConnectError),
     /// A manager call failed.
+    #[cfg(feature = "manager")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
     #[error(transparent)]
     Call(#[from] crate::manager::CallError),
     /// An operating-system error.
@@ -138,6 +144,7 @@ impl<T> From<crate::queue::PutError<T>> for Error {
     }
 }
 
+#[cfg(feature = "manager")]
 impl From<crate::manager::RemoteError> for Error {
     fn from(e: crate::manager::RemoteError) -> Self {
         Error::Call(crate::manager::CallError::Remote(e))
@@ -157,6 +164,7 @@ impl From<crate::process::SpawnError> for Error {
 
 /// Flattened, as `SpawnError` is: `?` on a manager's start gives the same
 /// `Error` it gave when the start returned one.
+#[cfg(feature = "manager")]
 impl From<crate::manager::ManagerError> for Error {
     fn from(e: crate::manager::ManagerError) -> Self {
         use crate::manager::ManagerError;

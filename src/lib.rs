@@ -159,6 +159,27 @@
 //! the thread of the current-thread runtime the pool runs on, that would
 //! have to wait — panics instead, as its `# Panics` sections say.
 //!
+//! ## Cargo features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `pool` | on | [`pool`]: [`Pool`], [`TaskHandle`] (needs `rt-multi-thread`, for the runtime of [`PoolBuilder::blocking_build`]) |
+//! | `manager` | on | [`manager`]: [`Manager`], its proxies, [`#[derive(Managed)]`](macro@Managed) / [`#[ipc::managed]`](managed) types, remote managers, `SharedMemoryManager` |
+//! | `tracing` | on | events and spans through [`tracing`](https://docs.rs/tracing) ([Diagnostics](#diagnostics)) |
+//! | `rt-multi-thread` | on (through `pool`) | tokio's multi-threaded scheduler: the default flavor of `#[ipc::main]` and `flavor = "multi_thread"` |
+//! | `legacy-md5` | off | `Authkey::legacy_md5`, the HMAC-MD5 handshake of Python ≤ 3.11 peers |
+//!
+//! With `default-features = false` the crate is its core: processes,
+//! pipes and listeners, the synchronisation primitives, the queues and
+//! shared memory, on tokio's `rt`, `net`, `time`, `sync` and `macros` (for
+//! `tokio::select!`) only. Without `rt-multi-thread`, `#[ipc::main]` needs
+//! `flavor = "current_thread"` and says so at compile time.
+//!
+//! ```toml
+//! [dependencies]
+//! ipc = { version = "0.1", default-features = false, features = ["tracing"] }
+//! ```
+//!
 //! ## Diagnostics
 //!
 //! With the `tracing` feature (on by default) the crate emits
@@ -253,10 +274,19 @@
 //! - **Platform code** lives in one internal `sys` module (Linux: pidfd,
 //!   `SCM_RIGHTS`, `PR_SET_PDEATHSIG`).
 #![deny(unsafe_code)]
+// docs.rs (nightly, `--cfg docsrs`) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Only the features, marked by hand below: not the internal `ipc_loom` cfg.
+#![cfg_attr(docsrs, doc(auto_cfg = false))]
 #![doc(test(attr(deny(warnings))))]
 // Without `tracing` the event macros drop their fields, and values kept only
 // for an event go unused; the default build (which CI lints) keeps the lint.
 #![cfg_attr(not(feature = "tracing"), allow(unused_variables, unused_assignments))]
+// The core keeps the pieces the pool and the manager build on (the fork
+// server's entry points, frame helpers, span macros...): without those
+// features they go unused, and the full build, which CI lints, catches what
+// is dead in every build.
+#![cfg_attr(not(all(feature = "pool", feature = "manager")), allow(dead_code, unused_imports, unused_macros))]
 
 // One clear message instead of whichever system call is missing first.
 #[cfg(not(target_os = "linux"))]
@@ -280,11 +310,13 @@ mod flavor;
 #[cfg(not(ipc_loom))]
 mod handle;
 mod loom;
-#[cfg(not(ipc_loom))]
+#[cfg(all(not(ipc_loom), feature = "manager"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
 pub mod manager;
 #[cfg(not(ipc_loom))]
 pub mod pipe;
-#[cfg(not(ipc_loom))]
+#[cfg(all(not(ipc_loom), feature = "pool"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
 pub mod pool;
 #[cfg(not(ipc_loom))]
 pub mod process;
@@ -319,15 +351,26 @@ pub use codec::{DecodeError, EncodeError};
 #[cfg(not(ipc_loom))]
 pub use error::{Error, Result};
 #[cfg(not(ipc_loom))]
-pub use ipc_macros::{main, managed, test, Managed, ShmSafe};
-#[cfg(not(ipc_loom))]
+pub use ipc_macros::ShmSafe;
+#[cfg(all(not(ipc_loom), feature = "rt-multi-thread"))]
+pub use ipc_macros::{main, test};
+// Without the multi-threaded scheduler the attributes refuse its flavor at
+// compile time, with a message naming the feature (as tokio's do).
+#[cfg(all(not(ipc_loom), not(feature = "rt-multi-thread")))]
+pub use ipc_macros::{main_rt as main, test_rt as test};
+#[cfg(all(not(ipc_loom), feature = "manager"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
+pub use ipc_macros::{managed, Managed};
+#[cfg(all(not(ipc_loom), feature = "manager"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
 pub use manager::{CallError, Managed, Manager, RemoteError};
 #[cfg(not(ipc_loom))]
 pub use pipe::{
     AcceptError, Address, AuthenticationError, Authkey, Client, ConnectError, Connection, Listener, ListenerBuilder,
     LocalPeers, Pipe, RecvError, SendError,
 };
-#[cfg(not(ipc_loom))]
+#[cfg(all(not(ipc_loom), feature = "pool"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
 pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]
 pub use process::{

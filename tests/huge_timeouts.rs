@@ -11,7 +11,7 @@ mod support;
 use std::thread;
 use std::time::Duration;
 
-use ipc::{Barrier, Condition, Event, JoinableQueue, Lock, Manager, Pipe, Process, Queue, RLock, Semaphore};
+use ipc::{Barrier, Condition, Event, JoinableQueue, Lock, Pipe, Process, Queue, RLock, Semaphore};
 use support::bounded;
 
 const MAX: Duration = Duration::MAX;
@@ -172,9 +172,10 @@ async fn joining_a_process() {
     assert_eq!(got.unwrap(), 5);
 }
 
+#[cfg(feature = "manager")]
 #[ipc::test]
 async fn the_manager_server_takes_a_huge_timeout_from_a_client() {
-    let m = bounded(Manager::start()).await.unwrap();
+    let m = bounded(ipc::Manager::start()).await.unwrap();
     let q = m.queue::<u32>(0).await.unwrap();
     let (item, ()) = tokio::join!(bounded(q.get_timeout(MAX)), async {
         tokio::time::sleep(SOON).await;

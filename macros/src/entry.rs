@@ -23,15 +23,24 @@ impl Kind {
     }
 }
 
-pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(Kind::Main, args, item)
+/// Whether the `ipc` being expanded for has tokio's multi-threaded
+/// scheduler (its `rt-multi-thread` feature): `ipc` re-exports the `_rt`
+/// forms of the attributes when it does not, as tokio does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheduler {
+    MultiThread,
+    CurrentThreadOnly,
 }
 
-pub(crate) fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(Kind::Test, args, item)
+pub(crate) fn main(scheduler: Scheduler, args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::Main, scheduler, args, item)
 }
 
-fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn test(scheduler: Scheduler, args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::Test, scheduler, args, item)
+}
+
+fn expand(kind: Kind, scheduler: Scheduler, args: TokenStream, item: TokenStream) -> TokenStream {
     let input: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => return with_errors(item, vec![e]),
@@ -39,7 +48,7 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
     // A bad argument is reported, but the function still expands (with the
     // defaults) so it does not cascade into errors about `async fn main`.
-    let (options, arg_error) = match parse_args(kind, args) {
+    let (options, arg_error) = match parse_args(kind, scheduler, args) {
         Ok(options) => (options, None),
         Err(e) => (Options::defaults(kind), Some(e)),
     };
@@ -137,43 +146,56 @@ impl Options {
 const ARGUMENTS: &str = "the arguments are `flavor = \"current_thread\" | \"multi_thread\"`, \
                          `worker_threads = N` and `crate = \"path\"`";
 
-fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Options> {
+fn parse_args(kind: Kind, scheduler: Scheduler, args: TokenStream) -> syn::Result<Options> {
     let mut options = Options::defaults(kind);
-    if args.is_empty() {
-        return Ok(options);
-    }
     let mut flavor_given = None;
     let mut workers: Option<(usize, Span)> = None;
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("crate") {
-            let lit: LitStr = meta.value()?.parse()?;
-            options.krate = lit.parse()?;
-            Ok(())
-        } else if meta.path.is_ident("flavor") {
-            let lit: LitStr = meta.value()?.parse()?;
-            options.flavor = match lit.value().as_str() {
-                "current_thread" => Flavor::CurrentThread,
-                "multi_thread" => Flavor::MultiThread,
-                other => {
-                    let msg = format!("unknown flavor {other:?}; it is \"current_thread\" or \"multi_thread\"");
-                    return Err(syn::Error::new(lit.span(), msg));
+    if !args.is_empty() {
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("crate") {
+                let lit: LitStr = meta.value()?.parse()?;
+                options.krate = lit.parse()?;
+                Ok(())
+            } else if meta.path.is_ident("flavor") {
+                let lit: LitStr = meta.value()?.parse()?;
+                options.flavor = match lit.value().as_str() {
+                    "current_thread" => Flavor::CurrentThread,
+                    "multi_thread" => Flavor::MultiThread,
+                    other => {
+                        let msg = format!("unknown flavor {other:?}; it is \"current_thread\" or \"multi_thread\"");
+                        return Err(syn::Error::new(lit.span(), msg));
+                    }
+                };
+                flavor_given = Some(lit.span());
+                Ok(())
+            } else if meta.path.is_ident("worker_threads") {
+                let lit: LitInt = meta.value()?.parse()?;
+                let n: usize = lit.base10_parse()?;
+                if n == 0 {
+                    return Err(syn::Error::new(lit.span(), "`worker_threads` must be at least 1"));
                 }
-            };
-            flavor_given = Some(lit.span());
-            Ok(())
-        } else if meta.path.is_ident("worker_threads") {
-            let lit: LitInt = meta.value()?.parse()?;
-            let n: usize = lit.base10_parse()?;
-            if n == 0 {
-                return Err(syn::Error::new(lit.span(), "`worker_threads` must be at least 1"));
+                workers = Some((n, lit.span()));
+                Ok(())
+            } else {
+                Err(meta.error(format!("unknown argument; {ARGUMENTS}")))
             }
-            workers = Some((n, lit.span()));
-            Ok(())
-        } else {
-            Err(meta.error(format!("unknown argument; {ARGUMENTS}")))
-        }
-    });
-    syn::parse::Parser::parse2(parser, args)?;
+        });
+        syn::parse::Parser::parse2(parser, args)?;
+    }
+    if scheduler == Scheduler::CurrentThreadOnly && options.flavor == Flavor::MultiThread {
+        return Err(match flavor_given {
+            Some(span) => syn::Error::new(span, "`flavor = \"multi_thread\"` needs ipc's `rt-multi-thread` feature"),
+            None => syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "{}'s default flavor is multi_thread, which needs ipc's `rt-multi-thread` feature; \
+                     enable it, or write {}(flavor = \"current_thread\")]",
+                    kind.name(),
+                    kind.name().trim_end_matches(']')
+                ),
+            ),
+        });
+    }
     if let Some((n, span)) = workers {
         if options.flavor == Flavor::CurrentThread {
             let msg = match flavor_given {
@@ -195,4 +217,37 @@ fn with_errors(item: TokenStream, errors: Vec<syn::Error>) -> TokenStream {
         e.to_compile_error().to_tokens(&mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(kind: Kind, scheduler: Scheduler, args: &str) -> String {
+        let item = match kind {
+            Kind::Main => quote! { async fn main() {} },
+            Kind::Test => quote! { async fn works() {} },
+        };
+        expand(kind, scheduler, args.parse().unwrap(), item).to_string()
+    }
+
+    // Without ipc's `rt-multi-thread` feature (the `_rt` attributes) the
+    // multi-threaded flavor is a compile error that names the feature: the
+    // default of #[ipc::main], or asked for by name; current-thread expands.
+    #[test]
+    fn without_the_multi_threaded_scheduler_its_flavor_is_refused() {
+        let default_main = expanded(Kind::Main, Scheduler::CurrentThreadOnly, "");
+        assert!(default_main.contains("compile_error"), "{default_main}");
+        assert!(default_main.contains("default flavor is multi_thread"), "{default_main}");
+        assert!(default_main.contains("rt-multi-thread"), "{default_main}");
+        let named = expanded(Kind::Test, Scheduler::CurrentThreadOnly, "flavor = \"multi_thread\"");
+        assert!(named.contains("compile_error") && named.contains("rt-multi-thread"), "{named}");
+        for (kind, args) in [(Kind::Main, "flavor = \"current_thread\""), (Kind::Test, "")] {
+            let fine = expanded(kind, Scheduler::CurrentThreadOnly, args);
+            assert!(!fine.contains("compile_error"), "{fine}");
+            assert!(fine.contains("CurrentThread"), "{fine}");
+        }
+        // With the scheduler, the same attributes expand.
+        assert!(!expanded(Kind::Main, Scheduler::MultiThread, "").contains("compile_error"));
+    }
 }

@@ -39,7 +39,7 @@ mod shm_safe;
 /// ```
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    entry::main(args.into(), item.into()).into()
+    entry::main(entry::Scheduler::MultiThread, args.into(), item.into()).into()
 }
 
 /// Marks an `async fn` test that may spawn `ipc` processes.
@@ -76,7 +76,25 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    entry::test(args.into(), item.into()).into()
+    entry::test(entry::Scheduler::MultiThread, args.into(), item.into()).into()
+}
+
+/// `#[ipc::main]` for an `ipc` built without its `rt-multi-thread` feature
+/// (ipc re-exports it as `main` then): the same, except that the
+/// multi-threaded flavor, the default, is a compile error naming the
+/// feature.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn main_rt(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::main(entry::Scheduler::CurrentThreadOnly, args.into(), item.into()).into()
+}
+
+/// `#[ipc::test]` for an `ipc` built without its `rt-multi-thread` feature:
+/// `flavor = "multi_thread"` is a compile error naming the feature.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn test_rt(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::test(entry::Scheduler::CurrentThreadOnly, args.into(), item.into()).into()
 }
 
 /// Derives `ipc::ShmSafe` for a `#[repr(C)]` (or `#[repr(transparent)]`)

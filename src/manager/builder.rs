@@ -41,7 +41,7 @@ async fn server_main<R: Registry>(arg: ServerArg) {
             return;
         }
     };
-    let key = Authkey::new(&arg.authkey).legacy_md5(arg.legacy_md5);
+    let key = Authkey::new(&arg.authkey).with_legacy_md5(arg.legacy_md5);
     match Listener::builder(arg.address).authkey(key).bind() {
         Ok(listener) => {
             if ready.send(&Ok::<Address, String>(listener.address().clone())).await.is_ok() {

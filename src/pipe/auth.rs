@@ -15,8 +15,9 @@
 //!   answer a raw 16-byte HMAC-MD5. A legacy peer answers *our* modern
 //!   challenge that way too (it MACs the whole message, prefix included).
 //!   Both directions of the legacy form are accepted only when
-//!   [`Authkey::legacy_md5`] allows it (an explicit opt-in: MD5 is broken,
-//!   so a default end speaks and accepts `{sha256}` only).
+//!   `Authkey::legacy_md5` allows it (an explicit opt-in, and compiled only
+//!   with the crate's `legacy-md5` feature: MD5 is broken, so a default end
+//!   speaks and accepts `{sha256}` only).
 //!
 //! Comparisons of MACs are constant time (`hmac`'s `verify_slice`).
 
@@ -24,7 +25,6 @@ use std::fmt;
 use std::time::Instant;
 
 use hmac::{Hmac, Mac};
-use md5::Md5;
 use sha2::Sha256;
 
 use super::error::AuthenticationError;
@@ -50,8 +50,9 @@ const MD5_TAG: &[u8] = b"{md5}";
 /// the handshake: whether the legacy HMAC-MD5 form of Python ≤ 3.11 is
 /// accepted. It is not by default: a Python ≤ 3.11 peer (whose handshake is
 /// HMAC-MD5 only) gets [`AuthenticationError::LegacyRefused`], whose
-/// message names the opt-in, [`legacy_md5(true)`](Authkey::legacy_md5).
-/// Python ≥ 3.12 speaks the `{sha256}` form, which is always accepted.
+/// message names the opt-in, `legacy_md5(true)`, a method of the crate's
+/// `legacy-md5` feature. Python ≥ 3.12 speaks the `{sha256}` form, which is
+/// always accepted.
 ///
 /// The key is never printed by `Debug`.
 ///
@@ -60,9 +61,7 @@ const MD5_TAG: &[u8] = b"{md5}";
 /// ```
 /// let key = ipc::Authkey::new(b"secret password");
 /// assert!(!key.allows_legacy_md5());
-/// let for_python_3_11 = key.clone().legacy_md5(true);
-/// assert!(for_python_3_11.allows_legacy_md5());
-/// assert_eq!(format!("{for_python_3_11:?}"), "Authkey { len: 15, legacy_md5: true }");
+/// assert_eq!(format!("{key:?}"), "Authkey { len: 15, legacy_md5: false }");
 /// ```
 #[derive(Clone)]
 pub struct Authkey {
@@ -88,21 +87,24 @@ impl Authkey {
     /// Off by default: only the `{sha256}` form passes and a legacy peer
     /// fails with [`AuthenticationError::LegacyRefused`]. Turn it on only to
     /// talk to a Python ≤ 3.11 peer, and preferably not over a network: the
-    /// answer is an HMAC-MD5 of a 20-byte challenge.
+    /// answer is an HMAC-MD5 of a 20-byte challenge. The MD5 code is in the
+    /// build only with the crate's `legacy-md5` feature.
     ///
     /// # Examples
     ///
     /// ```
     /// let for_python_3_11 = ipc::Authkey::new(b"k").legacy_md5(true);
     /// assert!(for_python_3_11.allows_legacy_md5());
+    /// assert_eq!(format!("{for_python_3_11:?}"), "Authkey { len: 1, legacy_md5: true }");
     /// ```
-    pub fn legacy_md5(mut self, allow: bool) -> Authkey {
-        self.legacy_md5 = allow;
-        self
+    #[cfg(feature = "legacy-md5")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "legacy-md5")))]
+    pub fn legacy_md5(self, allow: bool) -> Authkey {
+        self.with_legacy_md5(allow)
     }
 
-    /// Whether the legacy handshake is accepted (see
-    /// [`legacy_md5`](Authkey::legacy_md5)).
+    /// Whether the legacy handshake is accepted (see `legacy_md5`, a
+    /// method of the `legacy-md5` feature; always `false` without it).
     ///
     /// # Examples
     ///
@@ -117,6 +119,13 @@ impl Authkey {
 impl Authkey {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.key
+    }
+
+    /// The opt-in as a value that travels (a child's inherited keys, a
+    /// manager's): without the `legacy-md5` feature it stays off.
+    pub(crate) fn with_legacy_md5(mut self, allow: bool) -> Authkey {
+        self.legacy_md5 = allow && cfg!(feature = "legacy-md5");
+        self
     }
 }
 
@@ -154,7 +163,7 @@ pub(crate) fn keyring() -> Vec<(super::Address, Vec<u8>, bool)> {
 /// In a child: the keys its parent knew.
 pub(crate) fn inherit_keyring(keys: Vec<(super::Address, Vec<u8>, bool)>) {
     for (address, key, legacy_md5) in keys {
-        remember_key(&address, &Authkey::new(key).legacy_md5(legacy_md5));
+        remember_key(&address, &Authkey::new(key).with_legacy_md5(legacy_md5));
     }
 }
 
@@ -379,8 +388,8 @@ fn respond(key: &Authkey, message: &[u8]) -> Result<Vec<u8>, AuthenticationError
     let (digest, _) = digest_of(message)?;
     refuse_legacy(key, &digest)?;
     Ok(match digest {
-        Digest::LegacyMd5 => md5_mac(key, message).finalize().into_bytes().to_vec(),
-        Digest::Md5 => [MD5_TAG, &md5_mac(key, message).finalize().into_bytes()].concat(),
+        Digest::LegacyMd5 => legacy::mac(key, message)?,
+        Digest::Md5 => [MD5_TAG, &legacy::mac(key, message)?].concat(),
         Digest::Sha256 => [SHA256_TAG, &sha256_mac(key, message).finalize().into_bytes()].concat(),
     })
 }
@@ -389,17 +398,48 @@ fn respond(key: &Authkey, message: &[u8]) -> Result<Vec<u8>, AuthenticationError
 fn verify(key: &Authkey, message: &[u8], response: &[u8]) -> Result<(), AuthenticationError> {
     let (digest, mac) = digest_of(response)?;
     refuse_legacy(key, &digest)?;
-    let checked = match digest {
-        Digest::LegacyMd5 | Digest::Md5 => md5_mac(key, message).verify_slice(mac),
-        Digest::Sha256 => sha256_mac(key, message).verify_slice(mac),
-    };
-    checked.map_err(|_| AuthenticationError::WrongDigest)
+    match digest {
+        Digest::LegacyMd5 | Digest::Md5 => legacy::verify(key, message, mac),
+        Digest::Sha256 => sha256_mac(key, message).verify_slice(mac).map_err(|_| AuthenticationError::WrongDigest),
+    }
 }
 
-fn md5_mac(key: &Authkey, message: &[u8]) -> Hmac<Md5> {
-    let mut mac = <Hmac<Md5> as Mac>::new_from_slice(&key.key).expect("HMAC takes keys of any length");
-    mac.update(message);
-    mac
+/// HMAC-MD5, the legacy form (the `legacy-md5` feature).
+#[cfg(feature = "legacy-md5")]
+mod legacy {
+    use hmac::{Hmac, Mac};
+    use md5::Md5;
+
+    use super::{AuthenticationError, Authkey};
+
+    pub(super) fn hmac(key: &Authkey, message: &[u8]) -> Hmac<Md5> {
+        let mut mac = <Hmac<Md5> as Mac>::new_from_slice(&key.key).expect("HMAC takes keys of any length");
+        mac.update(message);
+        mac
+    }
+
+    pub(super) fn mac(key: &Authkey, message: &[u8]) -> Result<Vec<u8>, AuthenticationError> {
+        Ok(hmac(key, message).finalize().into_bytes().to_vec())
+    }
+
+    pub(super) fn verify(key: &Authkey, message: &[u8], mac: &[u8]) -> Result<(), AuthenticationError> {
+        hmac(key, message).verify_slice(mac).map_err(|_| AuthenticationError::WrongDigest)
+    }
+}
+
+/// Without the `legacy-md5` feature no key allows the legacy form, so
+/// `refuse_legacy` has refused before these are reached; they refuse too.
+#[cfg(not(feature = "legacy-md5"))]
+mod legacy {
+    use super::{AuthenticationError, Authkey};
+
+    pub(super) fn mac(_: &Authkey, _: &[u8]) -> Result<Vec<u8>, AuthenticationError> {
+        Err(AuthenticationError::LegacyRefused)
+    }
+
+    pub(super) fn verify(_: &Authkey, _: &[u8], _: &[u8]) -> Result<(), AuthenticationError> {
+        Err(AuthenticationError::LegacyRefused)
+    }
 }
 
 fn sha256_mac(key: &Authkey, message: &[u8]) -> Hmac<Sha256> {
@@ -430,6 +470,7 @@ mod tests {
         assert!(matches!(verify(&key(), &other, &answer), Err(AuthenticationError::WrongDigest)));
     }
 
+    #[cfg(feature = "legacy-md5")]
     #[test]
     fn legacy_answers_are_raw_md5_and_optional() {
         // Python ≤ 3.11 challenges with 20 bytes and expects 16 raw bytes.
@@ -439,7 +480,7 @@ mod tests {
         assert_eq!(answer.len(), MD5_LEN);
         // A legacy peer answers our modern challenge with raw MD5 too.
         let ours = [SHA256_TAG, &[9u8; NONCE_LEN]].concat();
-        let legacy = md5_mac(&key(), &ours).finalize().into_bytes();
+        let legacy = legacy::hmac(&key(), &ours).finalize().into_bytes();
         verify(&allowing, &ours, &legacy).unwrap();
         // A default key refuses both directions.
         assert!(matches!(verify(&key(), &ours, &legacy), Err(AuthenticationError::LegacyRefused)));

@@ -135,11 +135,11 @@ pub enum AuthenticationError {
     #[error("digest sent was rejected (the peer holds another authkey)")]
     Rejected,
     /// The peer speaks the legacy HMAC-MD5 form (Python ≤ 3.11), which this
-    /// end accepts only when told to
-    /// ([`Authkey::legacy_md5`](crate::Authkey::legacy_md5)).
+    /// end accepts only when told to (`Authkey::legacy_md5(true)`, with the
+    /// crate's `legacy-md5` feature).
     #[error(
         "the peer uses the legacy HMAC-MD5 handshake of Python <= 3.11, which is refused by default; \
-         allow it with Authkey::legacy_md5(true)"
+         allow it with Authkey::legacy_md5(true) (ipc's `legacy-md5` feature)"
     )]
     LegacyRefused,
     /// The peer named a digest we do not implement.

@@ -274,7 +274,7 @@ impl fmt::Debug for Listener {
 /// ```
 /// # fn main() -> std::io::Result<()> {
 /// let listener = ipc::Listener::builder(ipc::Address::unique()?)
-///     .authkey(ipc::Authkey::new(b"k").legacy_md5(true))
+///     .authkey(ipc::Authkey::new(b"k"))
 ///     .handshake_timeout(std::time::Duration::from_secs(1))
 ///     .bind()?;
 /// # drop(listener); Ok(()) }
