@@ -18,7 +18,7 @@ fn spawn_join(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_join");
     g.sample_size(20).measurement_time(Duration::from_secs(4));
     g.bench_function("ipc Process::spawn + join", |b| {
-        b.iter(|| Process::spawn(|| (), ()).unwrap().blocking_join().unwrap())
+        b.iter(|| Process::spawn(|()| (), ()).unwrap().blocking_join().unwrap())
     });
     g.bench_function("floor: spawn + wait of this binary", |b| {
         b.iter(|| assert!(Command::new("/proc/self/exe").env(EXIT_AT_ONCE, "1").status().unwrap().success()))

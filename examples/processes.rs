@@ -117,7 +117,7 @@ async fn main() -> ipc::Result<()> {
     p.join().await?;
 
     println!("== 3. join, 数据隔离 (data isolation)");
-    let mut p = Process::spawn(change, ())?;
+    let mut p = Process::spawn(|()| change(), ())?;
     p.join().await?; // waits for the child, no zombie left behind
     println!("{}", X.load(Ordering::SeqCst)); // still 100
     println!("主进程结束");
@@ -155,7 +155,7 @@ async fn main() -> ipc::Result<()> {
     assert!(!reached_the_end.wait_timeout(NAP * 4).await?, "the daemon outlived its main");
 
     println!("== 7. 004 守护进程 (daemon)");
-    let _daemon = Process::builder().daemon(true).spawn(sleeper, ())?;
+    let _daemon = Process::builder().daemon(true).spawn(|()| sleeper(), ())?;
     tokio::time::sleep(Duration::from_millis(50)).await;
     println!("主进程结束");
     // main returns: #[ipc::main] terminates daemon children (and waits for the

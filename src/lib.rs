@@ -33,7 +33,7 @@
 //!
 //! | Python (`multiprocessing`) | `ipc` | Notes |
 //! |---|---|---|
-//! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(f, a)`](Process::spawn) | one serde argument (a tuple for several); sync or async `f` |
+//! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(f, a)`](Process::spawn) | one serde argument (a tuple for several; none: `Process::spawn(\|()\| f(), ())`); sync or async `f`, a function pointer: a capturing closure fails to compile |
 //! | `Process(name=…, daemon=…)` | [`Process::builder()`](Process::builder)`.name(…).daemon(…)` | daemons also die when the parent is SIGKILLed |
 //! | `p.join()` | [`p.join().await`](Process::join) | returns the target's return value |
 //! | `p.join(timeout)` | [`p.join_timeout(d).await`](Process::join_timeout) | |
@@ -204,10 +204,12 @@
 //! ## How it works
 //!
 //! - **Children** are the same executable re-executed (Python's `spawn`),
-//!   started with `posix_spawn` and one inherited socket; the target travels
-//!   as the address of a monomorphised trampoline relative to an anchor
-//!   function, so any `fn` item or non-capturing closure works without
-//!   registration. Deaths are observed with pidfds: no `SIGCHLD` handler, no
+//!   started with `posix_spawn` and one inherited socket; a target is a
+//!   function pointer (`fn(A) -> T`, which an `fn` item or a closure that
+//!   captures nothing coerces to, and a capturing closure fails `cargo
+//!   check` at the closure), and it travels as its address and that of a
+//!   trampoline monomorphised for its types, relative to an anchor function,
+//!   so targets need no registration. Deaths are observed with pidfds: no `SIGCHLD` handler, no
 //!   zombies, and a child that dies early is an error at once. Pool workers
 //!   are copies of a *fork server* instead (Python's `forkserver`): an idle
 //!   process of the same executable, started once, that makes each copy
@@ -250,7 +252,7 @@
 //! - **Pool**: each worker has its own [`Connection`] and a task in the
 //!   pool that keeps it busy from one shared queue of jobs. A job is a
 //!   chunk of tasks encoded as one message (the target named by its
-//!   trampoline's address, as for spawn), answered as one message of
+//!   address and its chunk runner's, as for spawn), answered as one message of
 //!   outcomes, so `map` costs an encode and a decode per task; a worker
 //!   whose jobs are short is sent several at once, as many as fit in
 //!   200 µs of its measured pace. Answers come in order, so when a
@@ -375,7 +377,7 @@ pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
-    ParentProcess, Process, SpawnError, Target,
+    ParentProcess, Process, SpawnError,
 };
 #[cfg(not(ipc_loom))]
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};

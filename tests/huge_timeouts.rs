@@ -165,9 +165,9 @@ async fn async_waits() {
 
 #[ipc::test]
 async fn joining_a_process() {
-    let mut p = Process::spawn(|| 4u8, ()).unwrap();
+    let mut p = Process::spawn(|()| 4u8, ()).unwrap();
     assert_eq!(bounded(p.join_timeout(MAX)).await.unwrap(), 4);
-    let mut p = Process::spawn(|| 5u8, ()).unwrap();
+    let mut p = Process::spawn(|()| 5u8, ()).unwrap();
     let got = tokio::task::spawn_blocking(move || p.blocking_join_timeout(MAX)).await.unwrap();
     assert_eq!(got.unwrap(), 5);
 }

@@ -38,6 +38,26 @@ async fn apply_map_starmap_and_imap_keep_order() {
     assert!(matches!(bounded(pool.map_chunked(|x: u64| x, vec![1], 0)).await, Err(TaskError::Invalid(_))));
 }
 
+fn double(x: u64) -> u64 {
+    x * 2
+}
+
+fn triple(x: u64) -> u64 {
+    x * 3
+}
+
+// A task's target may be a function pointer picked at run time: each job
+// runs the function it names, not one per type.
+#[ipc::test]
+async fn a_function_pointer_chosen_at_run_time_is_a_task() {
+    let pool = bounded(Pool::new(1)).await.unwrap();
+    let table: [fn(u64) -> u64; 2] = [double, triple];
+    let (doubled, tripled) = tokio::join!(bounded(pool.map(table[0], 1..4)), bounded(pool.map(table[1], 1..4)));
+    assert_eq!((doubled.unwrap(), tripled.unwrap()), (vec![2, 4, 6], vec![3, 6, 9]));
+    assert_eq!(bounded(pool.apply(table[1], 5)).await.unwrap(), 15);
+    bounded(pool.terminate()).await;
+}
+
 #[ipc::test]
 async fn task_errors_and_panics_fail_only_their_task() {
     let pool = bounded(Pool::new(2)).await.unwrap();

@@ -35,6 +35,22 @@ async fn sync_async_and_closure_targets_return_values() {
     assert!(matches!(a.join().await, Err(JoinError::AlreadyJoined)));
 }
 
+fn triple(x: u64) -> u64 {
+    x * 3
+}
+
+// A target is a function pointer, so one chosen at run time works: the
+// child runs the very function the parent picked (tests/pool.rs: and a
+// pool's worker).
+#[ipc::test]
+async fn a_function_pointer_chosen_at_run_time_is_a_target() {
+    for (pick, want) in [(0usize, 14u64), (1, 21)] {
+        let table: [fn(u64) -> u64; 2] = [double, triple];
+        let mut p = Process::spawn(table[pick], 7).unwrap();
+        assert_eq!(bounded(p.join()).await.unwrap(), want);
+    }
+}
+
 #[ipc::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_thread_test_runs_on_its_workers_and_spawns_from_them() {
     let handle = tokio::runtime::Handle::current();

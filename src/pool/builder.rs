@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use super::worker::{Blob, Init};
 use super::{slot, Pool, PoolError, Settings, Shared, State};
 use crate::codec;
-use crate::process::{offset_of, trampoline, SpawnError, Target};
+use crate::process::{trampoline, Entry, Returns, SpawnError};
 
 /// Configures a [`Pool`] (Python's `Pool(processes, initializer, initargs,
 /// maxtasksperchild)`).
@@ -55,13 +55,12 @@ impl PoolBuilder {
     /// ```
     /// let _b = ipc::Pool::builder().initializer(|greeting: String| println!("{greeting}"), "hello".to_owned());
     /// ```
-    pub fn initializer<F, A, M>(mut self, target: F, arg: A) -> PoolBuilder
+    pub fn initializer<A, T, M>(mut self, target: fn(A) -> T, arg: A) -> PoolBuilder
     where
-        F: Target<A, (), M>,
+        T: Returns<(), M>,
         A: Serialize + DeserializeOwned + 'static,
     {
-        let _ = target;
-        let entry = offset_of(trampoline::<F, A, (), M>);
+        let entry = Entry::new(trampoline::<A, T, (), M>, target);
         self.initializer = Some(codec::encode(&arg).map(|(bytes, fds)| Init { entry, arg: Blob { bytes, fds } }));
         self
     }

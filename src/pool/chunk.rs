@@ -28,7 +28,7 @@ use super::worker::Blob;
 use super::TaskError;
 use crate::codec::{self, DecodeError, EncodeError, Ints};
 use crate::handle;
-use crate::process::{catch_panic, conjure, offset_of, Target, TrampolineResult};
+use crate::process::{catch_panic, Callee, Entry, Returns, TrampolineResult};
 
 /// Room kept for a record's length before its payload is encoded: one
 /// byte, for a payload under 128 bytes (a longer one moves up).
@@ -190,22 +190,22 @@ const FAILED: u8 = 2; // why the task could not run
 /// an argument or result that does not decode or encode, fails that task
 /// only. The target runs outside the chunk's handle contexts.
 ///
-/// Its type is the spawn [`Trampoline`](crate::process::Trampoline), so a
-/// job names it by offset as a spawn names its target. It fails as a whole
-/// only if it cannot write an outcome at all.
-pub(super) fn run_chunk<F, A, R, M>(args: Vec<u8>, fds: Vec<OwnedFd>) -> TrampolineResult
+/// Its type is a spawn's trampoline's, so a job names it and the target in
+/// an [`Entry`] as a spawn does. It fails as a whole only if it cannot
+/// write an outcome at all.
+pub(super) fn run_chunk<A, T, R, M>(target: Callee<A, T>, args: Vec<u8>, fds: Vec<OwnedFd>) -> TrampolineResult
 where
-    F: Target<A, R, M>,
+    T: Returns<R, M>,
     A: DeserializeOwned,
     R: Serialize,
 {
-    let target: F = conjure::<F>();
+    let target = target.get();
     let mut out = Writer { bytes: Vec::with_capacity(args.len() + 64) };
     let run_one = |out: &mut Writer, record: Result<&[u8], DecodeError>| -> Result<(), EncodeError> {
         let failed = match record {
             Err(e) => format!("the worker could not read its argument: {e}"),
             Ok(payload) => match catch_panic(|| codec::decode_in_context::<A>(payload, Ints::Fixed)) {
-                Ok(Ok(arg)) => match handle::outside_transfer(|| catch_panic(move || target.run_target(arg))) {
+                Ok(Ok(arg)) => match handle::outside_transfer(|| catch_panic(move || target(arg).finish())) {
                     Ok(value) => match catch_panic(|| out.push(Some(RETURNED), &value)) {
                         Ok(Ok(())) => return Ok(()),
                         Ok(Err(e)) => format!("the worker could not encode the result: {e}"),
@@ -226,16 +226,14 @@ where
     Ok((out.bytes, fds))
 }
 
-/// The offset that names [`run_chunk`] for `target` in a job (as
-/// [`offset_of`] names a spawn's trampoline).
-pub(super) fn entry_of<F, A, R, M>(target: F) -> isize
+/// What a job runs: [`run_chunk`] for `target`'s types, on `target`.
+pub(super) fn entry_of<A, T, R, M>(target: fn(A) -> T) -> Entry
 where
-    F: Target<A, R, M>,
+    T: Returns<R, M>,
     A: DeserializeOwned,
     R: Serialize,
 {
-    let _ = target;
-    offset_of(run_chunk::<F, A, R, M>)
+    Entry::new(run_chunk::<A, T, R, M>, target)
 }
 
 /// One outcome record's task result.
@@ -310,7 +308,6 @@ pub(super) fn outcome<R: DeserializeOwned>(reply: Blob) -> Result<R, TaskError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::trampoline_at;
 
     /// Encodes `values` as records without any framing of our own.
     fn raw_records<T: Serialize>(values: &[T]) -> Vec<u8> {
@@ -377,9 +374,9 @@ mod tests {
             assert!(x % 2 == 0, "odd: {x}");
             x / 2
         }
-        let runner = trampoline_at(entry_of(halve));
+        let entry = entry_of(halve);
         let blob = encode(&[4, 3, 10]).unwrap().blob;
-        let (bytes, fds) = runner(blob.bytes, blob.fds).unwrap();
+        let (bytes, fds) = entry.run(blob.bytes, blob.fds).unwrap();
         let got: Vec<Result<i32, TaskError>> = all(Blob { bytes, fds }, 3);
         assert_eq!(got[0], Ok(2));
         assert!(matches!(&got[1], Err(TaskError::Panicked { message, .. }) if message == "odd: 3"), "{got:?}");
@@ -387,7 +384,7 @@ mod tests {
         // An argument that is not an i32 fails its task only.
         let mut bytes = raw_records(&[8i32]);
         bytes.extend(raw_records(&["not a number"]));
-        let (bytes, fds) = runner(bytes, Vec::new()).unwrap();
+        let (bytes, fds) = entry.run(bytes, Vec::new()).unwrap();
         let got: Vec<Result<i32, TaskError>> = all(Blob { bytes, fds }, 2);
         assert_eq!(got[0], Ok(4));
         assert!(matches!(&got[1], Err(TaskError::Failed(why)) if why.contains("decode its argument")), "{got:?}");

@@ -15,7 +15,7 @@ use super::{
     SUBMIT_GROUP,
 };
 use crate::codec;
-use crate::process::Target;
+use crate::process::{Entry, Returns};
 
 impl Pool {
     /// `target` applied to every item, results in order (Python's `map`),
@@ -40,9 +40,9 @@ impl Pool {
     /// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
     /// # Ok(()) }
     /// ```
-    pub async fn map<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    pub async fn map<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         I: IntoIterator<Item = A>,
@@ -81,9 +81,14 @@ impl Pool {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "chunksize")]
-    pub async fn map_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> Result<Vec<R>, TaskError>
+    pub async fn map_chunked<A, T, R, M, I>(
+        &self,
+        target: fn(A) -> T,
+        items: I,
+        chunk_size: usize,
+    ) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         I: IntoIterator<Item = A>,
@@ -100,7 +105,7 @@ impl Pool {
     /// start while the rest is encoded) and gathers their results in order.
     pub(super) async fn run_map<R: DeserializeOwned>(
         &self,
-        entry: isize,
+        entry: Entry,
         len_hint: usize,
         chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
     ) -> Result<Vec<R>, TaskError> {
@@ -115,7 +120,7 @@ impl Pool {
     /// submitted.
     pub(super) fn submit_map(
         &self,
-        entry: isize,
+        entry: Entry,
         chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
     ) -> Result<(Gathered, Vec<usize>), TaskError> {
         let (gather, gathered) = Gather::new();
@@ -145,7 +150,7 @@ impl Pool {
     /// (callbacks included) whether or not anyone holds it.
     pub(super) fn start_map<R: DeserializeOwned + Send + 'static>(
         &self,
-        entry: isize,
+        entry: Entry,
         len_hint: usize,
         chunks: impl Iterator<Item = Result<chunk::Chunk, codec::EncodeError>>,
     ) -> TaskHandle<Vec<R>> {
@@ -180,9 +185,9 @@ impl Pool {
     /// assert_eq!(squares.await?, [0, 1, 4, 9, 16]);
     /// # Ok(()) }
     /// ```
-    pub fn map_async<F, A, R, M, I>(&self, target: F, items: I) -> TaskHandle<Vec<R>>
+    pub fn map_async<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> TaskHandle<Vec<R>>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -215,9 +220,14 @@ impl Pool {
     /// assert!(pool.map_async_chunked(|x: u8| x, [1], 0).await.is_err());
     /// # Ok(()) }
     /// ```
-    pub fn map_async_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> TaskHandle<Vec<R>>
+    pub fn map_async_chunked<A, T, R, M, I>(
+        &self,
+        target: fn(A) -> T,
+        items: I,
+        chunk_size: usize,
+    ) -> TaskHandle<Vec<R>>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -242,9 +252,9 @@ impl Pool {
     /// assert_eq!(h.await?, [6, 20]);
     /// # Ok(()) }
     /// ```
-    pub fn starmap_async<F, A, R, M, I>(&self, target: F, items: I) -> TaskHandle<Vec<R>>
+    pub fn starmap_async<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> TaskHandle<Vec<R>>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -264,9 +274,14 @@ impl Pool {
     /// assert_eq!(h.await?, [2, 4]);
     /// # Ok(()) }
     /// ```
-    pub fn starmap_async_chunked<F, A, R, M, I>(&self, target: F, items: I, chunk_size: usize) -> TaskHandle<Vec<R>>
+    pub fn starmap_async_chunked<A, T, R, M, I>(
+        &self,
+        target: fn(A) -> T,
+        items: I,
+        chunk_size: usize,
+    ) -> TaskHandle<Vec<R>>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -291,9 +306,9 @@ impl Pool {
     /// assert_eq!(sums, [3, 7]);
     /// # Ok(()) }
     /// ```
-    pub async fn starmap<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    pub async fn starmap<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         I: IntoIterator<Item = A>,
@@ -317,14 +332,14 @@ impl Pool {
     /// assert_eq!(sums, [3, 7, 11]);
     /// # Ok(()) }
     /// ```
-    pub async fn starmap_chunked<F, A, R, M, I>(
+    pub async fn starmap_chunked<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
         chunk_size: usize,
     ) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         I: IntoIterator<Item = A>,
@@ -349,9 +364,13 @@ impl Pool {
     /// assert_eq!(firsts, [10, 20, 30]);
     /// # Ok(()) }
     /// ```
-    pub fn imap<F, A, R, M, I>(&self, target: F, items: I) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    pub fn imap<A, T, R, M, I>(
+        &self,
+        target: fn(A) -> T,
+        items: I,
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -373,13 +392,13 @@ impl Pool {
     /// assert_eq!(out, [4, 2, 3]);
     /// # Ok(()) }
     /// ```
-    pub fn imap_stream<F, A, R, M, S>(
+    pub fn imap_stream<A, T, R, M, S>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: S,
     ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         S: Stream<Item = A> + Send + 'static,
@@ -404,14 +423,14 @@ impl Pool {
     /// assert_eq!(out, (1..11).collect::<Vec<_>>());
     /// # Ok(()) }
     /// ```
-    pub fn imap_chunked<F, A, R, M, I>(
+    pub fn imap_chunked<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
         chunk_size: usize,
     ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -445,13 +464,13 @@ impl Pool {
     /// assert_eq!(out, [0, 1, 4, 9]);
     /// # Ok(()) }
     /// ```
-    pub fn imap_unordered<F, A, R, M, I>(
+    pub fn imap_unordered<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
     ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -480,14 +499,14 @@ impl Pool {
     /// assert_eq!(out, [0, 2, 4, 6, 8, 10]);
     /// # Ok(()) }
     /// ```
-    pub fn imap_unordered_chunked<F, A, R, M, I>(
+    pub fn imap_unordered_chunked<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
         chunk_size: usize,
     ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -527,9 +546,9 @@ impl Pool {
     /// # Examples
     ///
     /// See [`PoolBuilder::blocking_build`](super::PoolBuilder::blocking_build).
-    pub fn blocking_map<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    pub fn blocking_map<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -560,14 +579,14 @@ impl Pool {
     /// assert_eq!(pool.blocking_map_chunked(|x: i8| -x, [1, 2, 3], 2)?, [-1, -2, -3]);
     /// # Ok(()) }
     /// ```
-    pub fn blocking_map_chunked<F, A, R, M, I>(
+    pub fn blocking_map_chunked<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
         chunk_size: usize,
     ) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -598,9 +617,9 @@ impl Pool {
     /// assert_eq!(pool.blocking_starmap(|(a, b): (u8, u8)| a + b, [(1, 2), (3, 4)])?, [3, 7]);
     /// # Ok(()) }
     /// ```
-    pub fn blocking_starmap<F, A, R, M, I>(&self, target: F, items: I) -> Result<Vec<R>, TaskError>
+    pub fn blocking_starmap<A, T, R, M, I>(&self, target: fn(A) -> T, items: I) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -631,14 +650,14 @@ impl Pool {
     /// assert_eq!(pool.blocking_starmap_chunked(|(a, b): (u8, u8)| a * b, [(2, 3)], 1)?, [6]);
     /// # Ok(()) }
     /// ```
-    pub fn blocking_starmap_chunked<F, A, R, M, I>(
+    pub fn blocking_starmap_chunked<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
         chunk_size: usize,
     ) -> Result<Vec<R>, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -667,9 +686,13 @@ impl Pool {
     /// assert_eq!(tens, [10, 20, 30]);
     /// # Ok(()) }
     /// ```
-    pub fn blocking_imap<F, A, R, M, I>(&self, target: F, items: I) -> impl Iterator<Item = Result<R, TaskError>> + Send
+    pub fn blocking_imap<A, T, R, M, I>(
+        &self,
+        target: fn(A) -> T,
+        items: I,
+    ) -> impl Iterator<Item = Result<R, TaskError>> + Send
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,
@@ -702,13 +725,13 @@ impl Pool {
     /// assert_eq!(out, [2, 3, 4]);
     /// # Ok(()) }
     /// ```
-    pub fn blocking_imap_unordered<F, A, R, M, I>(
+    pub fn blocking_imap_unordered<A, T, R, M, I>(
         &self,
-        target: F,
+        target: fn(A) -> T,
         items: I,
     ) -> impl Iterator<Item = Result<R, TaskError>> + Send
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator<Item = A>,

@@ -7,8 +7,8 @@
 //! [`crate::process`] — with one [`Connection`](crate::Connection)
 //! to the pool, kept busy by a slot task of its own (`slot.rs`), so the
 //! pool always knows which jobs each worker holds. A job is a chunk of
-//! tasks — the offset of the target's chunk runner, as a spawn names its
-//! trampoline, and the arguments encoded as one buffer of records
+//! tasks — the target and its chunk runner, named by their offsets as a
+//! spawn names its target and trampoline, and the arguments encoded as one buffer of records
 //! (`chunk.rs`) — and its answer
 //! is the outcomes as another, so a default-chunked `map` costs one message
 //! per chunk each way. Jobs wait in one queue; slots take them, several at
@@ -61,7 +61,7 @@ pub use handle::TaskHandle;
 use handle::{Completion, ToHandle};
 use worker::{Blob, Init};
 
-use crate::process::Target;
+use crate::process::{Entry, Returns};
 
 /// Jobs each worker may have queued for it by `imap`/`imap_unordered`.
 const IN_FLIGHT_PER_WORKER: usize = 4;
@@ -79,8 +79,8 @@ type Answer = Result<Blob, TaskError>;
 
 /// A chunk of tasks for one worker.
 struct Job {
-    /// The offset of the target's chunk runner.
-    entry: isize,
+    /// The target and its chunk runner.
+    entry: Entry,
     /// The arguments, as records.
     chunk: Blob,
     reply: Reply,
@@ -90,7 +90,7 @@ impl Job {
     /// A job that is the whole of some work, completing `completion` with
     /// its answer decoded by `decode`.
     fn task<T: Send + 'static>(
-        entry: isize,
+        entry: Entry,
         chunk: Blob,
         completion: Arc<Completion<T>>,
         decode: impl Fn(Blob) -> Result<T, TaskError> + Send + 'static,
@@ -108,9 +108,10 @@ struct Settings {
 /// A pool of worker processes running tasks (Python's
 /// `multiprocessing.Pool`).
 ///
-/// Targets are `fn` items or non-capturing closures, as for
-/// [`Process::spawn`](crate::Process::spawn), taking one serde argument (a
-/// tuple for several) and returning a serde value. A task that panics, or
+/// Targets are function pointers (`fn` items or closures that capture
+/// nothing), as for [`Process::spawn`](crate::Process::spawn), taking one
+/// serde argument (a tuple for several) and returning a serde value (or a
+/// future of one). A task that panics, or
 /// whose worker is killed, fails on its own ([`TaskError`]); the pool
 /// replaces dead workers and the rest of the work completes.
 ///
@@ -281,9 +282,9 @@ impl Shared {
         }
     }
 
-    fn apply_async<F, A, R, M>(&self, target: F, arg: A) -> TaskHandle<R>
+    fn apply_async<A, T, R, M>(&self, target: fn(A) -> T, arg: A) -> TaskHandle<R>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
@@ -299,9 +300,9 @@ impl Shared {
 
     /// Submits `items` as one job whose tasks' outcomes come back each on
     /// its own (a chunk of an `imap`).
-    fn chunk_async<F, A, R, M>(&self, target: F, items: Vec<A>) -> TaskHandle<Vec<Result<R, TaskError>>>
+    fn chunk_async<A, T, R, M>(&self, target: fn(A) -> T, items: Vec<A>) -> TaskHandle<Vec<Result<R, TaskError>>>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
@@ -383,9 +384,9 @@ impl Pool {
     /// assert_eq!((a.await?, b.await?), (2, 3));
     /// # Ok(()) }
     /// ```
-    pub fn apply_async<F, A, R, M>(&self, target: F, arg: A) -> TaskHandle<R>
+    pub fn apply_async<A, T, R, M>(&self, target: fn(A) -> T, arg: A) -> TaskHandle<R>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
@@ -414,9 +415,9 @@ impl Pool {
     /// assert_eq!(pool.apply(|s: String| s.len(), "still fine".to_owned()).await?, 10);
     /// # Ok(()) }
     /// ```
-    pub async fn apply<F, A, R, M>(&self, target: F, arg: A) -> Result<R, TaskError>
+    pub async fn apply<A, T, R, M>(&self, target: fn(A) -> T, arg: A) -> Result<R, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
@@ -532,9 +533,9 @@ impl Pool {
     /// # Examples
     ///
     /// See [`blocking_new`](Pool::blocking_new).
-    pub fn blocking_apply<F, A, R, M>(&self, target: F, arg: A) -> Result<R, TaskError>
+    pub fn blocking_apply<A, T, R, M>(&self, target: fn(A) -> T, arg: A) -> Result<R, TaskError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {

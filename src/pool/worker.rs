@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
 use crate::pipe::Connection;
-use crate::process::{catch_panic, quiet_panics, trampoline_at};
+use crate::process::{catch_panic, quiet_panics, Entry};
 
 /// Encoded bytes and the descriptors of the handles inside them.
 #[derive(Debug, Default)]
@@ -36,10 +36,10 @@ impl<'de> Deserialize<'de> for Blob {
     }
 }
 
-/// The initializer: its trampoline and argument.
+/// The initializer: what it runs and its argument.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Init {
-    pub(super) entry: isize,
+    pub(super) entry: Entry,
     pub(super) arg: Blob,
 }
 
@@ -70,10 +70,10 @@ pub(super) struct WorkerArg {
 /// Pool → worker: jobs to run in this order, each the offset of its
 /// chunk runner ([`super::chunk::run_chunk`]) and its chunk of arguments.
 #[derive(Debug, Serialize)]
-pub(super) struct Run<'a>(pub(super) Vec<(isize, &'a Blob)>);
+pub(super) struct Run<'a>(pub(super) Vec<(Entry, &'a Blob)>);
 
 #[derive(Debug, Deserialize)]
-struct RunOwned(Vec<(isize, Blob)>);
+struct RunOwned(Vec<(Entry, Blob)>);
 
 /// Worker → pool.
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,8 +98,7 @@ pub(super) fn run(arg: WorkerArg) {
     quiet_panics();
     crate::sys::keep_freed_memory();
     if let Some(init) = init {
-        let f = trampoline_at(init.entry);
-        let failed = match catch_panic(move || f(init.arg.bytes, init.arg.fds)) {
+        let failed = match catch_panic(move || init.entry.run(init.arg.bytes, init.arg.fds)) {
             Ok(Ok(_)) => None,
             Ok(Err(message)) => Some((message, None)),
             Err((message, location)) => Some((message, location)),
@@ -114,8 +113,7 @@ pub(super) fn run(arg: WorkerArg) {
     }
     while let Ok(RunOwned(jobs)) = conn.blocking_recv::<RunOwned>() {
         for (entry, chunk) in jobs {
-            let runner = trampoline_at(entry);
-            let reply = match catch_panic(move || runner(chunk.bytes, chunk.fds)) {
+            let reply = match catch_panic(move || entry.run(chunk.bytes, chunk.fds)) {
                 Ok(Ok((bytes, fds))) => FromWorker::Done(Blob { bytes, fds }),
                 Ok(Err(why)) => FromWorker::Failed(why),
                 Err((message, _)) => FromWorker::Failed(format!("the worker's chunk runner panicked: {message}")),

@@ -63,7 +63,9 @@ pub(crate) fn set_test_mode(name: &str) {
 pub(crate) struct Bootstrap {
     pub(crate) version: u32,
     pub(crate) binary_check: isize,
-    pub(crate) entry: isize,
+    /// What the child runs; none for the fork server, which serves forks
+    /// instead (each copy then reads its own bootstrap message).
+    pub(crate) entry: Option<entry::Entry>,
     pub(crate) mode: Mode,
     pub(crate) name: String,
     pub(crate) identity: Vec<u32>,
@@ -84,9 +86,6 @@ pub(crate) struct Bootstrap {
     /// Whether the two descriptors before it (or last) are the resource
     /// tracker's table and pipe.
     pub(crate) tracker_follows: bool,
-    /// The child is the fork server: it serves forks (each copy then reads
-    /// its own bootstrap message) instead of running `entry`.
-    pub(crate) fork_server: bool,
     pub(crate) arg: Vec<u8>,
 }
 
@@ -179,15 +178,15 @@ fn run_child(control: OwnedFd) -> ! {
             let _ = sys::dup_onto(stdout.as_fd(), 1);
         }
     }
-    if boot.fork_server {
-        // Before anything below sets this process's globals (its identity,
+    let Some(entry) = boot.entry else {
+        // The fork server. Before anything below sets this process's globals (its identity,
         // the tracker, the mode): each copy sets its own.
         let Bootstrap { mode, .. } = boot;
         drop(fds);
         let child = super::fork_server::serve(control, mode);
         // In a copy, which starts over as a freshly started child would.
         run_child(child);
-    }
+    };
     if boot.tracker_follows {
         if let (Some(alive), Some(table)) = (fds.pop(), fds.pop()) {
             super::tracker::adopt(table, alive);
@@ -210,10 +209,9 @@ fn run_child(control: OwnedFd) -> ! {
         let msg = "the child is not running the parent's executable".to_owned();
         report_and_exit(&mut control, Report::Failed(msg), Vec::new());
     }
-    let trampoline = entry::trampoline_at(boot.entry);
     install_panic_hook();
     let arg = boot.arg;
-    match catch_panic(move || trampoline(arg, fds)) {
+    match catch_panic(move || entry.run(arg, fds)) {
         Ok(Ok((bytes, fds))) => report_and_exit(&mut control, Report::Returned(bytes), fds),
         Ok(Err(why)) => report_and_exit(&mut control, Report::Failed(why), Vec::new()),
         Err((message, location)) => report_and_exit(&mut control, Report::Panicked { message, location }, Vec::new()),

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::bootstrap::{self, Bootstrap, Mode};
 use super::children::{spawn_daemon, spawn_now, sweep_children, Child, CHILDREN, CHILD_COUNTER};
-use super::{capture, current_process, entry, fork_server, target, tracker, Process, SpawnError, Target};
+use super::entry::Entry;
+use super::{capture, current_process, entry, fork_server, target, tracker, Process, Returns, SpawnError};
 use crate::codec;
 use crate::loom::Ordering;
 use crate::pipe::Connection;
@@ -45,7 +46,7 @@ impl Builder {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::builder().name("t1").spawn(|| ipc::current_process().name().to_owned(), ())?;
+    /// let mut p = ipc::Process::builder().name("t1").spawn(|()| ipc::current_process().name().to_owned(), ())?;
     /// assert_eq!(p.name(), "t1");
     /// assert_eq!(p.join().await?, "t1");
     /// # Ok(()) }
@@ -64,7 +65,7 @@ impl Builder {
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
     /// // Left running on purpose: it is terminated when main returns.
-    /// let p = ipc::Process::builder().daemon(true).spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// let p = ipc::Process::builder().daemon(true).spawn(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
     /// assert!(p.daemon() && p.is_alive());
     /// # Ok(()) }
     /// ```
@@ -80,7 +81,7 @@ impl Builder {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let p = ipc::Process::builder().kill_on_drop(true).spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// let p = ipc::Process::builder().kill_on_drop(true).spawn(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
     /// drop(p); // the child is killed (and reaped) now
     /// # Ok(()) }
     /// ```
@@ -110,16 +111,14 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "start")]
-    pub fn spawn<F, A, R, M>(self, target: F, arg: A) -> Result<Process<R>, SpawnError>
+    pub fn spawn<A, T, R, M>(self, target: fn(A) -> T, arg: A) -> Result<Process<R>, SpawnError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        const { assert!(std::mem::size_of::<F>() == 0, "an ipc target must be a fn item or a non-capturing closure") };
-        let _ = target;
         let (arg, fds) = codec::encode(&arg)?;
-        let (child, control) = self.launch(entry::offset_of(target::trampoline::<F, A, R, M>), arg, fds)?;
+        let (child, control) = self.launch(Some(Entry::new(target::trampoline::<A, T, R, M>, target)), arg, fds)?;
         Ok(Process {
             child,
             control,
@@ -139,12 +138,12 @@ impl Builder {
         self
     }
 
-    /// Starts a child running the trampoline at `entry` (not generic, so
-    /// every target shares one copy of it): returns the child and our end of
-    /// its control socket, down which its bootstrap message has gone.
+    /// Starts a child running `entry` (the fork server: none), not generic,
+    /// so every target shares one copy of it: returns the child and our end
+    /// of its control socket, down which its bootstrap message has gone.
     pub(super) fn launch(
         &self,
-        entry: isize,
+        entry: Option<Entry>,
         arg: Vec<u8>,
         mut fds: Vec<OwnedFd>,
     ) -> Result<(Arc<Child>, Connection), SpawnError> {
@@ -213,7 +212,6 @@ impl Builder {
             keys: crate::pipe::keyring(),
             stdout_follows,
             tracker_follows,
-            fork_server: self.fork_server,
             arg,
         };
         let (boot_bytes, _) = codec::encode(&boot)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Builder, SpawnError, Target};
+use super::{Builder, Returns, SpawnError};
 use crate::loom::AtomicU32;
 use crate::sys::{self, WaitStatus};
 use crate::wake::LazyAsyncFd;
@@ -102,7 +102,7 @@ pub(super) fn sweep_children() -> Vec<Arc<Child>> {
 ///
 /// ```
 /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-/// let mut p = ipc::Process::builder().name("busy").spawn(|| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
+/// let mut p = ipc::Process::builder().name("busy").spawn(|()| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
 /// let info = ipc::active_children().into_iter().find(|c| c.pid == p.pid()).expect("listed");
 /// assert_eq!((info.name.as_str(), info.daemon), ("busy", false));
 /// p.join().await?;
@@ -150,9 +150,9 @@ pub(crate) fn main_exit() {
 /// Starts a child that outlives this process and that nobody waits for
 /// (the resource tracker): it does not die with its parent, is not among
 /// the children `main` waits for at exit, and is never reaped here.
-pub(crate) fn spawn_detached<F, A, M>(target: F, arg: A) -> Result<(), SpawnError>
+pub(crate) fn spawn_detached<A, T, M>(target: fn(A) -> T, arg: A) -> Result<(), SpawnError>
 where
-    F: Target<A, (), M>,
+    T: Returns<(), M>,
     A: Serialize + DeserializeOwned + 'static,
 {
     let p = Builder { detached: true, ..Builder::default() }.spawn(target, arg)?;

@@ -27,7 +27,7 @@ impl CurrentProcess {
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
     /// assert_eq!(ipc::current_process().name(), "MainProcess");
-    /// let mut p = ipc::Process::spawn(|| ipc::current_process().name().to_owned(), ())?;
+    /// let mut p = ipc::Process::spawn(|()| ipc::current_process().name().to_owned(), ())?;
     /// assert!(p.join().await?.starts_with("Process-"));
     /// # Ok(()) }
     /// ```
@@ -53,7 +53,7 @@ impl CurrentProcess {
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
     /// assert!(!ipc::current_process().daemon());
-    /// let mut p = ipc::Process::builder().daemon(true).spawn(|| ipc::current_process().daemon(), ())?;
+    /// let mut p = ipc::Process::builder().daemon(true).spawn(|()| ipc::current_process().daemon(), ())?;
     /// assert!(p.join().await?);
     /// # Ok(()) }
     /// ```
@@ -70,7 +70,7 @@ impl CurrentProcess {
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
     /// let mine = *ipc::current_process().authkey();
-    /// let mut p = ipc::Process::spawn(|| *ipc::current_process().authkey(), ())?;
+    /// let mut p = ipc::Process::spawn(|()| *ipc::current_process().authkey(), ())?;
     /// assert_eq!(p.join().await?, mine);
     /// # Ok(()) }
     /// ```
@@ -94,7 +94,7 @@ impl ParentProcess {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().map(|p| p.pid()), ())?;
+    /// let mut p = ipc::Process::spawn(|()| ipc::parent_process().map(|p| p.pid()), ())?;
     /// assert_eq!(p.join().await?, Some(std::process::id()));
     /// # Ok(()) }
     /// ```
@@ -108,7 +108,7 @@ impl ParentProcess {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().map(|p| p.name().to_owned()), ())?;
+    /// let mut p = ipc::Process::spawn(|()| ipc::parent_process().map(|p| p.name().to_owned()), ())?;
     /// assert_eq!(p.join().await?.as_deref(), Some("MainProcess"));
     /// # Ok(()) }
     /// ```
@@ -123,7 +123,7 @@ impl ParentProcess {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| ipc::parent_process().is_some_and(|p| p.is_alive()), ())?;
+    /// let mut p = ipc::Process::spawn(|()| ipc::parent_process().is_some_and(|p| p.is_alive()), ())?;
     /// assert!(p.join().await?);
     /// # Ok(()) }
     /// ```

@@ -141,7 +141,7 @@ pub(super) fn fork(child_end: &OwnedFd, stderr: Option<&OwnedFd>) -> io::Result<
 impl Server {
     fn start() -> io::Result<Server> {
         let builder = Builder { name: Some("ipc-fork-server".to_owned()), fork_server: true, ..Builder::default() };
-        let (child, control) = builder.launch(0, Vec::new(), Vec::new()).map_err(io::Error::other)?;
+        let (child, control) = builder.launch(None, Vec::new(), Vec::new()).map_err(io::Error::other)?;
         // Dropped (killed and reaped) if it does not come up.
         let mut server = Server { child, control };
         match server.control.blocking_recv_frame(READY.len(), Some(PATIENCE)) {

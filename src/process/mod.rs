@@ -1,8 +1,9 @@
 //! Child processes (Python's `multiprocessing.Process` and friends).
 //!
 //! [`Process::spawn`] (or [`Process::builder`]) starts a new OS process that
-//! runs a [`Target`] — an `fn` item or non-capturing closure, sync or async —
-//! with one serde argument, and [`Process::join`] awaits its return value.
+//! runs a target — a function pointer `fn(A) -> T`: an `fn` item or a
+//! closure that captures nothing, sync or async (see [`Returns`]) — with one
+//! serde argument, and [`Process::join`] awaits its return value.
 //! The argument and the return value may contain handles — connections,
 //! locks and the other primitives, queues, shared values and blocks, proxies
 //! — whose descriptors travel with them.
@@ -77,12 +78,12 @@ pub use builder::Builder;
 pub use children::{active_children, ChildInfo};
 pub use current::{cpu_count, current_process, parent_process, CurrentProcess, ParentProcess};
 pub use error::{JoinError, SpawnError};
-pub use target::{AsyncFn, AsyncFn0, SyncFn, SyncFn0, Target};
+pub use target::{AsyncFn, Returns, SyncFn};
 
 pub(crate) use bootstrap::{
     catch_panic, dispatch_main, dispatch_test, panic_message, quiet_panics, set_test_mode, take_panic_location,
 };
-pub(crate) use entry::{conjure, offset_of, trampoline_at};
+pub(crate) use entry::{Callee, Entry};
 pub(crate) use target::{trampoline, TrampolineResult};
 
 use crate::codec;
@@ -93,7 +94,7 @@ use children::Child;
 pub(crate) use children::{main_exit, spawn_detached};
 pub(crate) use current::init_main_process;
 
-/// A child process running a [`Target`] that returns `R` (Python's
+/// A child process running a target that returns `R` (Python's
 /// `multiprocessing.Process`, started).
 ///
 /// Dropping the handle does not stop the child (as in Python); it is reaped
@@ -164,9 +165,9 @@ impl Process<()> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "start")]
-    pub fn spawn<F, A, R, M>(target: F, arg: A) -> Result<Process<R>, SpawnError>
+    pub fn spawn<A, T, R, M>(target: fn(A) -> T, arg: A) -> Result<Process<R>, SpawnError>
     where
-        F: Target<A, R, M>,
+        T: Returns<R, M>,
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
@@ -181,7 +182,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(std::process::id, ())?;
+    /// let mut p = ipc::Process::spawn(|()| std::process::id(), ())?;
     /// assert_eq!(p.join().await?, p.pid());
     /// # Ok(()) }
     /// ```
@@ -195,7 +196,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::builder().name("worker").spawn(|| (), ())?;
+    /// let mut p = ipc::Process::builder().name("worker").spawn(|()| (), ())?;
     /// assert_eq!(p.name(), "worker");
     /// p.join().await?;
     /// # Ok(()) }
@@ -210,7 +211,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| (), ())?;
+    /// let mut p = ipc::Process::spawn(|()| (), ())?;
     /// assert!(!p.daemon());
     /// p.join().await?;
     /// # Ok(()) }
@@ -225,7 +226,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
+    /// let mut p = ipc::Process::spawn(|()| std::thread::sleep(std::time::Duration::from_millis(100)), ())?;
     /// assert!(p.is_alive());
     /// p.join().await?;
     /// assert!(!p.is_alive());
@@ -266,7 +267,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// let mut p = ipc::Process::spawn(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
     /// p.terminate()?;
     /// assert!(matches!(p.join().await, Err(ipc::JoinError::Signaled { signal: 15 })));
     /// # Ok(()) }
@@ -285,7 +286,7 @@ impl<R: DeserializeOwned> Process<R> {
     ///
     /// ```
     /// # #[ipc::main] async fn main() -> ipc::Result<()> {
-    /// let mut p = ipc::Process::spawn(|| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
+    /// let mut p = ipc::Process::spawn(|()| std::thread::sleep(std::time::Duration::from_secs(60)), ())?;
     /// p.kill()?;
     /// p.join().await.unwrap_err();
     /// assert_eq!(p.exitcode(), Some(-9));

@@ -1,14 +1,16 @@
-//! What a child runs: targets, and the trampoline that identifies them.
+//! What a child runs: targets, and the trampoline that calls them.
 //!
 //! # Implementation notes
 //!
 //! A child is the same executable re-executed, so it cannot receive a closure;
-//! it receives the *address* of a monomorphised trampoline for the target's
-//! type, expressed relative to a fixed anchor function ([`super::entry`]),
-//! which is stable under ASLR because parent and child run the very same file
-//! (`/proc/self/exe`). The target itself must be a zero-sized type — an `fn`
-//! item or a closure that captures nothing — so the trampoline can make its
-//! value out of nothing. That is checked at compile time.
+//! it receives the *address* of the target function and of a trampoline
+//! monomorphised for its argument and result types, both relative to a fixed
+//! anchor function ([`super::entry`]), which is stable under ASLR because
+//! parent and child run the very same file (`/proc/self/exe`). A target is a
+//! function pointer, `fn(A) -> T`: an `fn` item or a closure that captures
+//! nothing coerces to one where it is passed, and a closure that captures
+//! state does not, so `cargo check` refuses it at the closure, naming what it
+//! captured (the child could receive only the argument).
 //!
 //! We chose addresses over a registry of named entry points because it needs
 //! nothing from the user (no registration, no names that can collide) and
@@ -16,24 +18,28 @@
 //! message guards against a mismatched executable.
 
 use std::future::Future;
-use std::marker::PhantomData;
 use std::os::fd::OwnedFd;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::entry::Callee;
 use crate::codec;
 
-/// Something a child process can run: an `fn` item or a non-capturing
-/// closure taking one argument `A` (a tuple for several) or none (spawn it
-/// with `()`), and returning `R`, synchronously or as a future.
+/// What a target returns: its result `R` itself (a synchronous target) or a
+/// future of it (an `async fn` or a closure returning an `async` block, run
+/// by the child on a current-thread tokio runtime of its own).
 ///
-/// You do not implement this trait; it is implemented for every `Fn(A) -> R`
-/// and every `Fn(A) -> impl Future<Output = R>` whose argument and result are
-/// serde types. The `Marker` parameter only tells the two apart.
+/// A target is a function pointer, `fn(A) -> T` with `T: Returns<R, _>`: an
+/// `fn` item or a closure that captures nothing, taking one argument `A` (a
+/// tuple for several; `()` for none, as in `|()| ...`). You do not implement
+/// this trait; the `Marker` parameter only tells the two kinds apart, and
+/// inference picks it.
 ///
-/// A capturing closure, or a function *pointer*, is rejected at compile time
-/// when spawned: the child cannot receive captured state, only the argument.
+/// A closure that captures state is refused where it is passed, by `cargo
+/// check` ("closures can only be coerced to `fn` types if they do not
+/// capture any variables", pointing at what it captured): the child can
+/// receive only the argument, so pass the state in it.
 ///
 /// # Examples
 ///
@@ -44,75 +50,46 @@ use crate::codec;
 ///
 /// let mut a = ipc::Process::spawn(double, 21)?;
 /// let mut b = ipc::Process::spawn(greet, ("hi".to_string(), 2))?;
-/// let mut c = ipc::Process::spawn(std::process::id, ())?; // no argument: pass ()
+/// let mut c = ipc::Process::spawn(|()| std::process::id(), ())?; // no argument: take ()
+/// let offset = 10;
+/// let mut d = ipc::Process::spawn(|(x, offset): (u32, u32)| x + offset, (1, offset))?; // state in the argument
 /// assert_eq!(a.join().await?, 42);
 /// assert_eq!(b.join().await?, "hi x2");
 /// assert_ne!(c.join().await?, std::process::id());
+/// assert_eq!(d.join().await?, 11);
 /// # Ok(()) }
 /// ```
-pub trait Target<A, R, Marker>: Copy + Send + Sync + 'static {
+pub trait Returns<R, Marker>: Sized {
     #[doc(hidden)]
-    fn run_target(self, arg: A) -> R;
+    fn finish(self) -> R;
 }
 
-/// Marks a synchronous [`Target`] (you never name it: inference does).
+/// Marks a synchronous target's [`Returns`] (you never name it: inference
+/// does).
 #[derive(Debug)]
 pub struct SyncFn(());
 
-/// Marks an asynchronous [`Target`]; the child builds a current-thread tokio
-/// runtime for it (you never name it: inference does).
+/// Marks an asynchronous target's [`Returns`]; the child builds a
+/// current-thread tokio runtime for it (you never name it: inference does).
 #[derive(Debug)]
-pub struct AsyncFn<Fut>(PhantomData<Fut>);
+pub struct AsyncFn(());
 
-impl<F, A, R> Target<A, R, SyncFn> for F
+impl<R> Returns<R, SyncFn> for R
 where
-    F: Fn(A) -> R + Copy + Send + Sync + 'static,
-    A: Serialize + DeserializeOwned + 'static,
     R: Serialize + DeserializeOwned + 'static,
 {
-    fn run_target(self, arg: A) -> R {
-        self(arg)
+    fn finish(self) -> R {
+        self
     }
 }
 
-impl<F, A, Fut> Target<A, Fut::Output, AsyncFn<Fut>> for F
+impl<Fut> Returns<Fut::Output, AsyncFn> for Fut
 where
-    F: Fn(A) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future,
-    A: Serialize + DeserializeOwned + 'static,
-    Fut::Output: Serialize + DeserializeOwned + 'static,
-{
-    fn run_target(self, arg: A) -> Fut::Output {
-        block_on_child_runtime(self(arg))
-    }
-}
-
-/// Marks a synchronous [`Target`] without an argument.
-#[derive(Debug)]
-pub struct SyncFn0(());
-
-/// Marks an asynchronous [`Target`] without an argument.
-#[derive(Debug)]
-pub struct AsyncFn0<Fut>(PhantomData<Fut>);
-
-impl<F, R> Target<(), R, SyncFn0> for F
-where
-    F: Fn() -> R + Copy + Send + Sync + 'static,
-    R: Serialize + DeserializeOwned + 'static,
-{
-    fn run_target(self, (): ()) -> R {
-        self()
-    }
-}
-
-impl<F, Fut> Target<(), Fut::Output, AsyncFn0<Fut>> for F
-where
-    F: Fn() -> Fut + Copy + Send + Sync + 'static,
     Fut: Future,
     Fut::Output: Serialize + DeserializeOwned + 'static,
 {
-    fn run_target(self, (): ()) -> Fut::Output {
-        block_on_child_runtime(self())
+    fn finish(self) -> Fut::Output {
+        block_on_child_runtime(self)
     }
 }
 
@@ -130,19 +107,15 @@ fn block_on_child_runtime<Fut: Future>(fut: Fut) -> Fut::Output {
 /// why the target could not be run.
 pub(crate) type TrampolineResult = Result<(Vec<u8>, Vec<OwnedFd>), String>;
 
-/// The type of every trampoline.
-pub(crate) type Trampoline = fn(Vec<u8>, Vec<OwnedFd>) -> TrampolineResult;
-
 /// Decodes the argument, runs the target, encodes the result. Panics
 /// propagate to the bootstrap, which reports them.
-pub(crate) fn trampoline<F, A, R, M>(arg: Vec<u8>, fds: Vec<OwnedFd>) -> TrampolineResult
+pub(crate) fn trampoline<A, T, R, M>(target: Callee<A, T>, arg: Vec<u8>, fds: Vec<OwnedFd>) -> TrampolineResult
 where
-    F: Target<A, R, M>,
     A: DeserializeOwned,
+    T: Returns<R, M>,
     R: Serialize,
 {
-    let target: F = super::entry::conjure::<F>();
     let arg: A = codec::decode(&arg, fds).map_err(|e| format!("the child could not decode its argument: {e}"))?;
-    let result = target.run_target(arg);
+    let result = target.get()(arg).finish();
     codec::encode(&result).map_err(|e| format!("the child could not encode its return value: {e}"))
 }
