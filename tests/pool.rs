@@ -395,15 +395,20 @@ fn surroundings(_: u8) -> (String, Option<String>, bool) {
 fn pools_before_and_after_a_move(dir: String) -> (Vec<(String, Option<String>, bool)>, String) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        std::env::set_var("IPC_FORK_TEST_GONE", "1");
+        // SAFETY: (here and below) this child's other threads (the runtime's,
+        // the spawner's) touch the environment only through std, which locks
+        // it, and none of them is spawning now; no C code reads it.
+        unsafe { std::env::set_var("IPC_FORK_TEST_GONE", "1") };
         let before = Pool::new(1).await.unwrap();
         let mut seen = before.map(surroundings, [0]).await.unwrap();
         before.terminate().await;
         // The fork server started above, in the old directory, with the
         // old environment; the next pool's workers must see the new ones.
         std::env::set_current_dir(&dir).unwrap();
-        std::env::set_var("IPC_FORK_TEST_SET", "moved");
-        std::env::remove_var("IPC_FORK_TEST_GONE");
+        // SAFETY: as above.
+        unsafe { std::env::set_var("IPC_FORK_TEST_SET", "moved") };
+        // SAFETY: as above.
+        unsafe { std::env::remove_var("IPC_FORK_TEST_GONE") };
         let log = std::path::Path::new(&dir).join(format!("ipc-fork-test-{}.log", std::process::id()));
         let file = std::fs::File::create(&log).unwrap();
         // SAFETY: dup2 of a live descriptor onto standard error.

@@ -48,7 +48,9 @@ fn ui() {
     for case in &cases {
         std::fs::copy(case, copy.join(case.file_name().unwrap())).unwrap();
     }
-    std::env::set_var("TRYBUILD", "overwrite");
+    // SAFETY: this binary's one test; the harness's other thread waits for
+    // it, and trybuild reads the variable through std.
+    unsafe { std::env::set_var("TRYBUILD", "overwrite") };
     t.compile_fail(copy.join("*.rs"));
     drop(t); // runs the cases
     for case in &cases {

@@ -286,13 +286,13 @@ fn check(method: &ImplItemFn) -> Result<Exposed> {
             return Err(Error::new(
                 r.span(),
                 "exposed methods take `&self` or `&mut self`: the object stays in the server",
-            ))
+            ));
         }
         _ => {
             return Err(Error::new(
                 sig.ident.span(),
                 "exposed methods take `&self` or `&mut self` (an associated function has no object to call)",
-            ))
+            ));
         }
     }
     let mut args = Vec::new();
@@ -323,7 +323,7 @@ fn check_owned(ty: &Type, why: &str) -> Result<()> {
     match ty {
         Type::Reference(r) => return Err(Error::new(r.span(), why)),
         Type::ImplTrait(t) => {
-            return Err(Error::new(t.span(), "`impl Trait` cannot travel between processes: name the type"))
+            return Err(Error::new(t.span(), "`impl Trait` cannot travel between processes: name the type"));
         }
         _ => {}
     }

@@ -14,7 +14,7 @@ pub(crate) fn derive(item: TokenStream) -> Result<TokenStream> {
             return Err(Error::new(
                 e.enum_token.span,
                 "ShmSafe cannot be derived for an enum: a peer may write any bit pattern, and most are no variant",
-            ))
+            ));
         }
         Data::Union(u) => return Err(Error::new(u.union_token.span, "ShmSafe cannot be derived for a union")),
     };

@@ -57,7 +57,7 @@ fn put_varint(out: &mut Vec<u8>, n: u64) {
 
 /// Reads an unsigned LEB128 varint from the front of `bytes`, advancing it.
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, DecodeError> {
-    if let Some((&b, rest)) = bytes.split_first().filter(|(&b, _)| b < 0x80) {
+    if let Some((&b, rest)) = bytes.split_first().filter(|&(&b, _)| b < 0x80) {
         *bytes = rest; // one byte: the usual case
         return Ok(u64::from(b));
     }

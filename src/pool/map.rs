@@ -368,7 +368,7 @@ impl Pool {
         &self,
         target: fn(A) -> T,
         items: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -396,7 +396,7 @@ impl Pool {
         &self,
         target: fn(A) -> T,
         items: S,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + use<A, T, R, M, S>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -428,7 +428,7 @@ impl Pool {
         target: fn(A) -> T,
         items: I,
         chunk_size: usize,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -468,7 +468,7 @@ impl Pool {
         &self,
         target: fn(A) -> T,
         items: I,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -504,7 +504,7 @@ impl Pool {
         target: fn(A) -> T,
         items: I,
         chunk_size: usize,
-    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin
+    ) -> impl Stream<Item = Result<R, TaskError>> + Send + Unpin + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -690,7 +690,7 @@ impl Pool {
         &self,
         target: fn(A) -> T,
         items: I,
-    ) -> impl Iterator<Item = Result<R, TaskError>> + Send
+    ) -> impl Iterator<Item = Result<R, TaskError>> + Send + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -729,7 +729,7 @@ impl Pool {
         &self,
         target: fn(A) -> T,
         items: I,
-    ) -> impl Iterator<Item = Result<R, TaskError>> + Send
+    ) -> impl Iterator<Item = Result<R, TaskError>> + Send + use<A, T, R, M, I>
     where
         T: Returns<R, M>,
         A: Serialize + DeserializeOwned + Send + 'static,

@@ -229,12 +229,22 @@ impl Request {
         for (name, _) in std::env::vars_os() {
             let name_bytes = name.as_bytes();
             if settable(name_bytes) && !self.env.iter().any(|(n, _)| n == name_bytes) {
-                std::env::remove_var(name);
+                // SAFETY: this is the copy, and a fork copies only the thread
+                // that forks: nothing else runs in this process to read the
+                // environment while it changes, and nothing has started yet.
+                #[allow(unsafe_code)]
+                unsafe {
+                    std::env::remove_var(name)
+                };
             }
         }
         for (name, value) in self.env {
             if settable(&name) && !value.contains(&0) {
-                std::env::set_var(OsString::from_vec(name), OsString::from_vec(value));
+                // SAFETY: as for `remove_var` above: the copy's only thread.
+                #[allow(unsafe_code)]
+                unsafe {
+                    std::env::set_var(OsString::from_vec(name), OsString::from_vec(value))
+                };
             }
         }
     }

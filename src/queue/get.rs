@@ -362,7 +362,7 @@ impl<T: DeserializeOwned> Queue<T> {
     /// assert_eq!(items, [0, 1, 2]);
     /// # Ok(()) }
     /// ```
-    pub fn stream(&self) -> impl Stream<Item = Result<T, GetError>> + Send + Unpin + 'static
+    pub fn stream(&self) -> impl Stream<Item = Result<T, GetError>> + Send + Unpin + 'static + use<T>
     where
         T: Send + 'static,
     {

@@ -335,7 +335,7 @@ impl<T> Queue<T> {
         let maxsize = match maxsize {
             None => 0,
             Some(n) if n == 0 || n > ring::MAX_ITEMS as usize => {
-                return Err(invalid("a bounded queue's maxsize must be between 1 and 2^23"))
+                return Err(invalid("a bounded queue's maxsize must be between 1 and 2^23"));
             }
             Some(n) => n as u32,
         };

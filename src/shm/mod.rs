@@ -97,7 +97,7 @@ impl Region {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("a handle's shared region is not one made for {kind:?}"),
-                ))
+                ));
             }
         }
         let size = sys::sealed_size(fd.as_fd())?;
