@@ -21,9 +21,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use ipc::ShareableList;
 use ipc::manager::{DictProxy, ListProxy, Named, QueueProxy, SharedMemoryManager};
 use ipc::shared::Item;
-use ipc::ShareableList;
 
 /// 002's `f(d, l)`.
 async fn f(args: (DictProxy<Item, Item>, ListProxy<i64>)) {

@@ -47,7 +47,7 @@ fn shared_memory_002() -> ipc::Result<()> {
     println!("size {}", shm_a.size());
     shm_a.write_at(0, &[22, 33, 44, 55])?; // buffer[:4] = bytearray([22, 33, 44, 55])
     shm_a.write_at(4, &[100])?; // buffer[4] = 100
-                                // Attach to the existing block by name.
+    // Attach to the existing block by name.
     let shm_b = SharedMemory::open(shm_a.name())?;
     let mut five = [0u8; 5];
     shm_b.read_at(0, &mut five)?;

@@ -8,8 +8,8 @@
 
 use std::os::fd::OwnedFd;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::handle;
 

@@ -358,11 +358,11 @@ pub use ipc_macros::ShmSafe;
 pub use ipc_macros::{main, test};
 // Without the multi-threaded scheduler the attributes refuse its flavor at
 // compile time, with a message naming the feature (as tokio's do).
-#[cfg(all(not(ipc_loom), not(feature = "rt-multi-thread")))]
-pub use ipc_macros::{main_rt as main, test_rt as test};
 #[cfg(all(not(ipc_loom), feature = "manager"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
-pub use ipc_macros::{managed, Managed};
+pub use ipc_macros::{Managed, managed};
+#[cfg(all(not(ipc_loom), not(feature = "rt-multi-thread")))]
+pub use ipc_macros::{main_rt as main, test_rt as test};
 #[cfg(all(not(ipc_loom), feature = "manager"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
 pub use manager::{CallError, Managed, Manager, RemoteError};
@@ -376,8 +376,8 @@ pub use pipe::{
 pub use pool::{Pool, PoolBuilder, PoolError, TaskError, TaskHandle};
 #[cfg(not(ipc_loom))]
 pub use process::{
-    active_children, cpu_count, current_process, parent_process, Builder, ChildInfo, CurrentProcess, JoinError,
-    ParentProcess, Process, SpawnError,
+    Builder, ChildInfo, CurrentProcess, JoinError, ParentProcess, Process, SpawnError, active_children, cpu_count,
+    current_process, parent_process,
 };
 #[cfg(not(ipc_loom))]
 pub use queue::{GetError, JoinableQueue, PutError, PutRefused, Queue, SimpleQueue, TaskDoneError};

@@ -15,11 +15,13 @@ const ROUNDS: usize = 5;
 async fn parties_pass_together_with_distinct_indices_every_round() {
     let barrier = Barrier::new(4).unwrap();
     // One child waits with the blocking form, two with the async one.
-    let mut children: Vec<Process<Vec<u32>>> = vec![Process::spawn(
-        |b: Barrier| (0..ROUNDS).map(|_| b.blocking_wait().unwrap()).collect::<Vec<u32>>(),
-        barrier.clone(),
-    )
-    .unwrap()];
+    let mut children: Vec<Process<Vec<u32>>> = vec![
+        Process::spawn(
+            |b: Barrier| (0..ROUNDS).map(|_| b.blocking_wait().unwrap()).collect::<Vec<u32>>(),
+            barrier.clone(),
+        )
+        .unwrap(),
+    ];
     for _ in 0..2 {
         children.push(
             Process::spawn(

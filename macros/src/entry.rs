@@ -5,7 +5,7 @@
 //! IDEs keep seeing the function.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{ToTokens, quote};
 use syn::{ItemFn, LitInt, LitStr, Path};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

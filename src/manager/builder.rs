@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use super::client::{self, blocking, Mux};
+use super::client::{self, Mux, blocking};
 use super::custom::{Factories, Managed, Registry};
 use super::error::{CallError, ManagerError};
 use super::server::{self, NamedSpec};

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::client::ObjectRef;
 use super::error::{CallError, RemoteError};
 use super::methods::{self, decode, no_method};
-use super::server::{lock, ready, CallFuture, Caller, Served};
+use super::server::{CallFuture, Caller, Served, lock, ready};
 
 /// A type whose values live in a manager server and are used through a
 /// proxy. Derive it with `#[derive(ipc::Managed)]` (which also makes the

@@ -21,8 +21,8 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::error::RemoteError;
 
@@ -303,8 +303,8 @@ methods! {
 
 /// `Array`: the methods of [`list`] that keep its length.
 pub(crate) mod array {
-    pub(crate) use super::list::{Count, Get, Index, Len, Set, ToVec};
     use super::Method;
+    pub(crate) use super::list::{Count, Get, Index, Len, Set, ToVec};
 
     /// The methods an `Array` answers.
     pub(crate) const NAMES: &[&str] = &[Get::NAME, Set::NAME, Len::NAME, ToVec::NAME, Index::NAME, Count::NAME];

@@ -145,9 +145,9 @@ pub use custom::{Exposed, Factories, Managed, Proxy, Registry};
 pub use error::{CallError, ManagerError, RemoteError};
 pub use shared_memory::SharedMemoryManager;
 
-pub(crate) use client::blocking;
 use client::Mux;
 use client::ObjectRef;
+pub(crate) use client::blocking;
 use protocol::{ObjectId, Op};
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use server::fuzz_requests;

@@ -3,10 +3,10 @@
 
 use std::fmt;
 
+use super::Manager;
 use super::client::ObjectRef;
 use super::error::{CallError, ManagerError};
 use super::methods::{self, tracker};
-use super::Manager;
 use crate::shared::Item;
 use crate::shared::{ShareableList, SharedMemory};
 

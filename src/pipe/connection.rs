@@ -19,7 +19,7 @@ use crate::wake::{LazyAsyncFd, Spinner};
 mod transport;
 
 pub(crate) use transport::TrySend;
-use transport::{blocking_write, copy_into, timed_out, Unsent};
+use transport::{Unsent, blocking_write, copy_into, timed_out};
 
 /// The default largest message a connection accepts: 1 GiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 1 << 30;

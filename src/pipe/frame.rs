@@ -156,11 +156,7 @@ enum Stop {
 
 impl From<io::Error> for Stop {
     fn from(e: io::Error) -> Stop {
-        if e.kind() == io::ErrorKind::WouldBlock {
-            Stop::WouldBlock
-        } else {
-            Stop::Io(e)
-        }
+        if e.kind() == io::ErrorKind::WouldBlock { Stop::WouldBlock } else { Stop::Io(e) }
     }
 }
 

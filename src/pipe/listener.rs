@@ -24,9 +24,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use super::Connection;
 use super::auth::{self, Authkey, HandshakeError};
 use super::error::{AcceptError, ConnectError, RecvError, SendError};
-use super::Connection;
 use crate::sys;
 use crate::wake::LazyAsyncFd;
 

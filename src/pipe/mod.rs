@@ -47,7 +47,7 @@ pub use connection::{Connection, DEFAULT_MAX_MESSAGE};
 pub use error::{AcceptError, AuthenticationError, ConnectError, RecvError, SendError};
 pub(crate) use frame::{push_frame, push_frame_with};
 pub use listener::{
-    Address, Client, Listener, ListenerBuilder, LocalPeers, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_HANDSHAKES,
+    Address, Client, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_HANDSHAKES, Listener, ListenerBuilder, LocalPeers,
 };
 
 use crate::sys;

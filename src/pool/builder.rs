@@ -5,14 +5,14 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use super::worker::{Blob, Init};
-use super::{slot, Pool, PoolError, Settings, Shared, State};
+use super::{Pool, PoolError, Settings, Shared, State, slot};
 use crate::codec;
-use crate::process::{trampoline, Entry, Returns, SpawnError};
+use crate::process::{Entry, Returns, SpawnError, trampoline};
 
 /// Configures a [`Pool`] (Python's `Pool(processes, initializer, initargs,
 /// maxtasksperchild)`).

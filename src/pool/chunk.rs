@@ -21,14 +21,14 @@
 
 use std::os::fd::OwnedFd;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::worker::Blob;
 use super::TaskError;
+use super::worker::Blob;
 use crate::codec::{self, DecodeError, EncodeError, Ints};
 use crate::handle;
-use crate::process::{catch_panic, Callee, Entry, Returns, TrampolineResult};
+use crate::process::{Callee, Entry, Returns, TrampolineResult, catch_panic};
 
 /// Room kept for a record's length before its payload is encoded: one
 /// byte, for a payload under 128 bytes (a longer one moves up).

@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
-use futures::stream::{Stream, StreamExt};
 use futures::FutureExt;
-use serde::de::DeserializeOwned;
+use futures::stream::{Stream, StreamExt};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::gather::{Gather, Gathered, Reply};
 use super::handle::{Completion, Finisher};
 use super::{
-    chunk, flatten_chunk, gather_map, Job, Pool, TaskError, TaskHandle, IN_FLIGHT_PER_WORKER, SUBMIT_BYTES,
-    SUBMIT_GROUP,
+    IN_FLIGHT_PER_WORKER, Job, Pool, SUBMIT_BYTES, SUBMIT_GROUP, TaskError, TaskHandle, chunk, flatten_chunk,
+    gather_map,
 };
 use crate::codec;
 use crate::process::{Entry, Returns};

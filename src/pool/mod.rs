@@ -50,8 +50,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::stream::StreamExt;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 pub use builder::PoolBuilder;

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::worker::{FromWorker, Run, WorkerArg};
-use super::{worker, Job, PoolError, Settings, Shared, TaskError};
+use super::{Job, PoolError, Settings, Shared, TaskError, worker};
 use crate::pipe::{Connection, Pipe};
 use crate::pipe::{SendError, TrySend};
 use crate::process::{Process, SpawnError};
@@ -229,8 +229,8 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
     let mut held: VecDeque<Held> = VecDeque::new();
     let mut pace = Pace::default();
     let mut idle = true; // as counted in the shared state
-                         // The worker's end was full at the last send: no more jobs until it
-                         // answers one (retrying at every wake-up would spin).
+    // The worker's end was full at the last send: no more jobs until it
+    // answers one (retrying at every wake-up would spin).
     let mut stalled = false;
     loop {
         let changed = shared.changed.notified();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::handle::{DeFd, SerFd};
 use crate::pipe::Connection;
-use crate::process::{catch_panic, quiet_panics, Entry};
+use crate::process::{Entry, catch_panic, quiet_panics};
 
 /// Encoded bytes and the descriptors of the handles inside them.
 #[derive(Debug, Default)]

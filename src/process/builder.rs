@@ -7,13 +7,13 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::bootstrap::{self, Bootstrap, Mode};
-use super::children::{spawn_daemon, spawn_now, sweep_children, Child, CHILDREN, CHILD_COUNTER};
+use super::children::{CHILD_COUNTER, CHILDREN, Child, spawn_daemon, spawn_now, sweep_children};
 use super::entry::Entry;
-use super::{capture, current_process, entry, fork_server, target, tracker, Process, Returns, SpawnError};
+use super::{Process, Returns, SpawnError, capture, current_process, entry, fork_server, target, tracker};
 use crate::codec;
 use crate::loom::Ordering;
 use crate::pipe::Connection;

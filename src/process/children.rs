@@ -2,11 +2,11 @@
 //! end-of-main sweep, and the detached spawns (the tracker, daemons).
 
 use std::process::Command;
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::{Builder, Returns, SpawnError};
 use crate::loom::AtomicU32;

@@ -45,9 +45,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Builder;
 use super::bootstrap::Mode;
 use super::children::Child;
-use super::Builder;
 use crate::codec;
 use crate::pipe::Connection;
 use crate::sys::{self, Forked};

@@ -71,12 +71,12 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub use builder::Builder;
-pub use children::{active_children, ChildInfo};
-pub use current::{cpu_count, current_process, parent_process, CurrentProcess, ParentProcess};
+pub use children::{ChildInfo, active_children};
+pub use current::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
 pub use error::{JoinError, SpawnError};
 pub use target::{AsyncFn, Returns, SyncFn};
 
@@ -84,7 +84,7 @@ pub(crate) use bootstrap::{
     catch_panic, dispatch_main, dispatch_test, panic_message, quiet_panics, set_test_mode, take_panic_location,
 };
 pub(crate) use entry::{Callee, Entry};
-pub(crate) use target::{trampoline, TrampolineResult};
+pub(crate) use target::{TrampolineResult, trampoline};
 
 use crate::codec;
 use crate::pipe::Connection;

@@ -20,8 +20,8 @@
 use std::future::Future;
 use std::os::fd::OwnedFd;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::entry::Callee;
 use crate::codec;

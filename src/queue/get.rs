@@ -9,7 +9,7 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 
 use super::flavor::{Flavor, Front, Sleepers, Tag};
-use super::{corrupt, give_scratch, held, le64, take_scratch, GetError, Got, Queue, DECODE_IN_RING, OUT_OF_LINE};
+use super::{DECODE_IN_RING, GetError, Got, OUT_OF_LINE, Queue, corrupt, give_scratch, held, le64, take_scratch};
 use crate::codec;
 use crate::shm::Frozen;
 use crate::sync::LockGuard;

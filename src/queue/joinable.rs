@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::flavor::{Flavor, Sleepers};
 use super::Queue;
+use super::flavor::{Flavor, Sleepers};
 use crate::handle::{DeFd, SerFd};
 use crate::wake::{self, Also, Async, Blocking, Doorbell, Park, Recheck, Step, Wait, Wakeup, Woke};
 

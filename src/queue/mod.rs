@@ -66,7 +66,7 @@ mod ring;
 mod tests;
 mod wire;
 
-use wire::{le64, Parts};
+use wire::{Parts, le64};
 
 use std::cell::Cell;
 use std::fmt;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::flavor::{Flavor, Push, Sleepers, Tag};
-use super::{corrupt, give_scratch, held, take_scratch, First, Payload, PutError, Queue, Refused, OUT_OF_LINE};
+use super::{First, OUT_OF_LINE, Payload, PutError, Queue, Refused, corrupt, give_scratch, held, take_scratch};
 use crate::codec::{self, Sunk};
 use crate::loom::Ordering;
 use crate::shm::Frozen;

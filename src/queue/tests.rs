@@ -109,7 +109,7 @@ async fn a_get_cancelled_after_its_wake_up_passes_the_wake_up_on() {
         async move { q.get().await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await; // asleep by now
-                                                          // The woken get will wait for the get lock held here.
+    // The woken get will wait for the get lock held here.
     let lock = q.inner.parts.get_lock.clone();
     let held = tokio::task::spawn_blocking(move || {
         let _guard = lock.blocking_lock().unwrap();

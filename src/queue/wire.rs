@@ -5,8 +5,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ring;
 use super::Queue;
+use super::ring;
 use crate::handle::{DeFd, SerFd};
 use crate::loom::Ordering;
 use crate::shm::{Kind, Region};

@@ -30,7 +30,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::SyncError;
-use super::raw::barrier_word::{round, BarrierWord, Left};
+use super::raw::barrier_word::{BarrierWord, Left, round};
 use super::wire;
 use crate::loom::{AtomicU32, Ordering};
 use crate::shm::{Kind, Region};

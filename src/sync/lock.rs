@@ -732,11 +732,7 @@ impl Lock {
     /// # Ok(()) }
     /// ```
     pub fn release(&self) -> Result<(), SyncError> {
-        if self.raw.release() {
-            Ok(())
-        } else {
-            Err(SyncError::NotLocked)
-        }
+        if self.raw.release() { Ok(()) } else { Err(SyncError::NotLocked) }
     }
 
     /// After an [`OwnerDied`](LockError::OwnerDied) from an unguarded

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::{LockError, SyncError, TryLockError};
-use super::lock::{hand_over, Acquired, RawLock, DEPTH, OWNER_LOCAL};
+use super::lock::{Acquired, DEPTH, OWNER_LOCAL, RawLock, hand_over};
 use super::owner;
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 use crate::shm::Kind;
@@ -118,11 +118,7 @@ impl RLock {
     /// # Ok(()) }
     /// ```
     pub fn depth(&self) -> u32 {
-        if self.mine() {
-            self.depth_word().load(Ordering::Relaxed)
-        } else {
-            0
-        }
+        if self.mine() { self.depth_word().load(Ordering::Relaxed) } else { 0 }
     }
 
     /// Whether the calling task or thread holds the lock.

@@ -33,11 +33,7 @@ pub(crate) use process::*;
 pub(crate) use socket::*;
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
+    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
 }
 
 fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {

@@ -74,11 +74,7 @@ pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags (0 = blocking reads, fine since we
     // only poll it) and returns a new close-on-exec descriptor.
     let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(owned(ret as libc::c_int))
-    }
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(owned(ret as libc::c_int)) }
 }
 
 /// Sends `signal` through a pidfd (immune to pid reuse).
@@ -86,11 +82,7 @@ pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Resul
     // SAFETY: a live pidfd, a signal number, no siginfo, no flags.
     let ret =
         unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// How a reaped child ended.

@@ -40,11 +40,7 @@ pub(crate) fn socket_kind(fd: BorrowedFd<'_>) -> SocketKind {
     // SAFETY: `ty`/`len` are valid out-pointers of the sizes getsockopt expects.
     let ret =
         unsafe { libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut ty).cast(), &mut len) };
-    if ret == 0 && ty == libc::SOCK_SEQPACKET {
-        SocketKind::SeqPacket
-    } else {
-        SocketKind::Stream
-    }
+    if ret == 0 && ty == libc::SOCK_SEQPACKET { SocketKind::SeqPacket } else { SocketKind::Stream }
 }
 
 /// Whether `fd` is a Unix-domain socket (`SO_DOMAIN`), able to carry

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::fd::{Doorbell, LazyAsyncFd, Tokens};
 use super::sleeper::Sleeper;
-use super::spin::{spin, Spinner};
+use super::spin::{Spinner, spin};
 use crate::loom::AtomicU32;
 use crate::sys;
 

@@ -64,10 +64,10 @@ mod spin;
 
 #[cfg(not(ipc_loom))]
 pub(crate) use engine::{
-    block_on, blocking, forever, wait, Also, Async, Blocking, Park, Recheck, Step, Wait, Wakeup, Woke,
+    Also, Async, Blocking, Park, Recheck, Step, Wait, Wakeup, Woke, block_on, blocking, forever, wait,
 };
 #[cfg(not(ipc_loom))]
-pub(crate) use fd::{require_runtime, Doorbell, LazyAsyncFd, Tokens};
+pub(crate) use fd::{Doorbell, LazyAsyncFd, Tokens, require_runtime};
 pub(crate) use sleeper::Sleeper;
 #[cfg(not(ipc_loom))]
 pub(crate) use spin::Spinner;

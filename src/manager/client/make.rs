@@ -3,18 +3,18 @@
 //! start. Each names its type by its `Kind` in the method table, whose
 //! constructor arguments it must send.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use super::super::Manager;
 use super::super::error::CallError;
 use super::super::methods::{self, Bytes, Kind};
 use super::super::protocol::{ObjectId, Op};
-use super::super::Manager;
-use super::{encode, storing, ObjectRef};
 use super::{
     ArrayProxy, BarrierProxy, ConditionProxy, DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy,
     PriorityQueueProxy, QueueProxy, RLockProxy, SemaphoreProxy, ValueProxy,
 };
+use super::{ObjectRef, encode, storing};
 use crate::codec;
 
 /// An object a manager server makes when it starts and serves by name, for

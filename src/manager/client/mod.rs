@@ -28,7 +28,7 @@ use crate::pipe::Address;
 
 mod mux;
 
-pub(crate) use mux::{blocking, in_blocking, transfer_token, Mux, Remote, Undo};
+pub(crate) use mux::{Mux, Remote, Undo, blocking, in_blocking, transfer_token};
 
 /// A reference to one server object, shared by the clones of a proxy in
 /// this process (the server counts one reference per process holding it).

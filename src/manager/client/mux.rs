@@ -55,14 +55,14 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{Notify, oneshot};
 
 use super::super::error::{CallError, RemoteError};
-use super::super::protocol::{ObjectId, Op, Reply, Request, MAX_FRAME};
+use super::super::protocol::{MAX_FRAME, ObjectId, Op, Reply, Request};
 use crate::codec;
 use crate::loom::{AtomicU64, Ordering};
 use crate::pipe::Connection;
-use crate::pipe::{push_frame, push_frame_with, Address, Authkey, Client};
+use crate::pipe::{Address, Authkey, Client, push_frame, push_frame_with};
 
 /// Requests a burst of calls (a `join`) writes at a time: the server starts
 /// on the first ones while the caller makes the rest.

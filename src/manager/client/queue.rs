@@ -3,14 +3,14 @@
 use std::borrow::Borrow;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::super::error::RemoteError;
-use super::super::methods::{queue, Method};
+use super::super::methods::{Method, queue};
 use super::super::protocol::{ObjectId, Op};
-use super::{load, CallError, Mux};
+use super::{CallError, Mux, load};
 
 proxy! {
     /// A queue in a manager: Python's `manager.Queue()`, `JoinableQueue()`

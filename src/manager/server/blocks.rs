@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::super::methods::{self, tracker, Bytes, Kind};
-use super::{lock, ready, CallFuture, Caller, Served};
+use super::super::methods::{self, Bytes, Kind, tracker};
+use super::{CallFuture, Caller, Served, lock, ready};
 
 /// The names of the shared-memory blocks a `SharedMemoryManager` made:
 /// unlinked when this object goes (the manager's shutdown, or its last

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 
 use super::super::error::RemoteError;
-use super::super::methods::{self, array, dict, list, namespace, value, Bytes};
-use super::{lock, no_method, ready, CallFuture, Caller, Served};
+use super::super::methods::{self, Bytes, array, dict, list, namespace, value};
+use super::{CallFuture, Caller, Served, lock, no_method, ready};
 
 /// Python's index rules: negative counts from the end.
 fn index(i: i64, len: usize) -> Result<usize, RemoteError> {
@@ -146,11 +146,7 @@ impl List {
 
 impl Served for List {
     fn type_name(&self) -> &'static str {
-        if self.fixed {
-            <methods::Array as methods::Kind>::NAME
-        } else {
-            <methods::List as methods::Kind>::NAME
-        }
+        if self.fixed { <methods::Array as methods::Kind>::NAME } else { <methods::List as methods::Kind>::NAME }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {

@@ -10,10 +10,10 @@ use futures::FutureExt;
 use tokio::sync::Notify;
 
 use super::super::error::RemoteError;
-use super::super::protocol::{Op, Reply, Request, MAX_FRAME};
-use super::{encode, Caller, Server};
+use super::super::protocol::{MAX_FRAME, Op, Reply, Request};
+use super::{Caller, Server, encode};
 use crate::codec;
-use crate::pipe::{push_frame_with, Connection, TrySend};
+use crate::pipe::{Connection, TrySend, push_frame_with};
 
 pub(super) async fn serve_connection(server: Arc<Server>, mut conn: Connection, caller: Caller) {
     let Ok(writer) = conn.try_clone() else { return };

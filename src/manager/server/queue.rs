@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 use super::super::error::RemoteError;
-use super::super::methods::{queue, Bytes};
-use super::{lock, wait_until, CallFuture, Caller, Served};
+use super::super::methods::{Bytes, queue};
+use super::{CallFuture, Caller, Served, lock, wait_until};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Order {

@@ -15,10 +15,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::super::error::RemoteError;
-use super::super::methods::{self, barrier, condition, event, rlock, semaphore, Bytes, Kind};
-use super::{lock, wait_until, CallFuture, Caller, Served};
+use super::super::methods::{self, Bytes, Kind, barrier, condition, event, rlock, semaphore};
+use super::{CallFuture, Caller, Served, lock, wait_until};
 use crate::loom::{AtomicU32, AtomicU64};
-use crate::sync::raw::barrier_word::{round, BarrierWord, Left};
+use crate::sync::raw::barrier_word::{BarrierWord, Left, round};
 
 /// Who holds a lock: a connection and a task or thread in its process.
 type Owner = (Caller, u64);
@@ -154,11 +154,7 @@ impl LockState {
 /// holds it) are served as their state machine.
 impl Served for LockState {
     fn type_name(&self) -> &'static str {
-        if self.reentrant {
-            methods::RLock::NAME
-        } else {
-            methods::Lock::NAME
-        }
+        if self.reentrant { methods::RLock::NAME } else { methods::Lock::NAME }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, caller: Caller) -> CallFuture {
@@ -230,11 +226,7 @@ impl Semaphore {
 
 impl Served for Semaphore {
     fn type_name(&self) -> &'static str {
-        if self.bound.is_some() {
-            methods::BoundedSemaphore::NAME
-        } else {
-            methods::Semaphore::NAME
-        }
+        if self.bound.is_some() { methods::BoundedSemaphore::NAME } else { methods::Semaphore::NAME }
     }
 
     fn call(self: Arc<Self>, method: &str, args: Bytes, _: Caller) -> CallFuture {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::io::unix::AsyncFd;
 
 use super::super::error::{RecvError, SendError};
-use super::super::frame::{encode_header, Frame, FrameReader, ReadOutcome};
+use super::super::frame::{Frame, FrameReader, ReadOutcome, encode_header};
 use super::Connection;
 use crate::codec;
 use crate::sys::{self, Interest};
@@ -354,11 +354,7 @@ impl<'a> Partial<'a> {
 
     fn remaining(&self) -> [&'a [u8]; 2] {
         let [a, b] = self.parts;
-        if self.written < a.len() {
-            [&a[self.written..], b]
-        } else {
-            [&[], &b[self.written - a.len()..]]
-        }
+        if self.written < a.len() { [&a[self.written..], b] } else { [&[], &b[self.written - a.len()..]] }
     }
 
     fn done(&self) -> bool {

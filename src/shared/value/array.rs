@@ -12,7 +12,7 @@ use super::{Cells, Checked};
 #[cfg(doc)]
 use super::{RawArray, Value};
 use crate::shm::{Kind, Region};
-use crate::sync::lock::{RawLock, LOCK_BYTES};
+use crate::sync::lock::{LOCK_BYTES, RawLock};
 use crate::sync::{Lock, LockError, LockGuard, TryLockError};
 
 /// A fixed-length array of `T` in shared memory with its own lock (Python's

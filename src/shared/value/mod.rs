@@ -53,19 +53,11 @@ trait Checked {
 
 impl<T: ShmSafe> Checked for Cells<T> {
     fn check(&self, i: usize) -> Result<(), AccessError> {
-        if i < self.len() {
-            Ok(())
-        } else {
-            Err(AccessError::OutOfRange { index: i, len: self.len() })
-        }
+        if i < self.len() { Ok(()) } else { Err(AccessError::OutOfRange { index: i, len: self.len() }) }
     }
 
     fn check_len(&self, got: usize) -> Result<(), AccessError> {
-        if got == self.len() {
-            Ok(())
-        } else {
-            Err(AccessError::WrongLength { len: self.len(), got })
-        }
+        if got == self.len() { Ok(()) } else { Err(AccessError::WrongLength { len: self.len(), got }) }
     }
 }
 

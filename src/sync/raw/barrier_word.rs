@@ -56,11 +56,7 @@ impl BarrierWord<'_> {
         // Relaxed: a snapshot.
         let s = self.state.load(Ordering::Relaxed);
         let c = count(s);
-        if c >= self.parties || s & BROKEN != 0 {
-            0
-        } else {
-            c
-        }
+        if c >= self.parties || s & BROKEN != 0 { 0 } else { c }
     }
 
     pub(crate) fn is_broken(&self) -> bool {

@@ -45,11 +45,7 @@ impl LockWord<'_> {
     fn outcome(&self) -> Acquired {
         // Relaxed: we hold the lock, and whoever set the flag did so while
         // holding it, before a release our acquisition synchronised with.
-        if self.flags.load(Ordering::Relaxed) & INCONSISTENT != 0 {
-            Acquired::OwnerDied
-        } else {
-            Acquired::Clean
-        }
+        if self.flags.load(Ordering::Relaxed) & INCONSISTENT != 0 { Acquired::OwnerDied } else { Acquired::Clean }
     }
 
     /// Replaces the dead holder `dead` with `me`, marking the lock

@@ -1,12 +1,12 @@
 //! `ArrayProxy`: an `Array` (a fixed-length list) on the server.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::super::super::error::RemoteError;
 use super::super::super::methods::array;
-use super::super::{load, CallError};
+use super::super::{CallError, load};
 
 proxy! {
     /// A fixed-length array in a manager (Python's

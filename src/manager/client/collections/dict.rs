@@ -2,13 +2,13 @@
 
 use std::borrow::Borrow;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::super::super::error::RemoteError;
 use super::super::super::methods::dict;
-use super::super::{encode, load, storing, CallError};
+use super::super::{CallError, encode, load, storing};
 
 proxy! {
     /// A `dict` in a manager (Python's `DictProxy`): keys and values are

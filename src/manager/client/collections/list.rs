@@ -1,12 +1,12 @@
 //! `ListProxy`: a `list` on the server.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::super::super::error::RemoteError;
 use super::super::super::methods::list;
-use super::super::{load, CallError};
+use super::super::{CallError, load};
 
 proxy! {
     /// A `list` in a manager (Python's `ListProxy`). Indices follow

@@ -1,12 +1,12 @@
 //! `NamespaceProxy`: a `Namespace` on the server.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::super::super::error::RemoteError;
 use super::super::super::methods::namespace;
-use super::super::{load, CallError};
+use super::super::{CallError, load};
 
 proxy! {
     /// A `Namespace` in a manager: named attributes of any serde type.

@@ -1,10 +1,10 @@
 //! `ValueProxy`: a `Value` on the server.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::super::super::methods::value;
-use super::super::{load, CallError};
+use super::super::{CallError, load};
 
 proxy! {
     /// A value in a manager (Python's `manager.Value(typecode, value)`),

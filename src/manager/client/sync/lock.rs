@@ -5,9 +5,9 @@ use std::time::Duration;
 
 #[cfg(doc)]
 use super::super::super::error::RemoteError;
-use super::super::super::methods::{lock, rlock, Method};
+use super::super::super::methods::{Method, lock, rlock};
 use super::super::super::protocol::ObjectId;
-use super::super::{notify_call, CallError, Mux, ObjectRef};
+use super::super::{CallError, Mux, ObjectRef, notify_call};
 use crate::codec;
 use crate::sync::owner;
 
