@@ -70,7 +70,7 @@ fn floor(g: &mut Group<'_>, trips: usize) {
 fn python(g: &mut Group<'_>, name: &str, mode: &str) {
     if support::have_python() {
         g.bench_function(name, |b| {
-            b.iter_custom(|iters| support::python("manager.py", &[mode.into(), iters.to_string()]))
+            b.iter_custom(support::python_fixed("manager.py", 3_000, |n| vec![mode.into(), n.to_string()]))
         });
     }
 }
@@ -131,10 +131,10 @@ fn pipelined(c: &mut Criterion, rt: &tokio::runtime::Runtime, maths: &MathsClass
     });
     if support::have_python() {
         g.bench_function("python 100 Maths.add from 4 threads", |b| {
-            b.iter_custom(|iters| support::python("manager.py", &["threads".into(), (iters * N).to_string()]))
+            b.iter_custom(support::python_fixed("manager.py", 50, |n| vec!["threads".into(), (n * N).to_string()]))
         });
         g.bench_function("python 100 Maths.add one after another", |b| {
-            b.iter_custom(|iters| support::python("manager.py", &["call".into(), (iters * N).to_string()]))
+            b.iter_custom(support::python_fixed("manager.py", 50, |n| vec!["call".into(), (n * N).to_string()]))
         });
     }
     g.finish();

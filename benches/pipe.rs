@@ -121,7 +121,7 @@ fn round_trip(c: &mut Criterion) {
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Pipe", |b| {
-            b.iter_custom(|iters| support::python("pipe.py", &["rtt".into(), iters.to_string()]))
+            b.iter_custom(support::python_fixed("pipe.py", 10_000, |n| vec!["rtt".into(), n.to_string()]))
         });
     }
     g.finish();
@@ -182,7 +182,11 @@ fn throughput(c: &mut Criterion) {
         });
         if support::have_python() {
             g.bench_function("python Pipe.send_bytes", |b| {
-                b.iter_custom(|iters| support::python("pipe.py", &["put".into(), size.to_string(), iters.to_string()]))
+                // About 256 MiB a run, at least 16 messages.
+                let n = (256u64 << 20).div_ceil(size as u64).max(16);
+                b.iter_custom(support::python_fixed("pipe.py", n, |n| {
+                    vec!["put".into(), size.to_string(), n.to_string()]
+                }))
             });
         }
         g.finish();

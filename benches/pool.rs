@@ -89,7 +89,9 @@ fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     if support::have_python() {
         for method in ["fork", "spawn"] {
             g.bench_function(format!("python Pool(2) ({method})"), |b| {
-                b.iter_custom(|iters| support::python("pool.py", &["startup".into(), method.into(), iters.to_string()]))
+                b.iter_custom(support::python_fixed("pool.py", 20, |n| {
+                    vec!["startup".into(), method.into(), n.to_string()]
+                }))
             });
         }
     }

@@ -27,7 +27,7 @@ fn spawn_join(c: &mut Criterion) {
         g.sample_size(10).measurement_time(Duration::from_secs(8));
         for method in ["fork", "spawn"] {
             g.bench_function(format!("python Process start + join ({method})"), |b| {
-                b.iter_custom(|iters| support::python("spawn.py", &[method.into(), iters.to_string()]))
+                b.iter_custom(support::python_fixed("spawn.py", 20, |n| vec![method.into(), n.to_string()]))
             });
         }
     }

@@ -111,10 +111,10 @@ fn one_to_one(c: &mut Criterion) {
     g.bench_function("floor: raw 8-byte socketpair messages", |b| b.iter_custom(raw_messages));
     if support::have_python() {
         g.bench_function("python Queue", |b| {
-            b.iter_custom(|n| support::python("mpqueue.py", &["queue".into(), n.to_string()]))
+            b.iter_custom(support::python_fixed("mpqueue.py", 100_000, |n| vec!["queue".into(), n.to_string()]))
         });
         g.bench_function("python SimpleQueue", |b| {
-            b.iter_custom(|n| support::python("mpqueue.py", &["simple".into(), n.to_string()]))
+            b.iter_custom(support::python_fixed("mpqueue.py", 100_000, |n| vec!["simple".into(), n.to_string()]))
         });
     }
     g.finish();
@@ -128,7 +128,8 @@ fn two_to_two(c: &mut Criterion) {
     });
     if support::have_python() {
         g.bench_function("python Queue", |b| {
-            b.iter_custom(|n| support::python("mpqueue.py", &["two".into(), n.div_ceil(2).to_string()]))
+            // n items, n/2 per producer.
+            b.iter_custom(support::python_fixed("mpqueue.py", 100_000, |n| vec!["two".into(), (n / 2).to_string()]))
         });
     }
     g.finish();
@@ -161,7 +162,9 @@ fn big_items(c: &mut Criterion) {
     g.bench_function("floor: memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
     if support::have_python() {
         g.bench_function("python Queue", |b| {
-            b.iter_custom(|n| support::python("mpqueue.py", &["big".into(), SIZE.to_string(), n.to_string()]))
+            b.iter_custom(support::python_fixed("mpqueue.py", 100, |n| {
+                vec!["big".into(), SIZE.to_string(), n.to_string()]
+            }))
         });
     }
     g.finish();

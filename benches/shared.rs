@@ -47,7 +47,8 @@ fn value_increments(c: &mut Criterion) {
     g.bench_function("ipc Value get_lock += 1", |b| b.iter_custom(ipc_value));
     if support::have_python() {
         g.bench_function("python Value get_lock += 1", |b| {
-            b.iter_custom(|iters| support::python("shared.py", &["value".into(), iters.div_ceil(2).to_string()]))
+            // n increments, n/2 per process.
+            b.iter_custom(support::python_fixed("shared.py", 200_000, |n| vec!["value".into(), (n / 2).to_string()]))
         });
     }
     g.finish();
@@ -98,7 +99,7 @@ fn bulk_writes(c: &mut Criterion) {
     });
     if support::have_python() {
         g.bench_function("python buf[:] = src, warm", |b| {
-            b.iter_custom(|iters| support::python("shared.py", &["write".into(), iters.to_string(), "64".into()]))
+            b.iter_custom(support::python_fixed("shared.py", 20, |n| vec!["write".into(), n.to_string(), "64".into()]))
         });
     }
     g.finish();
@@ -145,7 +146,7 @@ fn lifecycle(c: &mut Criterion) {
     g.bench_function("floor: raw system calls", |b| b.iter(|| raw_cycle(&path)));
     if support::have_python() {
         g.bench_function("python SharedMemory", |b| {
-            b.iter_custom(|iters| support::python("shared.py", &["lifecycle".into(), iters.to_string()]))
+            b.iter_custom(support::python_fixed("shared.py", 5_000, |n| vec!["lifecycle".into(), n.to_string()]))
         });
     }
     g.finish();

@@ -13,6 +13,22 @@ pub(crate) fn have_python() -> bool {
     ok
 }
 
+/// A Python row's routine for `iter_custom`: each call runs the script once
+/// over a fixed, large `n` operations (`args(n)` builds its arguments), takes
+/// the script's own clock for its timed loop (the interpreter's start-up and
+/// the script's fixed costs, such as starting and joining its processes,
+/// stay outside it), and scales that to criterion's `iters`. So criterion's
+/// iteration count never reaches Python: sized from the wall time of a
+/// script run, start-up included, it would make the fixed costs the figure
+/// (and the figure depend on the warm-up setting).
+pub(crate) fn python_fixed(
+    script: &'static str,
+    n: u64,
+    args: impl Fn(u64) -> Vec<String>,
+) -> impl FnMut(u64) -> Duration {
+    move |iters| python(script, &args(n)).mul_f64(iters as f64 / n as f64)
+}
+
 /// Runs `benches/python/SCRIPT ARGS…`, which prints the seconds its timed
 /// loop took.
 pub(crate) fn python(script: &str, args: &[String]) -> Duration {

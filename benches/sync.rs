@@ -99,7 +99,9 @@ fn event_ping_pong(c: &mut Criterion) {
     g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
     if support::have_python() {
         g.sample_size(10);
-        g.bench_function("python Event", |b| b.iter_custom(|iters| support::python("event.py", &[iters.to_string()])));
+        g.bench_function("python Event", |b| {
+            b.iter_custom(support::python_fixed("event.py", 5_000, |n| vec![n.to_string()]))
+        });
     }
     g.finish();
 
@@ -190,7 +192,7 @@ fn lock_uncontended(c: &mut Criterion) {
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Lock acquire+release", |b| {
-            b.iter_custom(|iters| support::python("lock.py", &["uncontended".into(), iters.to_string()]))
+            b.iter_custom(support::python_fixed("lock.py", 2_000_000, |n| vec!["uncontended".into(), n.to_string()]))
         });
     }
     g.finish();
@@ -230,7 +232,8 @@ fn lock_contended(c: &mut Criterion) {
     g.bench_function("ipc Lock", |b| b.iter_custom(ipc_contended));
     if support::have_python() {
         g.bench_function("python Lock", |b| {
-            b.iter_custom(|iters| support::python("lock.py", &["contended".into(), iters.div_ceil(2).to_string()]))
+            // n pairs, n/2 per process.
+            b.iter_custom(support::python_fixed("lock.py", 400_000, |n| vec!["contended".into(), (n / 2).to_string()]))
         });
     }
     g.finish();

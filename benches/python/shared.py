@@ -1,7 +1,9 @@
 """Times multiprocessing's shared data, for benches/shared.rs.
 
 Usage: python3 shared.py value N       -- seconds for 2*N locked increments of a
-                                          Value('q') from two processes
+                                          Value('q') from two processes (from the
+                                          barrier to the later one's last; the
+                                          child's start and join outside)
        python3 shared.py lifecycle N   -- seconds for N SharedMemory create +
                                           open + close + unlink cycles (4 KiB)
        python3 shared.py write N MiB   -- seconds for N writes of MiB MiB into a
@@ -13,27 +15,29 @@ import time
 from multiprocessing import shared_memory
 
 
-def add(v, barrier, n):
+def add(v, barrier, n, done):
     barrier.wait()
     for _ in range(n):
         with v.get_lock():
             v.value += 1
+    done.put(time.perf_counter())
 
 
 if __name__ == "__main__":
     mode, n = sys.argv[1], int(sys.argv[2])
     if mode == "value":
         v = mp.Value("q", 0)
-        barrier = mp.Barrier(2)
-        p = mp.Process(target=add, args=(v, barrier, n))
+        barrier, done = mp.Barrier(2), mp.SimpleQueue()
+        p = mp.Process(target=add, args=(v, barrier, n, done))
         p.start()
         barrier.wait()
         start = time.perf_counter()
         for _ in range(n):
             with v.get_lock():
                 v.value += 1
+        end = max(time.perf_counter(), done.get())
         p.join()
-        elapsed = time.perf_counter() - start
+        elapsed = end - start
         assert v.value == 2 * n
         print(elapsed)
     elif mode == "lifecycle":
