@@ -35,6 +35,7 @@
 //! |---|---|---|
 //! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(f, a)`](Process::spawn) | one serde argument (a tuple for several; none: `Process::spawn(\|()\| f(), ())`); sync or async `f`, a function pointer: a capturing closure fails to compile |
 //! | `Process(name=…, daemon=…)` | [`Process::builder()`](Process::builder)`.name(…).daemon(…)` | daemons also die when the parent is SIGKILLed |
+//! | `set_start_method('forkserver')`, `get_context('spawn')` | [`Builder::start_method`]`(`[`StartMethod::ForkServer`](process::StartMethod::ForkServer)`)` | per child; `Spawn` (a fresh `exec`) is the default |
 //! | `p.join()` | [`p.join().await`](Process::join) | returns the target's return value |
 //! | `p.join(timeout)` | [`p.join_timeout(d).await`](Process::join_timeout) | |
 //! | `p.pid`, `p.name`, `p.daemon` | [`pid()`](Process::pid), [`name()`](Process::name), [`daemon()`](Process::daemon) | |

@@ -185,6 +185,35 @@ async fn exit_codes_follow_python() {
     assert_eq!(killed.exitcode(), Some(-libc::SIGKILL));
 }
 
+// A child copied from the fork server behaves as an exec'd one: its value,
+// its name, its parent, a panic, a signal, the list of active children.
+// (tests/tracing.rs sees that it was forked; tests/pool.rs that a copy takes
+// the caller's directory and environment of the moment.)
+#[ipc::test]
+async fn a_child_started_by_the_fork_server_is_a_child_like_any_other() {
+    use ipc::process::StartMethod;
+    let forked = || Process::builder().start_method(StartMethod::ForkServer);
+    let me = std::process::id();
+    let mut p = forked()
+        .name("copied")
+        .spawn(|x: u32| (x * 2, ipc::current_process().name().to_owned(), ipc::parent_process().map(|p| p.pid())), 21)
+        .unwrap();
+    assert!(ipc::active_children().iter().any(|c| c.pid == p.pid()));
+    assert_eq!(bounded(p.join()).await.unwrap(), (42, "copied".to_owned(), Some(me)));
+
+    let mut panics = forked().spawn(|n: u32| -> u32 { panic!("copy {n} failed") }, 3).unwrap();
+    match bounded(panics.join()).await {
+        Err(JoinError::Panicked { message, .. }) => assert_eq!(message, "copy 3 failed"),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    let mut sleeper = forked().spawn(|secs: u64| std::thread::sleep(Duration::from_secs(secs)), 60).unwrap();
+    sleeper.terminate().unwrap();
+    assert!(matches!(bounded(sleeper.join()).await, Err(JoinError::Signaled { signal: libc::SIGTERM })));
+    // Async targets too.
+    let mut a = forked().spawn(double_async, 5).unwrap();
+    assert_eq!(bounded(a.join()).await.unwrap(), 10);
+}
+
 #[ipc::test]
 async fn a_panic_reaches_join_with_message_and_location() {
     let mut p = Process::spawn(|n: u32| -> u32 { panic!("task {n} failed") }, 3).unwrap();

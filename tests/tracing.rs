@@ -78,6 +78,11 @@ async fn the_events_a_user_sees() {
     assert_eq!(bounded(child.join()).await.unwrap(), 1);
     captured.expect(&["spawned a child process", &format!("pid={pid}"), "name=traced"]).await;
     captured.expect(&["reaped a child process", &format!("pid={pid}")]).await;
+    // One copied from the fork server says so.
+    let forked = Process::builder().start_method(ipc::process::StartMethod::ForkServer);
+    let mut copy = forked.name("copied").spawn(|x: u8| x, 2).unwrap();
+    assert_eq!(bounded(copy.join()).await.unwrap(), 2);
+    captured.expect(&["spawned a child process", &format!("pid={}", copy.pid()), "name=copied", "forked=true"]).await;
 
     // A lock whose holder died, taken over.
     let lock = Lock::new().unwrap();

@@ -97,7 +97,7 @@ pub(super) fn spawn_worker(n: usize, settings: &Settings) -> Result<Starting, Po
         .name(format!("PoolWorker-{n}"))
         .daemon(true)
         .kill_on_drop(true)
-        .forked()
+        .start_method(crate::process::StartMethod::ForkServer)
         .spawn(worker::run, WorkerArg { conn: there, init })
         .map_err(spawn_error)?;
     Ok(Starting { conn, process })

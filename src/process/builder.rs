@@ -38,6 +38,39 @@ pub struct Builder {
     pub(super) forked: bool,
 }
 
+/// How a child starts (Python's start methods, `set_start_method`), chosen
+/// per child with [`Builder::start_method`].
+///
+/// # Examples
+///
+/// ```
+/// # #[ipc::main] async fn main() -> ipc::Result<()> {
+/// use ipc::process::StartMethod;
+/// let mut p = ipc::Process::builder().start_method(StartMethod::ForkServer).spawn(|x: u32| x + 1, 1)?;
+/// assert_eq!(p.join().await?, 2);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+#[doc(alias = "set_start_method")]
+#[doc(alias = "get_context")]
+pub enum StartMethod {
+    /// A fresh `exec` of this executable (Python's `spawn`): the default.
+    #[default]
+    Spawn,
+    /// A copy of the *fork server*, an idle process of this executable
+    /// started by the first child that asks for it (Python's `forkserver`),
+    /// made with `clone`: no fresh process image to load, so a child starts
+    /// several times faster. The copy takes this process's working
+    /// directory, environment, standard output and error of the moment;
+    /// other inherited attributes (umask, resource limits, CPU affinity,
+    /// ignored signals) are those this process had when the server started,
+    /// as with Python's. It is this process's own child, like any other.
+    /// Pool workers always start this way. If the server cannot be had, the
+    /// child is started by `exec` instead.
+    ForkServer,
+}
+
 impl Builder {
     /// Names the child (default `"Process-N"`); the child sees it as
     /// [`current_process().name()`](super::CurrentProcess::name).
@@ -90,6 +123,25 @@ impl Builder {
         self
     }
 
+    /// How the child starts: by a fresh `exec` (the default) or as a copy of
+    /// the fork server (see [`StartMethod`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[ipc::main] async fn main() -> ipc::Result<()> {
+    /// use ipc::process::StartMethod;
+    /// let b = ipc::Process::builder().name("quick").start_method(StartMethod::ForkServer);
+    /// let mut p = b.spawn(|()| ipc::current_process().name().to_owned(), ())?;
+    /// assert_eq!(p.join().await?, "quick");
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "set_start_method")]
+    pub fn start_method(mut self, method: StartMethod) -> Builder {
+        self.forked = method == StartMethod::ForkServer;
+        self
+    }
+
     /// Starts a child process running `target(arg)`.
     ///
     /// `target` must be an `fn` item or a closure that captures nothing; a
@@ -128,14 +180,6 @@ impl Builder {
             kill_on_drop: self.kill_on_drop,
             _result: PhantomData,
         })
-    }
-
-    /// Starts the child through the fork server (pool workers): a copy of an
-    /// idle process of this executable instead of a fresh `exec`, or a fresh
-    /// `exec` if the server cannot be had.
-    pub(crate) fn forked(mut self) -> Builder {
-        self.forked = true;
-        self
     }
 
     /// Starts a child running `entry` (the fork server: none), not generic,

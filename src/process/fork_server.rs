@@ -1,5 +1,6 @@
-//! The fork server: an idle process of this executable that pool workers
-//! are copied from (Python's `forkserver` start method, for pools).
+//! The fork server: an idle process of this executable that pool workers,
+//! and children started with [`StartMethod::ForkServer`](super::StartMethod),
+//! are copied from (Python's `forkserver` start method).
 //!
 //! # Implementation notes
 //!

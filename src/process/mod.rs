@@ -74,7 +74,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use builder::Builder;
+pub use builder::{Builder, StartMethod};
 pub use children::{ChildInfo, active_children};
 pub use current::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
 pub use error::{JoinError, SpawnError};
