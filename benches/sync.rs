@@ -189,6 +189,11 @@ fn lock_uncontended(c: &mut Criterion) {
             word.store(0, Ordering::Release);
         })
     });
+    // The in-process locks a Rust program would otherwise use.
+    let std_mutex = std::sync::Mutex::new(());
+    g.bench_function("std::sync::Mutex lock+drop", |b| b.iter(|| drop(black_box(std_mutex.lock().unwrap()))));
+    let pl_mutex = parking_lot::Mutex::new(());
+    g.bench_function("parking_lot::Mutex lock+drop", |b| b.iter(|| drop(black_box(pl_mutex.lock()))));
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Lock acquire+release", |b| {
