@@ -6,7 +6,10 @@
 //! - two processes contending for one `Lock` (lock, increment, unlock),
 //!   beside Python;
 //! - `Event` ping-pong between two processes (two events), beside a raw
-//!   eventfd ping-pong between two processes and Python's `Event`.
+//!   eventfd ping-pong between two processes, the spinning floors (a turn
+//!   word on a shared page, spun on for ever, or for 50 µs and then slept on
+//!   with a futex) and Python's `Event`; on one CPU, beside the eventfd and
+//!   spin-then-park floors (a pure spin there only burns its time slice).
 
 #![allow(clippy::disallowed_types)] // the floor is a raw std atomic on a shared page
 
@@ -97,6 +100,8 @@ fn event_ping_pong(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     g.bench_function("ipc Event (blocking wait)", |b| b.iter_custom(ipc_ping_pong));
     g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
+    g.bench_function("floor: pure spin on a shared word", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::Pure)));
+    g.bench_function("floor: spin 50 µs, then futex", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::ThenPark)));
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Event", |b| {
@@ -113,6 +118,7 @@ fn event_ping_pong(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.bench_function("ipc Event (blocking wait)", |b| b.iter_custom(ipc_ping_pong));
     g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
+    g.bench_function("floor: spin 50 µs, then futex", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::ThenPark)));
     g.finish();
     support::pin_to(&all);
 }
@@ -164,9 +170,97 @@ impl SharedPage {
     }
 
     fn word(&self) -> &AtomicU32 {
-        // SAFETY: the page is mapped, aligned, zeroed and lives as long as self.
-        unsafe { &*self.0.cast::<AtomicU32>() }
+        self.word_at(0)
     }
+
+    fn word_at(&self, i: usize) -> &AtomicU32 {
+        assert!(i < 1024);
+        // SAFETY: the page is mapped, aligned, zeroed and lives as long as
+        // self; word `i` is inside it.
+        unsafe { &*self.0.cast::<AtomicU32>().add(i) }
+    }
+}
+
+/// How a spin floor's side waits for its turn.
+#[derive(Clone, Copy)]
+enum Spin {
+    /// Spins until the word changes, however long.
+    Pure,
+    /// Spins for up to 50 µs (the engine's cap), then sleeps in FUTEX_WAIT
+    /// on the word; the other side wakes it only if it said it sleeps.
+    ThenPark,
+}
+
+/// Waits until `turn` holds `want`, as `how` says; `parked` counts sleepers.
+fn spin_wait(turn: &AtomicU32, parked: &AtomicU32, want: u32, how: Spin) {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if turn.load(Ordering::Acquire) == want {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        if matches!(how, Spin::ThenPark) && start.elapsed() > Duration::from_micros(50) {
+            parked.fetch_add(1, Ordering::SeqCst);
+            let seen = turn.load(Ordering::SeqCst);
+            if seen != want {
+                // SAFETY: FUTEX_WAIT on a live, aligned word of a shared
+                // page; it returns at once if the word is no longer `seen`.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_futex,
+                        turn.as_ptr(),
+                        libc::FUTEX_WAIT,
+                        seen,
+                        std::ptr::null::<libc::timespec>(),
+                    )
+                };
+            }
+            parked.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Gives the turn to the other side (`to`), waking it if it sleeps.
+fn spin_hand(turn: &AtomicU32, parked: &AtomicU32, to: u32) {
+    turn.store(to, Ordering::SeqCst);
+    if parked.load(Ordering::SeqCst) > 0 {
+        // SAFETY: FUTEX_WAKE on a live, aligned word of a shared page.
+        unsafe { libc::syscall(libc::SYS_futex, turn.as_ptr(), libc::FUTEX_WAKE, i32::MAX) };
+    }
+}
+
+/// The spinning floors: a forked child and this process hand a turn word on
+/// a shared page back and forth (the child only touches atomics, makes the
+/// futex call and `_exit`s).
+fn spin_ping_pong(iters: u64, how: Spin) -> Duration {
+    let page = SharedPage::new();
+    let (turn, parked) = (page.word_at(0), page.word_at(16));
+    // SAFETY: the child only touches the shared page's atomics, calls futex
+    // and `_exit`, all async-signal-safe, then exits without unwinding.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        for _ in 0..iters + 1 {
+            spin_wait(turn, parked, 1, how);
+            spin_hand(turn, parked, 0);
+        }
+        // SAFETY: ends the forked child at once.
+        unsafe { libc::_exit(0) };
+    }
+    // One warm-up exchange, as for the others.
+    spin_hand(turn, parked, 1);
+    spin_wait(turn, parked, 0, how);
+    let start = Instant::now();
+    for _ in 0..iters {
+        spin_hand(turn, parked, 1);
+        spin_wait(turn, parked, 0, how);
+    }
+    let elapsed = start.elapsed();
+    // SAFETY: reap the forked child.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    elapsed
 }
 
 impl Drop for SharedPage {
