@@ -4,13 +4,14 @@
 //!   Python's `Pool.map` (and `ProcessPoolExecutor.map`, on 2,000 tasks per
 //!   run: it runs each task on its own);
 //! - `map` of 10,000 trivial tasks with chunk size 1 (per-task overhead);
-//! - start-up to the first result of a 2-worker pool, beside Python's
-//!   `Pool(2)` with `fork` and with `spawn`.
+//! - start-up to the first result of a 2-worker pool, warm (the fork
+//!   server already running) and as a program's first pool (which starts
+//!   it), beside Python's `Pool(2)` with `fork` and with `spawn`.
 
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use ipc::Pool;
+use ipc::{Pool, Process};
 
 #[path = "support.rs"]
 mod support;
@@ -68,6 +69,19 @@ fn map_chunk_1(c: &mut Criterion, rt: &tokio::runtime::Runtime, pool: &Pool) {
     g.finish();
 }
 
+/// In a fresh child: its first pool's start-up to the first result, in ns.
+fn first_pool(_: ()) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let start = Instant::now();
+        let pool = Pool::new(2).await.unwrap();
+        assert_eq!(pool.apply(double, 21).await.unwrap(), 42);
+        let took = start.elapsed();
+        pool.terminate().await;
+        took.as_nanos() as u64
+    })
+}
+
 fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let mut g = c.benchmark_group("pool_startup_to_first_result");
     g.sample_size(10).measurement_time(Duration::from_secs(3));
@@ -84,6 +98,17 @@ fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 });
             }
             total
+        })
+    });
+    // A program's first pool also starts the fork server: each iteration
+    // is a fresh child process (by exec, so it has no server yet) that times
+    // its own first pool to its first result.
+    g.bench_function("ipc first Pool::new(2) + apply of a program", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| Process::spawn(first_pool, ()).unwrap().blocking_join().unwrap())
+                .map(Duration::from_nanos)
+                .sum()
         })
     });
     if support::have_python() {
