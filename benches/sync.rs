@@ -33,8 +33,25 @@ fn pong((ping, pong, n): (Event, Event, u64)) {
 }
 
 fn ipc_ping_pong(iters: u64) -> Duration {
+    ping_pong_with(iters, false)
+}
+
+/// The same with each process pinned to a CPU of its own (the child to CPU
+/// 1, this process to CPU 0; both free again afterwards).
+fn ipc_ping_pong_pinned(iters: u64) -> Duration {
+    ping_pong_with(iters, true)
+}
+
+fn ping_pong_with(iters: u64, pinned: bool) -> Duration {
     let (ping, pong_) = (Event::new().unwrap(), Event::new().unwrap());
+    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
+    if pinned {
+        support::pin_to(&[1]);
+    }
     let mut child = Process::spawn(pong, (ping.clone(), pong_.clone(), iters + 1)).unwrap();
+    if pinned {
+        support::pin_to(&[0]);
+    }
     // One warm-up exchange, so the child is running before the clock starts.
     ping.set();
     pong_.blocking_wait().unwrap();
@@ -47,6 +64,7 @@ fn ipc_ping_pong(iters: u64) -> Duration {
     }
     let elapsed = start.elapsed();
     child.blocking_join().unwrap();
+    support::pin_to(&all);
     elapsed
 }
 
@@ -99,6 +117,7 @@ fn event_ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_ping_pong");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     g.bench_function("ipc Event (blocking wait)", |b| b.iter_custom(ipc_ping_pong));
+    g.bench_function("ipc Event, each process pinned to its own CPU", |b| b.iter_custom(ipc_ping_pong_pinned));
     g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
     g.bench_function("floor: pure spin on a shared word", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::Pure)));
     g.bench_function("floor: spin 50 µs, then futex", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::ThenPark)));

@@ -210,6 +210,36 @@ pub(crate) fn cpus_allowed() -> usize {
     usize::try_from(unsafe { libc::CPU_COUNT(&set) }).map_or(1, |n| n.max(1))
 }
 
+/// CPUs online in the system (at least 1). glibc reads it from
+/// /sys/devices/system/cpu/online: a file read, dearer than
+/// [`cpus_allowed`]'s one system call.
+pub(crate) fn cpus_online() -> usize {
+    // SAFETY: sysconf only reads a system value.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).map_or(1, |n| n.max(1))
+}
+
+/// Pins the calling thread to the CPU it runs on (for tests of what a
+/// pinned process does).
+#[cfg(test)]
+pub(crate) fn pin_this_thread() -> io::Result<()> {
+    // SAFETY: sched_getcpu only reads the calling thread's CPU.
+    let cpu = unsafe { libc::sched_getcpu() };
+    if cpu < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: cpu_set_t is plain bits; zeroed is the empty set, and CPU_SET
+    // writes bit `cpu` (below CPU_SETSIZE) within it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::CPU_SET(cpu as usize, &mut set) };
+    // SAFETY: pid 0 is this thread; the size and pointer describe `set`.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

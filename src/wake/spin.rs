@@ -8,7 +8,9 @@
 //! non-blocking receive for a few microseconds. ARCHITECTURE.md's rule, which
 //! a prototype found best on these machines:
 //!
-//! - never spin with one CPU online (the peer cannot run while we spin);
+//! - never spin with one CPU online (the peer cannot run while we spin),
+//!   whatever this process's own affinity (a pinned process's peers run on
+//!   other CPUs);
 //! - spin for four times the recent average of the waits a spin caught,
 //!   clamped to [`MIN_SPIN`]..[`MAX_SPIN`] (the headroom absorbs the tail of
 //!   a virtual machine's scheduling noise);
@@ -63,11 +65,22 @@ impl Default for Spinner {
     }
 }
 
-/// Whether this process may run on more than one CPU (checked once): if
-/// not, a spinning waiter only keeps its peer from running.
+/// Whether the system has more than one CPU online (checked once): if not,
+/// a spinning waiter only keeps its peer from running. Not this process's
+/// own affinity: a process pinned to one CPU (say by `taskset`, one worker
+/// per CPU) waits for peers that run on others, which is when spinning pays
+/// most; a peer pinned to our own CPU makes every spin miss, and the
+/// learned budget then parks at once.
 fn multi_cpu() -> bool {
     static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MULTI.get_or_init(|| crate::sys::cpus_allowed() > 1)
+    *MULTI.get_or_init(may_spin)
+}
+
+/// The decision [`multi_cpu`] caches. A process that may run on several
+/// CPUs knows without reading how many are online (the one system call a
+/// fresh child's first wait pays); only a pinned one asks the system.
+fn may_spin() -> bool {
+    crate::sys::cpus_allowed() > 1 || crate::sys::cpus_online() > 1
 }
 
 /// One wait's spin, planned by [`Spinner::plan`] and reported back with
@@ -186,6 +199,22 @@ pub(crate) fn spin<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A waiter pinned to one CPU (an HPC job's `taskset` per worker) still
+    // spins where its peer can run on another: whether spinning can pay is
+    // the machine's question, and a peer pinned to our own CPU is what the
+    // learned budget finds out (every spin misses, so it parks).
+    #[test]
+    fn a_waiter_pinned_to_one_cpu_still_spins_when_its_peer_can_run_elsewhere() {
+        // On a thread of its own: pinning applies to the calling thread.
+        std::thread::spawn(|| {
+            crate::sys::pin_this_thread().unwrap();
+            assert_eq!(crate::sys::cpus_allowed(), 1);
+            assert_eq!(may_spin(), crate::sys::cpus_online() > 1);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn spins_that_work_continue_and_spins_that_miss_stop() {
