@@ -1,4 +1,5 @@
-//! `Connection` between two processes: 1-byte round trip, and throughput at
+//! `Connection` between two processes: 1-byte round trip (free, both on one
+//! CPU, and each pinned to a CPU of its own), and throughput at
 //! 64 KiB and 16 MiB, each beside the raw socket floor between two processes
 //! and Python's `Pipe`, in the same run.
 
@@ -67,11 +68,27 @@ fn raw_peer((conn, echo): (Connection, bool)) {
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
+/// How a round trip's two processes are placed.
+#[derive(Clone, Copy, PartialEq)]
+enum Placement {
+    /// Where the scheduler (or an earlier `pin_to`) puts them.
+    Free,
+    /// Each on a CPU of its own (`support::spawn_apart`).
+    Apart,
+}
+
+fn spawn_placed<T>(placement: Placement, spawn: impl FnOnce() -> T) -> T {
+    match placement {
+        Placement::Free => spawn(),
+        Placement::Apart => support::spawn_apart(spawn),
+    }
+}
+
 /// 1-byte round trips to an echoing child over an `ipc` pipe, with the
 /// blocking API and (if `with_async`) the async one.
-fn ipc_round_trip(g: &mut Group<'_>, with_async: bool) {
+fn ipc_round_trip(g: &mut Group<'_>, with_async: bool, placement: Placement) {
     let (mut near, far) = Pipe::duplex().unwrap();
-    let mut child = Process::spawn(echo, far).unwrap();
+    let mut child = spawn_placed(placement, || Process::spawn(echo, far).unwrap());
     g.bench_function("ipc Connection (blocking)", |b| {
         b.iter(|| {
             near.blocking_send_bytes(b"x").unwrap();
@@ -99,9 +116,10 @@ fn ipc_round_trip(g: &mut Group<'_>, with_async: bool) {
 
 /// The floor: 1-byte blocking ping-pong over a raw socketpair between the
 /// same kind of two processes.
-fn raw_round_trip(g: &mut Group<'_>) {
+fn raw_round_trip(g: &mut Group<'_>, placement: Placement) {
     let (mut raw, far) = UnixStream::pair().unwrap();
-    let mut child = Process::spawn(raw_peer, (Connection::from_fd(OwnedFd::from(far)).unwrap(), true)).unwrap();
+    let far = Connection::from_fd(OwnedFd::from(far)).unwrap();
+    let mut child = spawn_placed(placement, || Process::spawn(raw_peer, (far, true)).unwrap());
     g.bench_function("floor: raw socketpair ping-pong", |b| {
         b.iter(|| {
             let mut buf = [0u8; 1];
@@ -116,8 +134,8 @@ fn raw_round_trip(g: &mut Group<'_>) {
 fn round_trip(c: &mut Criterion) {
     let mut g = c.benchmark_group("round_trip_1_byte");
     g.sample_size(30).measurement_time(Duration::from_secs(3));
-    ipc_round_trip(&mut g, true);
-    raw_round_trip(&mut g);
+    ipc_round_trip(&mut g, true, Placement::Free);
+    raw_round_trip(&mut g, Placement::Free);
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Pipe", |b| {
@@ -135,10 +153,23 @@ fn round_trip_one_cpu(c: &mut Criterion) {
     support::pin_to(&[0]);
     let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
-    ipc_round_trip(&mut g, false);
-    raw_round_trip(&mut g);
+    ipc_round_trip(&mut g, false, Placement::Free);
+    raw_round_trip(&mut g, Placement::Free);
     g.finish();
     support::pin_to(&all);
+}
+
+/// Each process pinned to a CPU of its own (`taskset` per worker): the
+/// spin must still pay across CPUs.
+fn round_trip_apart(c: &mut Criterion) {
+    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
+    let mut g = c.benchmark_group("round_trip_1_byte_pinned_apart");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    ipc_round_trip(&mut g, false, Placement::Apart);
+    support::pin_to(&all);
+    raw_round_trip(&mut g, Placement::Apart);
+    support::pin_to(&all);
+    g.finish();
 }
 
 fn throughput(c: &mut Criterion) {
@@ -198,6 +229,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     round_trip(&mut c);
     round_trip_one_cpu(&mut c);
+    round_trip_apart(&mut c);
     throughput(&mut c);
     c.final_summary();
 }

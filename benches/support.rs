@@ -39,6 +39,18 @@ pub(crate) fn python(script: &str, args: &[String]) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
+/// Starts a child with `spawn` on CPU 1 (it inherits this process's CPUs
+/// as they are when it starts), then moves this process to CPU 0: the two
+/// sides of a cross-CPU row each on a CPU of its own, as `taskset` per
+/// worker runs them. [`pin_to`] all CPUs afterwards frees this process.
+#[allow(dead_code)] // not every bench pins
+pub(crate) fn spawn_apart<T>(spawn: impl FnOnce() -> T) -> T {
+    pin_to(&[1]);
+    let child = spawn();
+    pin_to(&[0]);
+    child
+}
+
 /// Restricts this process (and the children it spawns from now on) to the
 /// given CPUs.
 #[allow(dead_code)] // not every bench pins

@@ -45,13 +45,8 @@ fn ipc_ping_pong_pinned(iters: u64) -> Duration {
 fn ping_pong_with(iters: u64, pinned: bool) -> Duration {
     let (ping, pong_) = (Event::new().unwrap(), Event::new().unwrap());
     let all: Vec<usize> = (0..ipc::cpu_count()).collect();
-    if pinned {
-        support::pin_to(&[1]);
-    }
-    let mut child = Process::spawn(pong, (ping.clone(), pong_.clone(), iters + 1)).unwrap();
-    if pinned {
-        support::pin_to(&[0]);
-    }
+    let spawn = || Process::spawn(pong, (ping.clone(), pong_.clone(), iters + 1)).unwrap();
+    let mut child = if pinned { support::spawn_apart(spawn) } else { spawn() };
     // One warm-up exchange, so the child is running before the clock starts.
     ping.set();
     pong_.blocking_wait().unwrap();
