@@ -1,8 +1,9 @@
 //! `Queue` between processes beside the floor and Python, in the same run:
 //!
 //! - 1 producer → 1 consumer, small items (a `u64`, a ~100-byte struct):
-//!   items/s, beside raw 8-byte socketpair messages between two processes
-//!   and Python's `Queue` and `SimpleQueue`;
+//!   items/s, beside raw 8-byte socketpair messages between two processes,
+//!   a raw shared-memory ring of `u64`s (the queue's own mechanism without
+//!   locks, sleeps or encoding) and Python's `Queue` and `SimpleQueue`;
 //! - 2 producers → 2 consumers, beside Python's `Queue`;
 //! - 1 MiB items: bytes/s, beside `memcpy` and Python's `Queue` (built per
 //!   put, or one `bytes::Bytes` put many times as Python puts one object).
@@ -101,6 +102,71 @@ fn raw_messages(iters: u64) -> Duration {
     elapsed
 }
 
+/// The ring floor's shared page: head and tail counters on cache lines of
+/// their own, then the slots.
+const RING_SLOTS: usize = 4096;
+
+/// The floor of the queue's own mechanism: a single-producer,
+/// single-consumer ring of `u64` slots in shared memory between this
+/// process (consuming) and a forked child (producing), both spinning (the
+/// child only touches atomics and `_exit`s). No locks, no sleeping, no
+/// encoding: what moving an item through shared memory costs.
+#[allow(clippy::disallowed_types)] // the floor is raw std atomics on a shared page
+fn raw_ring(iters: u64) -> Duration {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let len = 128 + RING_SLOTS * 8;
+    // SAFETY: a fresh anonymous shared mapping; checked below.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    // SAFETY: the mapping is page-aligned, zeroed and `len` bytes long, so
+    // these 8-byte words (head at 0, tail at 64, slots from 128) are aligned
+    // and inside it; it outlives every use below (unmapped at the end).
+    let word = |offset: usize| unsafe { &*base.cast::<u8>().add(offset).cast::<AtomicU64>() };
+    let (head, tail) = (word(0), word(64));
+    let slot = |i: u64| word(128 + (i as usize % RING_SLOTS) * 8);
+    // SAFETY: the child only touches the shared atomics, then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        for i in 0..iters {
+            // Acquire: the consumer's reads of the slot are done.
+            while i - tail.load(Ordering::Acquire) >= RING_SLOTS as u64 {
+                std::hint::spin_loop();
+            }
+            slot(i).store(12345, Ordering::Relaxed);
+            // Release: publishes the slot.
+            head.store(i + 1, Ordering::Release);
+        }
+        // SAFETY: ends the forked child at once.
+        unsafe { libc::_exit(0) };
+    }
+    let start = Instant::now();
+    for i in 0..iters {
+        // Acquire: pairs with the producer's Release of `head`.
+        while head.load(Ordering::Acquire) <= i {
+            std::hint::spin_loop();
+        }
+        black_box(slot(i).load(Ordering::Relaxed));
+        tail.store(i + 1, Ordering::Release);
+    }
+    let elapsed = start.elapsed();
+    // SAFETY: reap the child; unmap the page nothing uses any more.
+    unsafe {
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        libc::munmap(base, len);
+    }
+    elapsed
+}
+
 fn one_to_one(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue_1_to_1");
     g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
@@ -109,6 +175,7 @@ fn one_to_one(c: &mut Criterion) {
         b.iter_custom(|n| run(Queue::unbounded().unwrap(), 1, n, record()))
     });
     g.bench_function("floor: raw 8-byte socketpair messages", |b| b.iter_custom(raw_messages));
+    g.bench_function("floor: raw shared-memory ring of u64, both sides spinning", |b| b.iter_custom(raw_ring));
     if support::have_python() {
         g.bench_function("python Queue", |b| {
             b.iter_custom(support::python_fixed("mpqueue.py", 100_000, |n| vec!["queue".into(), n.to_string()]))
