@@ -44,7 +44,6 @@ fn ipc_ping_pong_pinned(iters: u64) -> Duration {
 
 fn ping_pong_with(iters: u64, pinned: bool) -> Duration {
     let (ping, pong_) = (Event::new().unwrap(), Event::new().unwrap());
-    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
     let spawn = || Process::spawn(pong, (ping.clone(), pong_.clone(), iters + 1)).unwrap();
     let mut child = if pinned { support::spawn_apart(spawn) } else { spawn() };
     // One warm-up exchange, so the child is running before the clock starts.
@@ -59,7 +58,11 @@ fn ping_pong_with(iters: u64, pinned: bool) -> Duration {
     }
     let elapsed = start.elapsed();
     child.blocking_join().unwrap();
-    support::pin_to(&all);
+    if pinned {
+        // Free again; an unpinned run keeps whatever placement its group
+        // set (the same-CPU group pins everything to one CPU).
+        support::pin_to(&(0..ipc::cpu_count()).collect::<Vec<_>>());
+    }
     elapsed
 }
 
