@@ -34,8 +34,8 @@ pub struct Builder {
     /// The fork server: dies with us, is nobody's child to wait for, does
     /// not get the tracker, and serves forks instead of running a target.
     pub(super) fork_server: bool,
-    /// Start the child through the fork server.
-    pub(super) forked: bool,
+    /// By exec, or as a copy of the fork server.
+    pub(super) start_method: StartMethod,
 }
 
 /// How a child starts (Python's start methods, `set_start_method`), chosen
@@ -138,7 +138,7 @@ impl Builder {
     /// ```
     #[doc(alias = "set_start_method")]
     pub fn start_method(mut self, method: StartMethod) -> Builder {
-        self.forked = method == StartMethod::ForkServer;
+        self.start_method = method;
         self
     }
 
@@ -266,7 +266,9 @@ impl Builder {
         // the child is gone, so a child that dies early can never leave the
         // send below (or a join) waiting.
         let mut forked = false;
-        let pid = match self.forked.then(|| fork_server::fork(&child_end, stderr.as_ref())) {
+        let pid = match (self.start_method == StartMethod::ForkServer)
+            .then(|| fork_server::fork(&child_end, stderr.as_ref()))
+        {
             Some(Ok(pid)) => {
                 drop(child_end);
                 forked = true;

@@ -70,7 +70,7 @@ impl Default for Spinner {
 /// own affinity: a process pinned to one CPU (say by `taskset`, one worker
 /// per CPU) waits for peers that run on others, which is when spinning pays
 /// most; a peer pinned to our own CPU makes every spin miss, and the
-/// learned budget then parks at once.
+/// learned budget then parks after a few misses.
 fn multi_cpu() -> bool {
     static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *MULTI.get_or_init(may_spin)
