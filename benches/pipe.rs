@@ -36,6 +36,18 @@ fn sink(mut conn: Connection) {
     }
 }
 
+/// [`sink`] for typed messages: `Vec<u8>`s through `recv`, until an empty one.
+fn typed_sink(mut conn: Connection) {
+    let mut total = 0u64;
+    while let Ok(m) = conn.blocking_recv::<Vec<u8>>() {
+        if m.is_empty() {
+            conn.blocking_send(&total).unwrap();
+            return;
+        }
+        total += m.len() as u64;
+    }
+}
+
 /// The floor's child: a raw blocking socket. `echo` mode echoes single bytes
 /// until EOF; otherwise it reads an 8-byte count, then that many bytes, and
 /// answers with one byte.
@@ -188,6 +200,23 @@ fn throughput(c: &mut Criterion) {
                     near.blocking_send_bytes(&payload).unwrap();
                 }
                 near.blocking_send_bytes(b"").unwrap();
+                assert_eq!(near.blocking_recv::<u64>().unwrap(), iters * size as u64);
+                let elapsed = start.elapsed();
+                child.blocking_join().unwrap();
+                elapsed
+            })
+        });
+        // The same bytes as a serde value (a plain `Vec<u8>`, which serde
+        // sees as a sequence of `u8`s): encoded and decoded as one block.
+        g.bench_function("ipc Connection::send(&Vec<u8>)", |b| {
+            b.iter_custom(|iters| {
+                let (mut near, far) = Pipe::duplex().unwrap();
+                let mut child = Process::spawn(typed_sink, far).unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    near.blocking_send(&payload).unwrap();
+                }
+                near.blocking_send(&Vec::<u8>::new()).unwrap();
                 assert_eq!(near.blocking_recv::<u64>().unwrap(), iters * size as u64);
                 let elapsed = start.elapsed();
                 child.blocking_join().unwrap();

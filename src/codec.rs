@@ -13,6 +13,10 @@ use serde::de::DeserializeOwned;
 
 use crate::handle;
 
+mod bulk;
+
+use bulk::{Bulk, Unbulk};
+
 /// A value could not be encoded (for example a handle serialized outside a
 /// transfer, or a `Serialize` impl that failed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +48,7 @@ fn config() -> bincode::config::Configuration {
 
 /// Encodes `value`, collecting the descriptors of any handles inside it.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<OwnedFd>), EncodeError> {
-    let (bytes, fds) = handle::with_encoding(|| bincode::serde::encode_to_vec(value, config()));
+    let (bytes, fds) = handle::with_encoding(|| bincode::serde::encode_to_vec(Bulk(value), config()));
     let bytes = bytes.map_err(|e| EncodeError(e.to_string()))?;
     Ok((bytes, fds))
 }
@@ -66,8 +70,8 @@ pub(crate) fn encode_in_context<T: Serialize + ?Sized>(
     ints: Ints,
 ) -> Result<(), EncodeError> {
     let written = match ints {
-        Ints::Varint => bincode::serde::encode_into_std_write(value, out, config()),
-        Ints::Fixed => bincode::serde::encode_into_std_write(value, out, config().with_fixed_int_encoding()),
+        Ints::Varint => bincode::serde::encode_into_std_write(Bulk(value), out, config()),
+        Ints::Fixed => bincode::serde::encode_into_std_write(Bulk(value), out, config().with_fixed_int_encoding()),
     };
     written.map(drop).map_err(|e| EncodeError(e.to_string()))
 }
@@ -108,7 +112,7 @@ pub(crate) fn encode_with<T: Serialize + ?Sized>(
         }
     }
     let mut sink = Sink { sink, refused: false };
-    let (written, fds) = handle::with_encoding(|| bincode::serde::encode_into_writer(value, &mut sink, config()));
+    let (written, fds) = handle::with_encoding(|| bincode::serde::encode_into_writer(Bulk(value), &mut sink, config()));
     if !fds.is_empty() {
         return Err(EncodeError("handles cannot travel inside queue items".into()));
     }
@@ -127,8 +131,10 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
 /// Decodes a whole message that holds no handles, borrowing strings and
 /// byte strings from `bytes` where the type asks to (`#[serde(borrow)]`).
 pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
-    let decoded = with_limit!(budget(bytes.len()), |config| bincode::serde::borrow_decode_from_slice(bytes, config))?;
-    whole(decoded, bytes.len())
+    let decoded = with_limit!(budget(bytes.len()), |config| bincode::serde::borrow_decode_from_slice::<Unbulk<T>, _>(
+        bytes, config
+    ))?;
+    whole(decoded, bytes.len()).map(|Unbulk(value)| value)
 }
 
 /// A value decoded from the first `used` of `len` bytes, if that was all.
@@ -143,10 +149,13 @@ fn whole<T>((value, used): (T, usize), len: usize) -> Result<T, DecodeError> {
 /// installed ([`handle::with_decoding`]).
 pub(crate) fn decode_in_context<T: DeserializeOwned>(bytes: &[u8], ints: Ints) -> Result<T, DecodeError> {
     let decoded = with_limit!(budget(bytes.len()), |config| match ints {
-        Ints::Varint => bincode::serde::decode_from_slice(bytes, config),
-        Ints::Fixed => bincode::serde::decode_from_slice(bytes, config.with_fixed_int_encoding()),
+        // The borrowing decoder, though `T` owns all it holds: it hands byte
+        // strings over as slices, copied once, not into a zeroed buffer.
+        Ints::Varint => bincode::serde::borrow_decode_from_slice::<Unbulk<T>, _>(bytes, config),
+        Ints::Fixed =>
+            bincode::serde::borrow_decode_from_slice::<Unbulk<T>, _>(bytes, config.with_fixed_int_encoding()),
     })?;
-    whole(decoded, bytes.len())
+    whole(decoded, bytes.len()).map(|Unbulk(value)| value)
 }
 
 /// Decodes one whole value of `len` bytes (standard varint layout, no
@@ -162,13 +171,13 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
 ) -> Result<T, DecodeError> {
     let mut source = Source { read, len, next: 0, buf: [0; SOURCE_BUF], start: 0, end: 0 };
     let value = handle::with_decoding(Vec::new(), || {
-        with_limit!(budget(len), |config| bincode::serde::decode_from_reader(&mut source, config))
+        with_limit!(budget(len), |config| bincode::serde::decode_from_reader::<Unbulk<T>, _, _>(&mut source, config))
     })?;
     let left = len - source.next + (source.end - source.start);
     if left != 0 {
         return Err(DecodeError(format!("{left} trailing bytes after the value")));
     }
-    Ok(value)
+    Ok(value.0)
 }
 
 const SOURCE_BUF: usize = 4096;

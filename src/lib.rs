@@ -220,6 +220,12 @@
 //! - **Handles travel as file descriptors**: serializing a handle inside a
 //!   transfer (spawn argument, return value, [`Connection::send`]) moves its
 //!   descriptors out of band with `SCM_RIGHTS`. Anywhere else it is an error.
+//! - **Values** are serde + bincode. Byte payloads move as one block,
+//!   without wrapping them: `Vec<u8>`, `[u8]`, `Box<[u8]>` and
+//!   `VecDeque<u8>` anywhere inside a value (serde sees them as sequences of
+//!   `u8`s; the codec recognizes them by type and writes one byte string,
+//!   the same bytes bincode would write), like `String`, `bytes::Bytes` and
+//!   `serde_bytes` types, which serde already sees as one string.
 //! - **Frames** are Python's: a 4-byte big-endian length (or `-1` and an
 //!   8-byte length), read incrementally so every receive is cancel safe and a
 //!   lying length never allocates more than actually arrived.

@@ -579,3 +579,45 @@ async fn a_consumer_never_sleeps_beside_items_when_another_took_its_wake_up() {
         assert!(q.is_empty());
     }
 }
+
+/// A message whose bytes are plain `Vec<u8>`s, as a Python port writes them.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+struct Chunk {
+    name: String,
+    data: Vec<u8>,
+    parts: Vec<Vec<u8>>,
+}
+
+fn chunk(i: usize, size: usize) -> Chunk {
+    Chunk {
+        name: format!("chunk {i}"),
+        data: (0..size).map(|b| (b * 31 + i) as u8).collect(),
+        parts: vec![vec![i as u8; 3], Vec::new()],
+    }
+}
+
+#[ipc::test]
+async fn plain_byte_vectors_cross_the_ring_and_out_of_line_intact() {
+    // Small, large (decoded straight out of the ring) and over half the
+    // ring (out of line), through a child and a pipe back.
+    let sizes = [0usize, 10, 100 << 10, 600 << 10];
+    let q = Queue::<Chunk>::with_ring(None, 1 << 20).unwrap();
+    let (mut near, far) = Pipe::duplex().unwrap();
+    let mut child = Process::spawn(
+        |(q, mut far, n): (Queue<Chunk>, ipc::Connection, usize)| async move {
+            for _ in 0..n {
+                let got = q.get().await.unwrap();
+                far.send(&got).await.unwrap();
+            }
+        },
+        (q.clone(), far, sizes.len()),
+    )
+    .unwrap();
+    for (i, &size) in sizes.iter().enumerate() {
+        q.put(chunk(i, size)).await.unwrap();
+    }
+    for (i, &size) in sizes.iter().enumerate() {
+        assert_eq!(bounded(near.recv::<Chunk>()).await.unwrap(), chunk(i, size));
+    }
+    bounded(child.join()).await.unwrap();
+}

@@ -3,7 +3,8 @@
 //!
 //! # Implementation notes
 //!
-//! An item is encoded (serde + bincode) and copied into a byte ring in a
+//! An item is encoded (serde + bincode; byte payloads such as a `Vec<u8>`
+//! as one block, see the crate docs' "How it works") and copied into a byte ring in a
 //! shared `memfd` region (see `ring`): one producer at a time writes under
 //! the *put* [`Lock`], one consumer at a time reads under the *get* `Lock`,
 //! so producers and consumers never wait for each other's critical
