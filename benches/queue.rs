@@ -209,7 +209,8 @@ fn big_items(c: &mut Criterion) {
     g.bench_function("ipc Queue<Vec<u8>>", |b| {
         b.iter_custom(|n| run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, vec![0xabu8; SIZE]))
     });
-    // serde encodes a Vec<u8> element by element; serde_bytes as one block.
+    // serde sees a Vec<u8> as a sequence of u8s and serde_bytes as one
+    // byte string; the codec moves both as one block (the rows should match).
     g.bench_function("ipc Queue<serde_bytes::ByteBuf>", |b| {
         b.iter_custom(|n| {
             run(Queue::with_ring(None, 8 << 20).unwrap(), 1, n, serde_bytes::ByteBuf::from(vec![0xabu8; SIZE]))
