@@ -124,7 +124,9 @@ impl Region {
     /// layout, checked against the size at creation or receipt.
     #[inline]
     pub(crate) fn word(&self, index: usize) -> &AtomicU32 {
-        assert!(index < self.words, "word {index} of a {}-word region", self.words);
+        if index >= self.words {
+            out_of_range(index, self.words);
+        }
         // SAFETY: the mapping is page-aligned and `index < words` keeps the
         // 4-byte word inside it, so the pointer is aligned and in bounds. It
         // stays mapped while `self` lives, which bounds the returned lifetime.
@@ -141,7 +143,9 @@ impl Region {
     /// If `index` is odd or out of range (as for [`word`](Region::word)).
     #[inline]
     pub(crate) fn word64(&self, index: usize) -> &AtomicU64 {
-        assert!(index % 2 == 0 && index + 1 < self.words, "64-bit word {index} of a {}-word region", self.words);
+        if index % 2 != 0 || index + 1 >= self.words {
+            out_of_range(index, self.words);
+        }
         // SAFETY: as in `word`: the mapping is page-aligned, so an even word
         // index is 8-byte aligned, and `index + 1 < words` keeps all 8 bytes
         // inside the mapping for as long as `self` lives. Words are only ever
@@ -230,5 +234,39 @@ impl Frozen {
 
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.map[..self.len]
+    }
+}
+
+/// The panic of a word index out of a region's range: out of line and cold,
+/// so that the word accessors inlined into every fast path carry one compare
+/// and a call they never make, not the formatting of a message.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn out_of_range(index: usize, words: usize) -> ! {
+    panic!("word {index} of a {words}-word region")
+}
+
+#[cfg(all(test, not(ipc_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_out_of_range_panics_naming_it() {
+        let region = Region::new(Kind::Event, 4).unwrap();
+        region.word(3).store(7, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(region.word64(2).load(std::sync::atomic::Ordering::Relaxed) & 0xffff_ffff_0000_0000, 7 << 32);
+        for (index, wide) in [(4, false), (3, true), (1, true)] {
+            let panic = std::panic::catch_unwind(|| {
+                if wide {
+                    let _ = region.word64(index);
+                } else {
+                    let _ = region.word(index);
+                }
+            })
+            .unwrap_err();
+            let message = panic.downcast_ref::<String>().unwrap();
+            assert_eq!(message, &format!("word {index} of a 4-word region"));
+        }
     }
 }
