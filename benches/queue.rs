@@ -5,6 +5,7 @@
 //!   a raw shared-memory ring of `u64`s (the queue's own mechanism without
 //!   locks, sleeps or encoding) and Python's `Queue` and `SimpleQueue`;
 //! - 2 producers → 2 consumers, beside Python's `Queue`;
+//! - 4 → 4 and 8 → 8 (more processes than CPUs) beside 1 → 1;
 //! - 1 MiB items: bytes/s, beside `memcpy` and Python's `Queue` (built per
 //!   put, or one `bytes::Bytes` put many times as Python puts one object).
 
@@ -202,6 +203,20 @@ fn two_to_two(c: &mut Criterion) {
     g.finish();
 }
 
+/// More processes than CPUs: 4 producers → 4 consumers and 8 → 8 on this
+/// machine's CPUs (two here), beside 1 → 1 in the same run, for the
+/// collapse under load issue 22 names (goal: ≥ 40% of 1 → 1).
+fn many_to_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_n_to_n");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
+    for n in [1u64, 4, 8] {
+        g.bench_function(format!("ipc Queue<u64> {n} -> {n}"), |b| {
+            b.iter_custom(|iters| run(Queue::unbounded().unwrap(), n, iters.div_ceil(n), 12345u64))
+        });
+    }
+    g.finish();
+}
+
 fn big_items(c: &mut Criterion) {
     const SIZE: usize = 1 << 20;
     let mut g = c.benchmark_group("queue_1MiB_items");
@@ -243,6 +258,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     one_to_one(&mut c);
     two_to_two(&mut c);
+    many_to_many(&mut c);
     big_items(&mut c);
     c.final_summary();
 }
