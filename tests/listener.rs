@@ -15,10 +15,22 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const KEY: &[u8] = b"abracadabra";
 
-fn socket_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ipc-listener-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory for this test process's socket files, removed with
+/// everything in it when dropped (also when the test fails).
+struct SocketDir(std::path::PathBuf);
+
+impl SocketDir {
+    fn new() -> SocketDir {
+        let dir = std::env::temp_dir().join(format!("ipc-listener-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        SocketDir(dir)
+    }
+}
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 async fn round_trip(address: Address) {
@@ -39,9 +51,13 @@ async fn round_trip(address: Address) {
 
 #[tokio::test]
 async fn every_address_family_carries_messages_after_the_handshake() {
-    let path = socket_dir().join("family.sock");
+    let dir = SocketDir::new();
+    let path = dir.0.join("family.sock");
     round_trip(Address::Unix(path.clone())).await;
     assert!(!path.exists(), "the socket file goes with its listener");
+    let dir_path = dir.0.clone();
+    drop(dir);
+    assert!(!dir_path.exists(), "the test leaves no directory behind");
     round_trip(Address::unique().unwrap()).await;
     round_trip("127.0.0.1:0".parse().unwrap()).await;
     round_trip("[::1]:0".parse().unwrap()).await;
