@@ -57,6 +57,23 @@ async fn eof_comes_after_the_data_is_drained() {
     assert!(b.blocking_recv::<u32>().unwrap_err().is_eof());
 }
 
+// A peer that closes with messages of ours unread (a worker killed with
+// jobs queued for it) makes the kernel reset the connection; what it sent
+// before still arrives, in order, and then the end, as over a stream.
+#[tokio::test]
+async fn a_peer_that_closed_with_messages_unread_is_still_heard_to_the_end() {
+    for (kind, mut a, mut b) in both_kinds() {
+        b.send(&1u32).await.unwrap();
+        b.send(&2u32).await.unwrap();
+        a.send(&"never read").await.unwrap();
+        drop(b);
+        assert_eq!(bounded(a.recv::<u32>()).await.unwrap(), 1, "{kind}");
+        assert_eq!(a.try_recv::<u32>().unwrap(), Some(2), "{kind}");
+        let end = a.blocking_recv::<u32>().unwrap_err();
+        assert!(end.is_eof(), "{kind}: {end:?}");
+    }
+}
+
 #[tokio::test]
 async fn sending_to_a_closed_peer_is_broken_pipe_not_sigpipe() {
     let (mut a, b) = Pipe::duplex().unwrap();

@@ -252,9 +252,12 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`RecvError::Eof`] once the peer closed and everything was received,
-    /// [`RecvError::Decode`] if the message is not a `T` (the message is
-    /// consumed), [`RecvError::TooLarge`] over the connection's limit.
+    /// [`RecvError::Eof`] once the peer closed and everything was received
+    /// (also when it closed with messages of ours unread, which resets a
+    /// Unix socket: what it sent still comes first; over TCP such a reset
+    /// discards data and is an i/o error), [`RecvError::Decode`] if the
+    /// message is not a `T` (the message is consumed),
+    /// [`RecvError::TooLarge`] over the connection's limit.
     ///
     /// # Cancel safety
     ///

@@ -416,9 +416,25 @@ impl FrameReader {
             Into::Header => &mut self.header,
             Into::Payload => &mut self.payload,
         };
+        let mut reset = false;
         let n = loop {
             let had = self.fds.len();
-            let n = sys::recv_append(fd, buf, max, &mut self.fds)?;
+            let n = match sys::recv_append(fd, buf, max, &mut self.fds) {
+                // A Unix socket whose peer closed with messages of ours
+                // unread is reset, which loses nothing the peer sent: a
+                // stream socket reports it after those bytes, in place of
+                // the end; a sequenced-packet one before the records (the
+                // report clears it: read on, and they come, then the end).
+                // Over TCP a reset has discarded data, and stays an error.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && !reset && sys::is_unix_socket(fd) => {
+                    reset = true;
+                    match self.kind {
+                        SocketKind::SeqPacket => continue,
+                        SocketKind::Stream => 0,
+                    }
+                }
+                read => read?,
+            };
             if n > 0 || self.kind == SocketKind::Stream || sys::at_end_of_stream(fd)? {
                 break n;
             }
