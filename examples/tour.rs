@@ -373,7 +373,7 @@ async fn main() -> ipc::Result<()> {
         .collect()
         .await;
     let failed: Vec<String> = outcomes.iter().filter_map(|o| o.as_ref().err().map(|e| e.to_string())).collect();
-    assert_eq!((outcomes.iter().filter(|o| o.is_ok()).count(), failed.len()), (8, 2));
+    assert_eq!((outcomes.iter().filter(|o| o.is_ok()).count(), failed.len()), (8, 2), "{outcomes:?}");
     println!("  100 squares in order; of 10 tasks 8 returned, and: {}", failed.join("; "));
     pool.terminate().await;
 

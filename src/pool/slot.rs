@@ -10,7 +10,9 @@
 //! yet answered, oldest first), and when the connection ends instead of
 //! answering, the oldest is the one the worker died running: it fails with
 //! [`TaskError::WorkerDied`], and the others, never started, go back to the
-//! front of the queue.
+//! front of the queue. However the death is found (a send that fails, a
+//! read that meets the end), the answers the worker sent before it died
+//! are read first, so a job it finished keeps its result.
 //!
 //! How many jobs a worker holds at once is paced by how long its jobs
 //! take: one at a time until the first answer, then as many as fit in
@@ -35,7 +37,7 @@ use std::time::{Duration, Instant};
 use super::worker::{FromWorker, Run, WorkerArg};
 use super::{Job, PoolError, Settings, Shared, TaskError, worker};
 use crate::pipe::{Connection, Pipe};
-use crate::pipe::{SendError, TrySend};
+use crate::pipe::{RecvError, SendError, TrySend};
 use crate::process::{Process, SpawnError};
 use crate::sys::MAX_FDS_PER_MSG;
 
@@ -369,27 +371,10 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
             biased;
             answer = reader.recv::<FromWorker>() => {
                 // This answer, and those already here after it, in one turn.
-                let mut answer = Some(answer);
-                let mut sane = true;
-                while let Some(received) = answer.take() {
-                    let now = Instant::now();
-                    let answered = match received {
-                        Ok(FromWorker::Done(chunk)) => Ok(chunk),
-                        Ok(FromWorker::Failed(why)) => Err(TaskError::Failed(why)),
-                        _ => {
-                            sane = false;
-                            break;
-                        }
-                    };
-                    let Some(Held { job, sent }) = held.pop_front() else {
-                        sane = false; // an answer to nothing
-                        break;
-                    };
-                    pace.answered(sent, now);
-                    stalled = false;
-                    job.reply.send(answered);
-                    answer = reader.try_recv::<FromWorker>().transpose();
-                }
+                let answered = deliver(answer, &mut held, &mut pace);
+                // The worker read what it answered: its end has room.
+                stalled &= !answered;
+                let sane = answered && deliver_waiting(reader, &mut held, &mut pace);
                 if !sane {
                     // The connection ended (or spoke nonsense): the worker
                     // died holding the oldest job.
@@ -414,11 +399,54 @@ pub(super) async fn run(shared: Arc<Shared>, start: Start) {
     }
 }
 
+/// Hands an answer from the worker to the oldest job it holds; `false` if
+/// it is not one (the connection ended or spoke nonsense, or the worker
+/// holds nothing).
+fn deliver(received: Result<FromWorker, RecvError>, held: &mut VecDeque<Held>, pace: &mut Pace) -> bool {
+    let answered = match received {
+        Ok(FromWorker::Done(chunk)) => Ok(chunk),
+        Ok(FromWorker::Failed(why)) => Err(TaskError::Failed(why)),
+        _ => return false,
+    };
+    let Some(Held { job, sent }) = held.pop_front() else { return false };
+    pace.answered(sent, Instant::now());
+    job.reply.send(answered);
+    true
+}
+
+/// Delivers the answers already on the connection, without waiting:
+/// `false` once it meets its end or nonsense (a message when the worker
+/// holds nothing is nonsense, so a worker cannot keep the slot here).
+fn deliver_waiting(reader: &mut Connection, held: &mut VecDeque<Held>, pace: &mut Pace) -> bool {
+    loop {
+        match reader.try_recv::<FromWorker>().transpose() {
+            None => return true,
+            Some(received) => {
+                if !deliver(received, held, pace) {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The job a dead worker was running: the oldest it holds that has no
+/// answer on its connection. A worker that answers a job and dies on the
+/// next one may be found dead by a send before its answer is read (or
+/// between two reads): that answer goes to its job first, so a job that
+/// finished is not failed for its worker's death.
+fn running_when_it_died(reader: &mut Connection, held: &mut VecDeque<Held>) -> Option<Held> {
+    deliver_waiting(reader, held, &mut Pace::default());
+    held.pop_front()
+}
+
 /// The worker died: reaps it, fails the job it was running, puts the jobs
 /// it had not started back in the queue, and starts a replacement.
 async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Option<Worker> {
-    let Worker { reader, writer, mut process, .. } = worker;
-    drop((reader, writer));
+    let Worker { mut reader, writer, mut process, .. } = worker;
+    drop(writer);
+    let running = running_when_it_died(&mut reader, held);
+    drop(reader);
     if process.join_timeout(Duration::from_secs(5)).await.is_err() && process.exitcode().is_none() {
         let _ = process.kill();
         let _ = process.join().await;
@@ -428,11 +456,11 @@ async fn died(shared: &Shared, worker: Worker, held: &mut VecDeque<Held>) -> Opt
         warn,
         pid = process.pid(),
         ?exitcode,
-        failed = !held.is_empty(),
-        requeued = held.len().saturating_sub(1),
+        failed = running.is_some(),
+        requeued = held.len(),
         "a pool worker died; its task fails alone and a replacement starts"
     );
-    if let Some(Held { job, .. }) = held.pop_front() {
+    if let Some(Held { job, .. }) = running {
         job.reply.send(Err(TaskError::WorkerDied { exitcode }));
     }
     shared.requeue(held.drain(..).map(|h| h.job).collect());
@@ -482,4 +510,45 @@ async fn replace(shared: &Shared) -> Option<Worker> {
     let worker = until_ready(shared, starting).await.ok()?;
     crate::trace::event!(info, pid = worker.process.pid(), "a replacement pool worker is ready");
     Some(worker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::handle::{Completion, TaskHandle};
+    use crate::pool::worker::Blob;
+
+    fn echo(x: u8) -> u8 {
+        x
+    }
+
+    /// A held job whose answer is its chunk's bytes, and its handle.
+    fn held_job() -> (Held, TaskHandle<Vec<u8>>) {
+        let completion = Completion::new(None);
+        let entry = super::super::chunk::entry_of(echo as fn(u8) -> u8);
+        let job = Job::task(entry, Blob::default(), completion.clone(), |blob| Ok(blob.bytes));
+        (Held { job, sent: Instant::now() }, TaskHandle::new(completion))
+    }
+
+    // A worker that answers a job and dies running the next may be found
+    // dead by a send before its answer is read: the finished job keeps its
+    // answer, and the death is the next one's.
+    #[test]
+    fn a_job_answered_before_its_worker_died_is_not_blamed_for_the_death() {
+        let (mut slot_end, mut worker_end) = Pipe::duplex().unwrap();
+        let ((first, mut finished), (second, mut running_one), (third, not_started)) =
+            (held_job(), held_job(), held_job());
+        let mut held = VecDeque::from([first, second, third]);
+        worker_end.blocking_send(&FromWorker::Done(Blob { bytes: vec![7], fds: Vec::new() })).unwrap();
+        // Jobs the worker never read: its end closes with data unread
+        // (the kernel then resets the connection).
+        slot_end.blocking_send(&Run(Vec::new())).unwrap();
+        drop(worker_end);
+        let running = running_when_it_died(&mut slot_end, &mut held).expect("a job was running");
+        assert_eq!(finished.blocking_get_timeout(Duration::ZERO).unwrap(), [7]);
+        assert_eq!(held.len(), 1, "the third job, never started, stays to be requeued");
+        running.job.reply.send(Err(TaskError::WorkerDied { exitcode: Some(-9) }));
+        assert!(matches!(running_one.blocking_get_timeout(Duration::ZERO), Err(TaskError::WorkerDied { .. })));
+        assert!(!not_started.ready());
+    }
 }
