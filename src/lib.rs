@@ -236,9 +236,14 @@
 //!   (locks, semaphores) and a *doorbell* that is rung but never read, so
 //!   every sleeper re-checks its own condition and none can take another's
 //!   wake-up (events, conditions, barriers). A waker makes no system call
-//!   when nobody sleeps; a waiter first spins on the word for a learned
-//!   budget, so a cross-process [`Event`] round trip costs well under a
-//!   microsecond when the peer is quick, and nothing extra when it is not.
+//!   when nobody sleeps, and a wake-one waker claims the sleeper it posts
+//!   for, so each sleeper is woken once however many releases come before
+//!   it runs; a waiter first spins on the word for a learned budget, so a
+//!   cross-process [`Event`] round trip costs well under a microsecond
+//!   when the peer is quick, and nothing extra when it is not. Waits on
+//!   what is held only briefly (a queue's locks, items, room) then yield
+//!   the CPU for a learned while, so a queue keeps its pace when processes
+//!   outnumber CPUs.
 //!   The loop is written once (the internal `wake` module's engine): each
 //!   primitive gives it a *step* (its attempt and recheck), each operation
 //!   is one `async fn` generic over how it sleeps, and a `blocking_*` form

@@ -47,7 +47,8 @@ pub(crate) enum Tag {
 /// What a push did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Push {
-    /// Published; whether a sleeping consumer must be woken.
+    /// Published; whether a sleeping consumer must be woken (it is
+    /// claimed: the caller must post its token).
     Done { wake: bool },
     /// No room (by item count or bytes) right now.
     Full,
@@ -109,7 +110,8 @@ pub(crate) trait Flavor {
     /// Payload bytes written into `space` so far.
     fn written(&self, space: &Self::Space) -> usize;
     /// Publishes the record written in `space` (the caller still holds the
-    /// put lock); whether a sleeping consumer must be woken.
+    /// put lock); whether a sleeping consumer must be woken (as for
+    /// [`Push::Done`]).
     fn commit(&self, space: Self::Space, tag: Tag) -> bool;
     /// The front record, not consumed (the caller holds the get lock, which
     /// keeps it in place until [`advance`](Flavor::advance)).
@@ -119,10 +121,9 @@ pub(crate) trait Flavor {
     /// reaches outside the record's memory.
     fn read_payload(&self, at: usize, from: usize, dst: &mut [u8]) -> bool;
     /// Consumes the record [`front`](Flavor::front) found (the caller still
-    /// holds the get lock); whether a sleeping producer must be woken.
+    /// holds the get lock); whether a sleeping producer must be woken (it
+    /// is claimed: the caller must post its token).
     fn advance(&self, next: u64) -> bool;
-    /// Whether producers sleep waiting for room.
-    fn producers_asleep(&self) -> bool;
     /// Numbers the next out-of-line item (the caller holds the put lock).
     fn next_out_of_line(&self) -> u64;
     /// Items put and not yet marked done (`JoinableQueue`), exact even when

@@ -79,8 +79,8 @@ impl<T: DeserializeOwned> Queue<T> {
                 // the same record and panic again.
                 let decode = || codec::decode_with(len, |from, dst| flavor.read_payload(at, from, dst));
                 let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
-                if decoded.is_err() && flavor.advance(next) {
-                    self.inner.parts.not_full.post(1);
+                if decoded.is_err() {
+                    self.advance(next);
                 }
                 Got::Decoded(decoded.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             }
@@ -95,9 +95,7 @@ impl<T: DeserializeOwned> Queue<T> {
             }
             Tag::OutOfLine => return self.pop_out_of_line(at, len, next).map(Some),
         };
-        if flavor.advance(next) {
-            self.inner.parts.not_full.post(1);
-        }
+        self.advance(next);
         Ok(Some(got))
     }
 
@@ -108,12 +106,12 @@ impl<T: DeserializeOwned> Queue<T> {
         let mut record = [0u8; OUT_OF_LINE];
         let record = (len == OUT_OF_LINE && flavor.read_payload(at, 0, &mut record)).then_some(record);
         let Some((seq, size)) = record.map(|r| (le64(&r[..8]), le64(&r[8..]))) else {
-            flavor.advance(next);
+            self.advance(next);
             return Err(GetError::Corrupt);
         };
         let Some(fd) = self.peek_out_of_line(seq)? else {
             // Its memfd is gone (taken by a hostile peer): skip the record.
-            flavor.advance(next);
+            self.advance(next);
             return Err(GetError::Corrupt);
         };
         let frozen = match usize::try_from(size).map_err(|_| corrupt()).and_then(|size| Frozen::map(&fd, size)) {
@@ -122,20 +120,27 @@ impl<T: DeserializeOwned> Queue<T> {
             Err(e) if e.kind() != io::ErrorKind::InvalidData => return Err(GetError::Io(e)),
             // Not what a producer of ours sends: skip record and message.
             Err(_) => {
-                flavor.advance(next);
+                self.advance(next);
                 let _ = self.discard_out_of_line();
                 return Err(GetError::Corrupt);
             }
         };
-        flavor.advance(next);
+        let wake = flavor.advance(next);
         // Only now off the socket (a consumer killed before this leaves an
         // orphan the next one discards), and only then wake a producer that
         // may be waiting for the socket's buffer.
         let _ = self.discard_out_of_line();
-        if flavor.producers_asleep() {
+        if wake {
             self.inner.parts.not_full.post(1);
         }
         Ok(Got::OutOfLine(frozen))
+    }
+
+    /// Consumes the front record, waking a producer that sleeps for room.
+    fn advance(&self, next: u64) {
+        if self.flavor().advance(next) {
+            self.inner.parts.not_full.post(1);
+        }
     }
 
     /// One look at the ring under the held get `guard` (released before
@@ -173,6 +178,7 @@ impl<T: DeserializeOwned> Queue<T> {
         let wait = Wait {
             sleepers: flavor.sleepers(Sleepers::Get),
             spinner: Some(&self.inner.spinner),
+            yielder: Some(&self.inner.yielder),
             wakeup: Wakeup::Tokens(&self.inner.parts.not_empty),
         };
         let (mut saw_closed, mut woken) = (false, None);
@@ -180,7 +186,7 @@ impl<T: DeserializeOwned> Queue<T> {
             // The free lock without the wait's future, as most gets find it.
             let guard = match self.inner.parts.get_lock.try_lock_free() {
                 Some(locked) => held(locked)?,
-                None => held(self.inner.parts.get_lock.lock_like(park).await)?,
+                None => held(self.inner.parts.get_lock.lock_brief(park).await)?,
             };
             match self.look(guard, buf, &mut woken, &mut saw_closed)? {
                 Look::Got(got) => return Ok(got),
@@ -414,14 +420,14 @@ impl<T> Queue<T> {
 
     /// After a consumer woken by a token looked at the ring (or was
     /// cancelled before it could): if items are left and consumers sleep,
-    /// one of them is woken. Puts wake a lone sleeping
-    /// consumer only as the ring becomes non-empty (see `Ring::publish`), and
-    /// that token may have been taken by another consumer that looked at
-    /// the empty ring just before; passing it on whenever items are left
-    /// means a consumer never sleeps beside items with no token coming.
+    /// one of them is woken. Puts wake each sleeping consumer once (see
+    /// `Ring::publish`), and that token may have been taken by another
+    /// consumer that looked at the empty ring just before; passing one on
+    /// whenever items are left means a consumer never sleeps beside items
+    /// with no token coming.
     fn pass_wake_on(&self) {
         let flavor = self.flavor();
-        if flavor.len() > 0 && Sleeper::count(flavor.sleepers(Sleepers::Get)) > 0 {
+        if flavor.len() > 0 && Sleeper::claim(flavor.sleepers(Sleepers::Get), 1) > 0 {
             self.inner.parts.not_empty.post(1);
         }
     }

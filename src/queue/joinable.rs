@@ -273,7 +273,12 @@ impl<T> JoinableQueue<T> {
     async fn join_in<P: Park>(&self, park: &mut P) -> io::Result<bool> {
         // No spin: a join lasts as long as the work.
         let flavor = self.queue.flavor();
-        let wait = Wait { sleepers: flavor.sleepers(Sleepers::Join), spinner: None, wakeup: Wakeup::Bell(&self.bell) };
+        let wait = Wait {
+            sleepers: flavor.sleepers(Sleepers::Join),
+            spinner: None,
+            yielder: None,
+            wakeup: Wakeup::Bell(&self.bell),
+        };
         Ok(wake::wait(park, &wait, &mut Joined(self)).await?.is_some())
     }
 }

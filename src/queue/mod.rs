@@ -145,6 +145,9 @@ struct Inner {
     capacity: usize,
     parts: Parts,
     spinner: Mutex<Spinner>,
+    /// The yielding after the spin of gets waiting for items and puts
+    /// waiting for room (see [`Spinner::yielding`]).
+    yielder: Mutex<Spinner>,
     /// The encoded length of the last item put through this handle: where
     /// the next is encoded (see [`Outgoing`]).
     last_len: AtomicU32,
@@ -366,6 +369,7 @@ impl<T> Queue<T> {
             capacity,
             parts,
             spinner: Mutex::new(Spinner::default()),
+            yielder: Mutex::new(Spinner::yielding()),
             last_len: AtomicU32::new(0),
             seen: Seen::default(),
         };
@@ -472,8 +476,8 @@ impl<T> Queue<T> {
         let _guard = held(self.inner.parts.put_lock.blocking_lock());
         if self.flavor().close() {
             let flavor = self.flavor();
-            self.inner.parts.not_empty.post(Sleeper::count(flavor.sleepers(Sleepers::Get)));
-            self.inner.parts.not_full.post(Sleeper::count(flavor.sleepers(Sleepers::Put)));
+            self.inner.parts.not_empty.post(Sleeper::claim(flavor.sleepers(Sleepers::Get), u32::MAX));
+            self.inner.parts.not_full.post(Sleeper::claim(flavor.sleepers(Sleepers::Put), u32::MAX));
         }
     }
 }

@@ -321,6 +321,7 @@ impl<T> Queue<T> {
         let wait = Wait {
             sleepers: flavor.sleepers(Sleepers::Put),
             spinner: Some(&self.inner.spinner),
+            yielder: Some(&self.inner.yielder),
             wakeup: Wakeup::Tokens(&self.inner.parts.not_full),
         };
         loop {
@@ -328,7 +329,7 @@ impl<T> Queue<T> {
                 // The free lock without the wait's future, as most puts find it.
                 let _guard = match self.inner.parts.put_lock.try_lock_free() {
                     Some(locked) => held(locked),
-                    None => held(self.inner.parts.put_lock.lock_like(park).await),
+                    None => held(self.inner.parts.put_lock.lock_brief(park).await),
                 }
                 .map_err(Refused::Io)?;
                 match self.push_locked(payload) {

@@ -236,21 +236,13 @@ impl<M: Memory> Ring<'_, M> {
         // acquiring load of TAIL), and the store half of the Dekker pair
         // with a sleeping consumer's registration.
         self.tail().swap(next, Ordering::SeqCst);
-        // A lone sleeping consumer needs a token only from the put that
-        // made the ring non-empty: the first record published after its
-        // last look, which found the ring empty, finds at most itself in
-        // the ring. So a consumer that fell asleep is woken once, not once
-        // per item (a system call on each side), while producers keep
-        // putting. Another consumer may take that token (it looked at the
-        // empty ring just before); a consumer woken by a token passes one
-        // on when it leaves items behind (`Queue::pass_wake_on`). Two or
-        // more sleepers get a token per put, as every item may be someone's
-        // to take.
-        match Sleeper::count(self.word(GET_SLEEPERS)) {
-            0 => false,
-            1 => self.len() <= 1,
-            _ => true,
-        }
+        // A token for a sleeping consumer not woken yet (a claim, see
+        // `Sleeper::claim`): it fell asleep after finding the ring empty,
+        // so this record may be its to take. One that wakes and leaves
+        // items behind wakes another if any sleeps (`Queue::pass_wake_on`),
+        // so while producers outrun consumers that sleep, puts make no
+        // system call: one wake-up per sleeper, not one per item.
+        Sleeper::claim(self.word(GET_SLEEPERS), 1) > 0
     }
 }
 
@@ -418,12 +410,9 @@ impl<M: Memory> Flavor for Ring<'_, M> {
         // (release), and the store half of the Dekker pair with a sleeping
         // producer's registration.
         self.head().swap(next, Ordering::SeqCst);
-        Sleeper::count(self.word(PUT_SLEEPERS)) > 0
-    }
-
-    /// Whether producers sleep waiting for room.
-    fn producers_asleep(&self) -> bool {
-        Sleeper::count(self.word(PUT_SLEEPERS)) > 0
+        // A producer sleeping for room, claimed for the token the caller
+        // posts (see `Sleeper::claim`).
+        Sleeper::claim(self.word(PUT_SLEEPERS), 1) > 0
     }
 
     /// Numbers the next out-of-line item (the caller holds the put lock).
@@ -764,9 +753,10 @@ mod model {
                     return buf;
                 }
                 Front::Empty => {
-                    let _sleeper = Sleeper::register(ring.region.word(GET_SLEEPERS));
+                    let sleeper = Sleeper::register(ring.region.word(GET_SLEEPERS));
                     if ring.len() == 0 {
                         wake.not_empty.take();
+                        sleeper.took_token();
                     }
                 }
                 other => panic!("the ring is {other:?}"),
@@ -777,9 +767,10 @@ mod model {
     /// A put's wait for room: register as a sleeper, look again, sleep on a
     /// token.
     fn wait_for_room(ring: &Ring<'_, Cells>, len: usize, wake: &Wakeups) {
-        let _sleeper = Sleeper::register(ring.region.word(PUT_SLEEPERS));
+        let sleeper = Sleeper::register(ring.region.word(PUT_SLEEPERS));
         if !ring.fits(len) {
             wake.not_full.take();
+            sleeper.took_token();
         }
     }
 

@@ -116,14 +116,48 @@ async fn a_get_cancelled_after_its_wake_up_passes_the_wake_up_on() {
         std::thread::sleep(Duration::from_millis(400));
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    q.try_put(1).unwrap(); // two sleepers: a token, taken by the get
+    q.try_put(1).unwrap(); // two sleepers: one claimed, a token, taken by the get
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(Sleeper::count(flavor.sleepers(Sleepers::Get)), 1, "the get woke");
-    q.try_put(2).unwrap(); // one sleeper and an item before: no token
-    assert!(!q.inner.parts.not_empty.try_take().unwrap());
-    getter.abort(); // cancelled while waiting for the lock
+    assert_eq!(Sleeper::count(flavor.sleepers(Sleepers::Get)), 1, "the get woke, the other was not claimed");
+    assert!(!q.inner.parts.not_empty.try_take().unwrap(), "the get took the one token");
+    getter.abort(); // cancelled while waiting for the lock, the item still there
     assert!(getter.await.unwrap_err().is_cancelled());
     assert!(q.inner.parts.not_empty.try_take().unwrap(), "the other consumer has its wake-up");
+    assert_eq!(Sleeper::count(flavor.sleepers(Sleepers::Get)), 0, "claimed for it");
     held.await.unwrap();
-    assert_eq!(q.qsize(), 2);
+    assert_eq!(q.qsize(), 1);
+}
+
+/// The tokens waiting in `tokens`, taken.
+fn tokens_in(tokens: &crate::wake::Tokens) -> usize {
+    std::iter::from_fn(|| tokens.try_take().unwrap().then_some(())).count()
+}
+
+// Under load a woken consumer may wait long for a CPU: the puts meanwhile
+// must not each post a token (a system call on each side) for a sleeper
+// already woken.
+#[test]
+fn each_sleeping_consumer_is_woken_once_however_many_items_come() {
+    let q = Queue::<u32>::unbounded().unwrap();
+    let flavor = q.flavor();
+    let _asleep =
+        [Sleeper::register(flavor.sleepers(Sleepers::Get)), Sleeper::register(flavor.sleepers(Sleepers::Get))];
+    for i in 0..10 {
+        q.try_put(i).unwrap();
+    }
+    assert_eq!(tokens_in(&q.inner.parts.not_empty), 2);
+}
+
+#[test]
+fn a_sleeping_producer_is_woken_once_however_many_items_go() {
+    let q = Queue::<u32>::bounded(4).unwrap();
+    for i in 0..4 {
+        q.try_put(i).unwrap();
+    }
+    let flavor = q.flavor();
+    let _asleep = Sleeper::register(flavor.sleepers(Sleepers::Put));
+    for _ in 0..4 {
+        q.try_get().unwrap();
+    }
+    assert_eq!(tokens_in(&q.inner.parts.not_full), 1);
 }

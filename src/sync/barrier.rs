@@ -266,7 +266,8 @@ impl Barrier {
         let (arrived, index) = self.arrive()?;
         let mut party = Party { barrier: self, arrived, done: false };
         // No spin: a barrier's wait is as long as its slowest party.
-        let wait = Wait { sleepers: self.sleepers(), spinner: None, wakeup: Wakeup::Bell(&self.inner.bell) };
+        let wait =
+            Wait { sleepers: self.sleepers(), spinner: None, yielder: None, wakeup: Wakeup::Bell(&self.inner.bell) };
         let left = wake::wait(park, &wait, &mut Outcome { barrier: self, arrived }).await?;
         // Timed out (`None`), the party breaks the round as it drops.
         party.done = left.is_some();

@@ -343,7 +343,7 @@ impl Waiting<'_> {
     async fn wait<P: Park>(&mut self, park: &mut P) -> io::Result<bool> {
         let Waiting { ticket, bell } = self;
         // No spin: a notification comes when another task decides so.
-        let wait = Wait { sleepers: ticket.register_count(), spinner: None, wakeup: Wakeup::Bell(bell) };
+        let wait = Wait { sleepers: ticket.register_count(), spinner: None, yielder: None, wakeup: Wakeup::Bell(bell) };
         Ok(wake::wait(park, &wait, &mut Claim(ticket)).await?.is_some())
     }
 

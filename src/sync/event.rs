@@ -187,6 +187,7 @@ impl Event {
         let wait = Wait {
             sleepers: word.sleepers,
             spinner: Some(&self.inner.spinner),
+            yielder: None,
             wakeup: Wakeup::Bell(&self.inner.bell),
         };
         let start = word.begin();

@@ -65,6 +65,8 @@ pub(crate) struct RawLock {
     region: Region,
     tokens: Tokens,
     spinner: Mutex<Spinner>,
+    /// The yielding of waiters in [`Lock::lock_brief`].
+    yielder: Mutex<Spinner>,
     /// The last holder watched from this process, reused while it holds.
     watch: Mutex<Option<Arc<Watch>>>,
 }
@@ -91,7 +93,13 @@ impl RawLock {
     }
 
     fn from_parts(region: Region, tokens: Tokens) -> RawLock {
-        RawLock { region, tokens, spinner: Mutex::new(Spinner::default()), watch: Mutex::new(None) }
+        RawLock {
+            region,
+            tokens,
+            spinner: Mutex::new(Spinner::default()),
+            yielder: Mutex::new(Spinner::yielding()),
+            watch: Mutex::new(None),
+        }
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -181,9 +189,16 @@ impl RawLock {
     /// dropped wait unregisters itself, and a token posted for it stays in
     /// the eventfd for the next sleeper.
     pub(crate) async fn acquire<P: Park>(&self, park: &mut P) -> io::Result<Option<Acquired>> {
+        self.acquire_with(park, false).await
+    }
+
+    /// [`acquire`](RawLock::acquire), yielding the CPU between the spin
+    /// and the sleep if `brief` (see [`Spinner::yielding`]).
+    async fn acquire_with<P: Park>(&self, park: &mut P, brief: bool) -> io::Result<Option<Acquired>> {
         let wait = Wait {
             sleepers: self.region.word(SLEEPERS),
             spinner: Some(&self.spinner),
+            yielder: brief.then_some(&self.yielder),
             wakeup: Wakeup::Tokens(&self.tokens),
         };
         wake::wait(park, &wait, &mut Acquire { lock: self, watched: None }).await
@@ -517,6 +532,18 @@ impl Lock {
             return locked;
         }
         let how = self.raw.acquire(&mut park.unbounded()).await.map_err(LockError::Io)?;
+        guarded(self, wake::forever(how))
+    }
+
+    /// [`lock_like`](Lock::lock_like) for a lock held only briefly by
+    /// every holder (a queue's put and get locks, held for a copy): a
+    /// waiter yields its CPU for a while before it sleeps, so a holder that
+    /// is not running gets to run and release.
+    pub(crate) async fn lock_brief<P: Park>(&self, park: &P) -> Result<LockGuard<'_>, LockError<LockGuard<'_>>> {
+        if let Some(locked) = self.try_lock_free() {
+            return locked;
+        }
+        let how = self.raw.acquire_with(&mut park.unbounded(), true).await.map_err(LockError::Io)?;
         guarded(self, wake::forever(how))
     }
 
@@ -863,5 +890,24 @@ impl Serialize for Lock {
 impl<'de> Deserialize<'de> for Lock {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Lock { raw: Arc::new(RawLock::deserialize(deserializer, Kind::Lock)?) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wake::Sleeper;
+
+    // A woken waiter may wait long for a CPU: the releases meanwhile must
+    // not each post a token (a system call on each side) for it.
+    #[test]
+    fn a_sleeper_is_woken_once_however_often_the_lock_changes_hands() {
+        let lock = Lock::new().unwrap();
+        let _asleep = Sleeper::register(lock.raw.region.word(SLEEPERS));
+        for _ in 0..10 {
+            drop(lock.try_lock().unwrap());
+        }
+        let tokens = std::iter::from_fn(|| lock.raw.tokens.try_take().unwrap().then_some(())).count();
+        assert_eq!(tokens, 1);
     }
 }

@@ -325,6 +325,7 @@ impl Semaphore {
         let wait = Wait {
             sleepers: self.sleepers(),
             spinner: Some(&self.inner.spinner),
+            yielder: None,
             wakeup: Wakeup::Tokens(&self.inner.tokens),
         };
         Ok(wake::wait(park, &wait, &mut Take(self)).await?.map(|()| self.permit()))

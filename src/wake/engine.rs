@@ -30,6 +30,8 @@ pub(crate) enum Woke {
     Token,
     /// The doorbell rang (for someone: look again).
     Rang,
+    /// A token was there and another waiter took it first: look again.
+    Missed,
     /// The process watched with [`Also::Exit`] has exited.
     Exited,
     /// The [`Also::Every`] period passed.
@@ -65,11 +67,13 @@ pub(crate) enum Wakeup<'a> {
 }
 
 /// The shape of one wait: the sleeper count its wakers read, its learned
-/// spin (none for waits that are long by nature), its wake-up.
+/// spin (none for waits that are long by nature), its learned yielding
+/// between the spin and the sleep (see [`Spinner::yielding`]), its wake-up.
 #[derive(Debug)]
 pub(crate) struct Wait<'a> {
     pub(crate) sleepers: &'a AtomicU32,
     pub(crate) spinner: Option<&'a Mutex<Spinner>>,
+    pub(crate) yielder: Option<&'a Mutex<Spinner>>,
     pub(crate) wakeup: Wakeup<'a>,
 }
 
@@ -138,7 +142,12 @@ pub(crate) async fn wait<P: Park, S: Step>(
             return Ok(Some(v));
         }
     }
-    let _sleeper = Sleeper::register(wait.sleepers);
+    if let Some(yielder) = wait.yielder {
+        if let Some(v) = spin(yielder, park.left(), || step.attempt()) {
+            return Ok(Some(v));
+        }
+    }
+    let sleeper = Sleeper::register(wait.sleepers);
     let mut armed = Armed::<P> { wakeup: wait.wakeup, armed: Some(park.arm(wait.wakeup)?) };
     let mut woke = Woke::Registered;
     loop {
@@ -148,7 +157,12 @@ pub(crate) async fn wait<P: Park, S: Step>(
         };
         let armed = armed.armed.as_mut().expect("armed until dropped");
         match park.sleep(wait.wakeup, armed, also).await? {
-            Some(w) => woke = w,
+            Some(w) => {
+                if w == Woke::Token {
+                    sleeper.took_token();
+                }
+                woke = w;
+            }
             None => return Ok(step.attempt()),
         }
     }
@@ -350,10 +364,14 @@ impl Park for Blocking {
                 }
                 // A token that is there is taken (it may have been posted
                 // for us); one taken by another waiter first makes this a
-                // spurious wake-up, rechecked like any other.
-                tokens.try_take()?;
+                // spurious wake-up, rechecked like any other. A token taken
+                // is reported before an exit (the sleeper counts itself
+                // again for it; its recheck finds the exit on the next look).
+                if tokens.try_take()? {
+                    return Ok(Some(Woke::Token));
+                }
                 let exited = sys::poll_fd(pidfd.fd(), sys::Interest::Read, Some(Duration::ZERO))?;
-                Ok(Some(if exited { Woke::Exited } else { Woke::Token }))
+                Ok(Some(if exited { Woke::Exited } else { Woke::Missed }))
             }
             (Wakeup::Tokens(tokens), Also::Every(period)) => {
                 if take_within(tokens, Some(left.map_or(period, |l| l.min(period))))? {

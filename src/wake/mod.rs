@@ -8,15 +8,26 @@
 //! beside it, and an eventfd in semaphore mode carrying wake-up *tokens*
 //! ([`Tokens`]). A waiter checks the condition, registers as a sleeper,
 //! checks again, and only then awaits a token; a waker changes the state,
-//! then reads the sleeper count and posts that many tokens. Each side's
-//! store-then-load pair is `SeqCst` (Dekker's pattern), so at least one of
-//! them sees the other: no wake-up is lost. Tokens persist in the eventfd, so
-//! a wake-up posted before the waiter sleeps is not lost either, and a waiter
-//! that is cancelled after a token was posted for it leaves the token for the
-//! next one (who re-checks the condition, and sleeps again if it is a
-//! spurious one). Before registering, a waiter may spin on the state word for
-//! a learned budget ([`Spinner`]): a cross-CPU wake-up through the kernel
-//! costs tens of microseconds on these machines, a spin a fraction of one.
+//! then reads the sleeper count and posts tokens for the sleepers it wakes.
+//! Each side's store-then-load pair is `SeqCst` (Dekker's pattern), so at
+//! least one of them sees the other: no wake-up is lost. Tokens persist in
+//! the eventfd, so a wake-up posted before the waiter sleeps is not lost
+//! either, and a waiter that is cancelled after a token was posted for it
+//! leaves the token for the next one (who re-checks the condition, and
+//! sleeps again if it is a spurious one). A wake-one waker *claims* the
+//! sleepers it posts for, taking them off the count ([`Sleeper::claim`]),
+//! so a sleeper is woken once, however many releases or puts come before
+//! it runs: under load (more processes than CPUs) a woken process may wait
+//! milliseconds for a CPU, and a count that still showed it would have
+//! cost a system call on each side for every one of them.
+//!
+//! Before registering, a waiter may spin on the state word for a learned
+//! budget ([`Spinner`]): a cross-CPU wake-up through the kernel costs tens
+//! of microseconds on these machines, a spin a fraction of one. Waits on
+//! what is held or comes only briefly (a queue's locks, items and room)
+//! then yield the CPU for a learned while ([`Spinner::yielding`]), which
+//! lets a holder that is not running run, where sleeping would hand every
+//! item over through the kernel.
 //!
 //! Wakers come in two kinds, like a futex's wake-one and wake-all:
 //!

@@ -28,6 +28,15 @@
 //! A spin retries a cheap check — a non-blocking `recvmsg` (an `EAGAIN` costs
 //! well under a microsecond) or a load of a shared-memory word — with a few
 //! `spin_loop` hints between.
+//!
+//! A second kind, [`Spinner::yielding`], retries after each `sched_yield`
+//! instead, for 20–200 µs, learned the same way: the phase after the spin
+//! for waits on what is held or comes only briefly. It is what keeps a
+//! queue from collapsing when processes outnumber CPUs (4 producers and 4
+//! consumers on 2 CPUs): there, the holder of the put lock, or the
+//! producer of the next item, is often the process *not* running, and a
+//! yield hands it the CPU where a sleep would cost a wake-up through the
+//! kernel on each side for every item.
 
 use std::time::{Duration, Instant};
 
@@ -45,9 +54,17 @@ const PROBE_SPIN: Duration = Duration::from_micros(20);
 /// this many missed spins before we park.
 const MAX_SCORE: u32 = 8;
 
+/// The shortest yielding worth trying (see [`Spinner::yielding`]).
+const MIN_YIELD: Duration = Duration::from_micros(20);
+/// The longest yielding.
+const MAX_YIELD: Duration = Duration::from_micros(200);
+
 /// Per-connection spin state.
 #[derive(Debug, Clone)]
 pub(crate) struct Spinner {
+    /// Whether each retry first yields the CPU (`sched_yield`) rather than
+    /// pausing on it.
+    yields: bool,
     /// Exponentially weighted average of the waits spins caught, in ns.
     avg_caught_ns: u64,
     /// Confidence that spinning pays; zero means park (and probe rarely).
@@ -61,7 +78,7 @@ pub(crate) struct Spinner {
 impl Default for Spinner {
     fn default() -> Self {
         // Start optimistic: the first waits spin, and learn.
-        Spinner { avg_caught_ns: MIN_SPIN.as_nanos() as u64, score: 2, skip: 0, interval: 1 }
+        Spinner { yields: false, avg_caught_ns: MIN_SPIN.as_nanos() as u64, score: 2, skip: 0, interval: 1 }
     }
 }
 
@@ -89,21 +106,39 @@ fn may_spin() -> bool {
 pub(crate) struct Plan {
     budget: Duration,
     began: Instant,
+    yields: bool,
 }
 
 impl Plan {
     /// Retries `attempt` (which returns `None` for "nothing yet") until it
     /// yields something or the budget runs out.
     pub(crate) fn run<T>(&self, attempt: impl FnMut() -> Option<T>) -> Option<T> {
-        Spinner::spin(self.budget, attempt)
+        if self.yields { Spinner::yield_retrying(self.budget, attempt) } else { Spinner::spin(self.budget, attempt) }
     }
 }
 
 impl Spinner {
+    /// A spinner whose retries yield the CPU first, for the phase between
+    /// a wait's spin and its sleep, on things each holder keeps only
+    /// briefly (a queue's put and get locks, held for a copy) or that
+    /// come quickly while processes are busy (a queue's items and room).
+    /// When more processes want to run than there are CPUs, the one that
+    /// would end the wait may be the one not running: a yield lets it run,
+    /// where a sleep would cost a wake-up through the kernel on each side
+    /// — for a queue, one for every item. With the CPU to itself a yield
+    /// returns at once, and this is a slower spin. It learns as a spin
+    /// does (four times the waits it caught, within 20–200 µs; after
+    /// misses, only rare probes), so a queue whose items come slowly costs
+    /// a few probes' CPU, not 200 µs a get; and it yields on one CPU too,
+    /// where spinning never pays but yielding lets the peer run.
+    pub(crate) fn yielding() -> Spinner {
+        Spinner { yields: true, avg_caught_ns: MIN_YIELD.as_nanos() as u64, ..Spinner::default() }
+    }
+
     /// Plans this wait's spin: the learned budget, at most `limit`.
     pub(crate) fn plan(&mut self, limit: Option<Duration>) -> Plan {
         let learned = self.budget();
-        Plan { budget: limit.map_or(learned, |l| learned.min(l)), began: Instant::now() }
+        Plan { budget: limit.map_or(learned, |l| learned.min(l)), began: Instant::now(), yields: self.yields }
     }
 
     /// Learns from how a planned spin went.
@@ -117,11 +152,13 @@ impl Spinner {
 
     /// How long to spin before parking on this wait (zero: park at once).
     fn budget(&mut self) -> Duration {
-        if !multi_cpu() {
+        if !self.yields && !multi_cpu() {
             return Duration::ZERO;
         }
+        let (min, max, probe) =
+            if self.yields { (MIN_YIELD, MAX_YIELD, MIN_YIELD) } else { (MIN_SPIN, MAX_SPIN, PROBE_SPIN) };
         if self.score > 0 {
-            return (Duration::from_nanos(self.avg_caught_ns) * 4).clamp(MIN_SPIN, MAX_SPIN);
+            return (Duration::from_nanos(self.avg_caught_ns) * 4).clamp(min, max);
         }
         // Parking regime: probe now and then in case spinning pays again.
         if self.skip > 0 {
@@ -130,7 +167,7 @@ impl Spinner {
         }
         self.interval = (self.interval * 2).min(MAX_PROBE_INTERVAL);
         self.skip = self.interval;
-        PROBE_SPIN
+        probe
     }
 
     /// A spin caught the message after `waited`.
@@ -154,6 +191,24 @@ impl Spinner {
     /// spinner learns.
     pub(crate) fn spin_for<T>(budget: Duration, attempt: impl FnMut() -> Option<T>) -> Option<T> {
         Spinner::spin(if multi_cpu() { budget } else { Duration::ZERO }, attempt)
+    }
+
+    /// Retries `attempt` after each yield of the CPU until it yields
+    /// something or `budget` runs out.
+    fn yield_retrying<T>(budget: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        if budget.is_zero() {
+            return None;
+        }
+        let deadline = crate::deadline::after(budget);
+        loop {
+            std::thread::yield_now();
+            if let Some(v) = attempt() {
+                return Some(v);
+            }
+            if deadline.is_none_or(|d| Instant::now() >= d) {
+                return None;
+            }
+        }
     }
 
     /// Retries `attempt` until it yields something or `budget` runs out.
@@ -214,6 +269,29 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn yielding_learns_as_spinning_does_within_its_own_range() {
+        let mut y = Spinner::yielding();
+        let b = y.budget();
+        assert!((MIN_YIELD..=MAX_YIELD).contains(&b), "{b:?}");
+        for _ in 0..10 {
+            y.caught(Duration::from_micros(100));
+        }
+        assert_eq!(y.budget(), MAX_YIELD, "4 × ~100 µs caught, clamped");
+        for _ in 0..MAX_SCORE {
+            y.missed();
+        }
+        let probes = (0..200).filter(|_| !y.budget().is_zero()).count();
+        assert!(probes > 0 && probes < 10, "missed yielding becomes rare probes, got {probes} of 200");
+        // And it retries after yielding until the attempt succeeds.
+        let mut tries = 0;
+        let got = Spinner::yield_retrying(Duration::from_secs(5), || {
+            tries += 1;
+            (tries == 3).then_some(tries)
+        });
+        assert_eq!(got, Some(3));
     }
 
     #[test]

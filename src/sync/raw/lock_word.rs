@@ -59,7 +59,8 @@ impl LockWord<'_> {
     }
 
     /// Releases the lock, whoever holds it. `None` if it was not locked;
-    /// otherwise whether a sleeper must be woken (one token posted).
+    /// otherwise whether a sleeper must be woken (one token posted: the
+    /// sleeper is claimed, see [`Sleeper::claim`]).
     #[inline]
     pub(crate) fn release(&self) -> Option<bool> {
         // SeqCst: a release for the next acquirer's Acquire exchange, and
@@ -68,7 +69,7 @@ impl LockWord<'_> {
         if self.state.swap(0, Ordering::SeqCst) == 0 {
             return None;
         }
-        Some(Sleeper::count(self.sleepers) > 0)
+        Some(Sleeper::claim(self.sleepers, 1) > 0)
     }
 
     /// Clears the inconsistent mark (the caller holds the lock).

@@ -34,7 +34,8 @@ impl SemWord<'_> {
     }
 
     /// Adds `n` permits (up to the bound if `clamp`). `None` if the bound
-    /// forbade it (and nothing changed); otherwise how many sleepers to wake.
+    /// forbade it (and nothing changed); otherwise how many sleepers to wake
+    /// (claimed: see [`Sleeper::claim`]).
     pub(crate) fn give(&self, n: u32, clamp: bool) -> Option<u32> {
         match self.bound {
             None => {
@@ -58,6 +59,6 @@ impl SemWord<'_> {
                 }
             }
         }
-        Some(n.min(Sleeper::count(self.sleepers)))
+        Some(Sleeper::claim(self.sleepers, n))
     }
 }

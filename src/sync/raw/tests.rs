@@ -94,15 +94,17 @@ impl LockWords {
     }
 }
 
-/// `RawLock::acquire`'s loop: try, register, re-check, sleep on a token.
+/// `RawLock::acquire`'s loop: try, register, re-check, sleep on a token
+/// (and count itself again after taking one, as the wait engine does).
 fn lock(words: &LockWords, tokens: &Tokens, me: u64) {
     let word = words.word();
     if word.try_acquire(me).is_some() {
         return;
     }
-    let _sleeper = crate::wake::Sleeper::register(word.sleepers);
+    let sleeper = crate::wake::Sleeper::register(word.sleepers);
     while word.try_acquire(me).is_none() {
         tokens.take();
+        sleeper.took_token();
     }
 }
 
@@ -136,6 +138,33 @@ fn lock_excludes_and_never_loses_a_wake_up() {
         other.join().unwrap();
         // SAFETY: both threads are done.
         assert_eq!(data.with(|d| unsafe { *d }), 3);
+        assert_eq!(words.word().holder(), 0);
+    });
+}
+
+// Two sleepers at once: each release claims one for its token, and a
+// token taken by the other (tokens are anonymous) still leaves every
+// sleeper counted or with a token coming.
+#[test]
+fn lock_wakes_each_of_two_sleepers_once_and_loses_neither() {
+    loom::model(|| {
+        let words = Arc::new(LockWords::default());
+        let tokens = Arc::new(Tokens::default());
+        lock(&words, &tokens, 1);
+        let others: Vec<_> = [2, 3]
+            .into_iter()
+            .map(|me| {
+                let (words, tokens) = (words.clone(), tokens.clone());
+                thread::spawn(move || {
+                    lock(&words, &tokens, me);
+                    unlock(&words, &tokens);
+                })
+            })
+            .collect();
+        unlock(&words, &tokens);
+        for t in others {
+            t.join().unwrap();
+        }
         assert_eq!(words.word().holder(), 0);
     });
 }
@@ -361,9 +390,10 @@ fn sem_acquire(words: &SemWords, tokens: &Tokens) {
     if word.take().is_some() {
         return;
     }
-    let _sleeper = Sleeper::register(&words.sleepers);
+    let sleeper = Sleeper::register(&words.sleepers);
     while word.take().is_none() {
         tokens.take();
+        sleeper.took_token();
     }
 }
 
@@ -384,6 +414,28 @@ fn semaphore_permits_are_neither_lost_nor_duplicated() {
             })
             .collect();
         sem_release(&words, &tokens, 2);
+        for t in takers {
+            t.join().unwrap();
+        }
+        assert_eq!(words.word().take(), None, "exactly two permits were taken");
+    });
+}
+
+// Two takers and two releases of one permit each: each release claims
+// one sleeper, whichever takes its token.
+#[test]
+fn semaphore_releases_one_at_a_time_wake_every_taker() {
+    loom::model(|| {
+        let words = Arc::new(SemWords::default());
+        let tokens = Arc::new(Tokens::default());
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let (words, tokens) = (words.clone(), tokens.clone());
+                thread::spawn(move || sem_acquire(&words, &tokens))
+            })
+            .collect();
+        sem_release(&words, &tokens, 1);
+        sem_release(&words, &tokens, 1);
         for t in takers {
             t.join().unwrap();
         }
