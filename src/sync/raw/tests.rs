@@ -401,19 +401,21 @@ fn sem_release(words: &SemWords, tokens: &Tokens, n: u32) {
     tokens.post(words.word().give(n, false).expect("unbounded"));
 }
 
-#[test]
-fn semaphore_permits_are_neither_lost_nor_duplicated() {
-    loom::model(|| {
+/// Two takers, and releases of `releases` permits (two in all): both get
+/// one, and no permit is left.
+fn two_takers_and(releases: &'static [u32]) {
+    loom::model(move || {
         let words = Arc::new(SemWords::default());
         let tokens = Arc::new(Tokens::default());
-        // Two takers, and one release of two permits: both get one.
         let takers: Vec<_> = (0..2)
             .map(|_| {
                 let (words, tokens) = (words.clone(), tokens.clone());
                 thread::spawn(move || sem_acquire(&words, &tokens))
             })
             .collect();
-        sem_release(&words, &tokens, 2);
+        for &n in releases {
+            sem_release(&words, &tokens, n);
+        }
         for t in takers {
             t.join().unwrap();
         }
@@ -421,26 +423,15 @@ fn semaphore_permits_are_neither_lost_nor_duplicated() {
     });
 }
 
-// Two takers and two releases of one permit each: each release claims
-// one sleeper, whichever takes its token.
+#[test]
+fn semaphore_permits_are_neither_lost_nor_duplicated() {
+    two_takers_and(&[2]);
+}
+
+// Each release of one permit claims one sleeper, whichever takes its token.
 #[test]
 fn semaphore_releases_one_at_a_time_wake_every_taker() {
-    loom::model(|| {
-        let words = Arc::new(SemWords::default());
-        let tokens = Arc::new(Tokens::default());
-        let takers: Vec<_> = (0..2)
-            .map(|_| {
-                let (words, tokens) = (words.clone(), tokens.clone());
-                thread::spawn(move || sem_acquire(&words, &tokens))
-            })
-            .collect();
-        sem_release(&words, &tokens, 1);
-        sem_release(&words, &tokens, 1);
-        for t in takers {
-            t.join().unwrap();
-        }
-        assert_eq!(words.word().take(), None, "exactly two permits were taken");
-    });
+    two_takers_and(&[1, 1]);
 }
 
 #[derive(Default)]
