@@ -5,7 +5,8 @@
 //!   a raw shared-memory ring of `u64`s (the queue's own mechanism without
 //!   locks, sleeps or encoding) and Python's `Queue` and `SimpleQueue`;
 //! - 2 producers → 2 consumers, beside Python's `Queue`;
-//! - 4 → 4 and 8 → 8 (more processes than CPUs) beside 1 → 1;
+//! - 4 → 4 and 8 → 8 (more processes than CPUs) beside 1 → 1 and Python's
+//!   `Queue`;
 //! - 1 MiB items: bytes/s, beside `memcpy` and Python's `Queue` (built per
 //!   put, or one `bytes::Bytes` put many times as Python puts one object).
 
@@ -213,6 +214,16 @@ fn many_to_many(c: &mut Criterion) {
         g.bench_function(format!("ipc Queue<u64> {n} -> {n}"), |b| {
             b.iter_custom(|iters| run(Queue::unbounded().unwrap(), n, iters.div_ceil(n), 12345u64))
         });
+    }
+    if support::have_python() {
+        for n in [4u64, 8] {
+            g.bench_function(format!("python Queue {n} -> {n}"), |b| {
+                // 80,000 items in all, n producers putting a share each.
+                b.iter_custom(support::python_fixed("mpqueue.py", 80_000, move |total| {
+                    vec!["many".into(), n.to_string(), (total / n).to_string()]
+                }))
+            });
+        }
     }
     g.finish();
 }

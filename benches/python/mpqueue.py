@@ -4,6 +4,7 @@ that would shadow the standard library module the queues import.)
 Usage: python3 mpqueue.py queue N        -- 1 producer -> 1 consumer, N ints (Queue)
        python3 mpqueue.py simple N       -- the same with SimpleQueue
        python3 mpqueue.py two N          -- 2 producers -> 2 consumers, N ints each producer
+       python3 mpqueue.py many P N       -- P producers -> P consumers, N ints each producer
        python3 mpqueue.py big SIZE N     -- 1 -> 1, N bytes objects of SIZE bytes (Queue)
 Prints seconds from when the first process leaves the starting barrier to
 when the last item is taken (each producer has put, and each consumer taken,
@@ -38,6 +39,9 @@ if __name__ == "__main__":
     if mode == "big":
         size, n = int(sys.argv[2]), int(sys.argv[3])
         item, producers = bytes(size), 1
+    elif mode == "many":
+        producers, n = int(sys.argv[2]), int(sys.argv[3])
+        item = 12345
     else:
         n = int(sys.argv[2])
         item, producers = 12345, (2 if mode == "two" else 1)
