@@ -260,6 +260,22 @@ async fn a_holder_killed_while_holding_hands_the_lock_on_as_owner_died() {
     bounded(child.join()).await.unwrap_err();
 }
 
+// A fork-server child is a copy of the server: it must hold locks as
+// itself (its own pid and start time), or its death would go unseen.
+#[ipc::test]
+async fn a_fork_server_child_killed_while_holding_hands_the_lock_on_too() {
+    for _ in 0..2 {
+        let lock = Lock::new().unwrap();
+        let held = Event::new().unwrap();
+        let forked = Process::builder().start_method(ipc::process::StartMethod::ForkServer);
+        let mut child = forked.spawn(hold_forever, (lock.clone(), held.clone())).unwrap();
+        bounded(held.wait()).await.unwrap();
+        child.kill().unwrap();
+        bounded(child.join()).await.unwrap_err();
+        assert!(matches!(bounded(lock.lock()).await, Err(LockError::OwnerDied(_))));
+    }
+}
+
 #[ipc::test]
 async fn a_blocking_waiter_and_try_lock_see_the_holder_die_too() {
     let lock = Lock::new().unwrap();
