@@ -21,22 +21,13 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use ipc::{Event, Lock, Pipe, Queue, Value};
-use serde::{Deserialize, Serialize};
 
 /// Operations each case's counted function runs.
 const ITERATIONS: u64 = 2_000;
 
-/// A ~100-byte record (as the queue bench's).
-#[derive(Serialize, Deserialize, Clone)]
-struct Record {
-    id: u64,
-    name: String,
-    values: [u32; 8],
-}
-
-fn record() -> Record {
-    Record { id: 7, name: "a record of about one hundred bytes, once encoded".into(), values: [1, 2, 3, 4, 5, 6, 7, 8] }
-}
+#[path = "record.rs"]
+mod record;
+use record::{Record, record};
 
 // Each counted function is `ipc_guard_<case>`, never inlined, and runs its
 // operation ITERATIONS times; set-up and a warm-up round happen outside it.

@@ -15,22 +15,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use ipc::{Barrier, Process, Queue};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 #[path = "support.rs"]
 mod support;
 
-/// A ~100-byte record.
-#[derive(Serialize, Deserialize, Clone)]
-struct Record {
-    id: u64,
-    name: String,
-    values: [u32; 8],
-}
-
-fn record() -> Record {
-    Record { id: 7, name: "a record of about one hundred bytes, once encoded".into(), values: [1, 2, 3, 4, 5, 6, 7, 8] }
-}
+#[path = "record.rs"]
+mod record;
+use record::record;
 
 /// A producer: meet at the barrier, put `n` copies of `item`.
 fn produce<T: Serialize + serde::de::DeserializeOwned + Clone>((q, ready, n, item): (Queue<T>, Barrier, u64, T)) {
