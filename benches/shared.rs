@@ -1,7 +1,8 @@
 //! Shared data beside its floors and Python, in the same run:
 //!
-//! - `Value` increment under its lock from two processes, beside Python's
-//!   `Value` doing the same;
+//! - `Value` increment under its lock from two processes, beside a
+//!   test-and-test-and-set spinlock on a shared page guarding a counter there,
+//!   and Python's `Value` doing the same;
 //! - 64 MiB written into a `SharedMemory` block, warm and on first touch,
 //!   beside `memcpy` into private memory (warm, and fresh pages);
 //! - `SharedMemory` create + open + close + unlink, beside Python's and the
@@ -45,6 +46,7 @@ fn value_increments(c: &mut Criterion) {
     let mut g = c.benchmark_group("value_increment_2_processes");
     g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
     g.bench_function("ipc Value get_lock += 1", |b| b.iter_custom(ipc_value));
+    g.bench_function("floor: spinlock on a shared page, += 1 under it", |b| b.iter_custom(support::spinlock_contended));
     if support::have_python() {
         g.bench_function("python Value get_lock += 1", |b| {
             // n increments, n/2 per process.

@@ -1,8 +1,12 @@
 //! Shared by the benches: running the Python side and reading its timing.
 
+#![allow(clippy::disallowed_types)] // the floors are raw std atomics on a shared page
+
+use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Whether `python3` can be run (the Python rows are skipped, and say so, if not).
 pub(crate) fn have_python() -> bool {
@@ -64,4 +68,103 @@ pub(crate) fn pin_to(cpus: &[usize]) {
     // SAFETY: pid 0 is this process; `set` is a valid cpu_set_t of the size passed.
     let ret = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
     assert_eq!(ret, 0, "sched_setaffinity failed");
+}
+
+/// A shared anonymous page, as a lock word lives in.
+#[allow(dead_code)] // not every bench has a shared-page floor
+pub(crate) struct SharedPage(*mut libc::c_void);
+
+#[allow(dead_code)] // not every bench has a shared-page floor
+impl SharedPage {
+    pub(crate) fn new() -> SharedPage {
+        // SAFETY: a fresh anonymous shared mapping of one page; checked below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        SharedPage(p)
+    }
+
+    pub(crate) fn word(&self) -> &AtomicU32 {
+        self.word_at(0)
+    }
+
+    pub(crate) fn word_at(&self, i: usize) -> &AtomicU32 {
+        assert!(i < 1024);
+        // SAFETY: the page is mapped, aligned, zeroed and lives as long as
+        // self; word `i` is inside it.
+        unsafe { &*self.0.cast::<AtomicU32>().add(i) }
+    }
+
+    /// The 64-bit word at 32-bit index `i` (even: 8-byte aligned).
+    pub(crate) fn word64_at(&self, i: usize) -> &AtomicU64 {
+        assert!(i < 1023 && i % 2 == 0);
+        // SAFETY: the page is mapped, page-aligned, zeroed and lives as long
+        // as self; the word at byte 4 * i is 8-byte aligned and inside it.
+        unsafe { &*self.0.cast::<AtomicU32>().add(i).cast::<AtomicU64>() }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the page mapped in `new`; no reference outlives self.
+        unsafe { libc::munmap(self.0, 4096) };
+    }
+}
+
+/// The floor of a contended lock's mechanism: a forked child and this
+/// process each take a test-and-test-and-set spinlock on a shared page
+/// `iters / 2` times, increment a counter on the page under it and release
+/// it — no owner, no robustness, no sleeping (the child only touches the
+/// page's atomics and `_exit`s).
+#[allow(dead_code)] // not every bench has a contended lock
+pub(crate) fn spinlock_contended(iters: u64) -> Duration {
+    let page = SharedPage::new();
+    let (lock, counter) = (page.word_at(0), page.word64_at(16));
+    let go = page.word_at(32);
+    let half = iters.div_ceil(2);
+    let side = || {
+        for _ in 0..half {
+            // Acquire: the last holder's increment happened before.
+            while lock.swap(1, Ordering::Acquire) != 0 {
+                while lock.load(Ordering::Relaxed) != 0 {
+                    std::hint::spin_loop();
+                }
+            }
+            // Relaxed: the lock orders it.
+            counter.store(black_box(counter.load(Ordering::Relaxed) + 1), Ordering::Relaxed);
+            // Release: publishes the increment to the next holder.
+            lock.store(0, Ordering::Release);
+        }
+    };
+    // SAFETY: the child only touches the shared page's atomics and `_exit`s,
+    // all async-signal-safe, then exits without unwinding.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // Acquire: pairs with the parent's start signal.
+        while go.load(Ordering::Acquire) == 0 {
+            std::hint::spin_loop();
+        }
+        side();
+        // SAFETY: ends the forked child at once.
+        unsafe { libc::_exit(0) };
+    }
+    let start = Instant::now();
+    // Release: both sides start together, as the ipc rows' barrier does.
+    go.store(1, Ordering::Release);
+    side();
+    // SAFETY: reap the forked child.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    let elapsed = start.elapsed();
+    // Acquire: the child's increments, published by its last release.
+    assert_eq!(counter.load(Ordering::Acquire), 2 * half);
+    elapsed
 }

@@ -4,7 +4,7 @@
 //! - uncontended `Lock` lock + drop, beside a raw compare-exchange + store
 //!   pair on a shared page and Python's `Lock.acquire()`/`release()`;
 //! - two processes contending for one `Lock` (lock, increment, unlock),
-//!   beside Python;
+//!   beside a test-and-test-and-set spinlock on a shared page and Python;
 //! - `Event` ping-pong between two processes (two events), beside a raw
 //!   eventfd ping-pong between two processes, the spinning floors (a turn
 //!   word on a shared page, spun on for ever, or for 50 µs and then slept on
@@ -22,6 +22,7 @@ use ipc::{Barrier, Event, Lock, Process};
 
 #[path = "support.rs"]
 mod support;
+use support::SharedPage;
 
 /// The child's side: `n` times, wait for `ping`, lower it, raise `pong`.
 fn pong((ping, pong, n): (Event, Event, u64)) {
@@ -166,38 +167,6 @@ fn event_tail() {
     );
 }
 
-/// A shared anonymous page, as a lock word lives in.
-struct SharedPage(*mut libc::c_void);
-
-impl SharedPage {
-    fn new() -> SharedPage {
-        // SAFETY: a fresh anonymous shared mapping of one page; checked below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED);
-        SharedPage(p)
-    }
-
-    fn word(&self) -> &AtomicU32 {
-        self.word_at(0)
-    }
-
-    fn word_at(&self, i: usize) -> &AtomicU32 {
-        assert!(i < 1024);
-        // SAFETY: the page is mapped, aligned, zeroed and lives as long as
-        // self; word `i` is inside it.
-        unsafe { &*self.0.cast::<AtomicU32>().add(i) }
-    }
-}
-
 /// How a spin floor's side waits for its turn.
 #[derive(Clone, Copy)]
 enum Spin {
@@ -280,13 +249,6 @@ fn spin_ping_pong(iters: u64, how: Spin) -> Duration {
     elapsed
 }
 
-impl Drop for SharedPage {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the page mapped in `new`; no reference outlives self.
-        unsafe { libc::munmap(self.0, 4096) };
-    }
-}
-
 fn lock_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("lock_uncontended");
     g.sample_size(20).measurement_time(Duration::from_secs(2)).throughput(Throughput::Elements(1));
@@ -346,6 +308,7 @@ fn lock_contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("lock_contended_2_processes");
     g.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(1));
     g.bench_function("ipc Lock", |b| b.iter_custom(ipc_contended));
+    g.bench_function("floor: spinlock on a shared page", |b| b.iter_custom(support::spinlock_contended));
     if support::have_python() {
         g.bench_function("python Lock", |b| {
             // n pairs, n/2 per process.
