@@ -393,6 +393,7 @@ fn surroundings(_: u8) -> (String, Option<String>, bool) {
 /// standard error disturbs no other test. Returns what the workers saw and
 /// what reached the new standard error.
 fn pools_before_and_after_a_move(dir: String) -> (Vec<(String, Option<String>, bool)>, String) {
+    let here = std::env::current_dir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         // SAFETY: (here and below) this child's other threads (the runtime's,
@@ -416,6 +417,17 @@ fn pools_before_and_after_a_move(dir: String) -> (Vec<(String, Option<String>, b
         let after = Pool::new(1).await.unwrap();
         seen.extend(after.map(surroundings, [0]).await.unwrap());
         after.terminate().await;
+        // And back again: the server took on the last request's directory
+        // and environment, and must follow the next change too (a request
+        // sends only what changed since the last).
+        std::env::set_current_dir(&here).unwrap();
+        // SAFETY: as above.
+        unsafe { std::env::remove_var("IPC_FORK_TEST_SET") };
+        // SAFETY: as above.
+        unsafe { std::env::set_var("IPC_FORK_TEST_GONE", "1") };
+        let back = Pool::new(1).await.unwrap();
+        seen.extend(back.map(surroundings, [0]).await.unwrap());
+        back.terminate().await;
         let logged = std::fs::read_to_string(&log).unwrap();
         std::fs::remove_file(&log).unwrap();
         (seen, logged)
@@ -429,8 +441,8 @@ async fn workers_start_in_the_callers_directory_and_environment() {
     assert_ne!(here, dir);
     let mut child = ipc::Process::spawn(pools_before_and_after_a_move, dir.clone()).unwrap();
     let (seen, logged) = bounded(child.join()).await.unwrap();
-    assert_eq!(seen, [(here, None, true), (dir, Some("moved".to_owned()), false)]);
-    assert_eq!(logged, "a worker's standard error\n");
+    assert_eq!(seen, [(here.clone(), None, true), (dir, Some("moved".to_owned()), false), (here, None, true)]);
+    assert_eq!(logged, "a worker's standard error\na worker's standard error\n");
 }
 
 /// In a child of its own, whose only other child is its fork server.

@@ -10,11 +10,16 @@
 //! a worker). The fork server pays it once: it is started by `exec` like any
 //! child, but is told in its bootstrap message to serve forks, which it does
 //! *before* setting any of its own globals (identity, tracker, mode). Each
-//! request carries the new child's control socket, the caller's working
-//! directory, environment, standard output and error; the copy takes them
-//! on, drops the server's socket and carries on exactly as a
-//! freshly started child would after finding its control socket: it reads
-//! its own bootstrap message from the parent. Other attributes a process
+//! request carries the new child's control socket, the caller's standard
+//! output and error, and — when they changed since the last request — the
+//! caller's working directory and environment, which the server takes on
+//! itself before it forks (so a copy starts with them, and the common case,
+//! nothing changed, costs the copy nothing: setting an environment in the
+//! copy was a third of its time, in allocations and the copy-on-write faults
+//! they caused). The copy takes on the standard streams, drops the server's
+//! socket and carries on exactly as a freshly started child would after
+//! finding its control socket: it reads its own bootstrap message from the
+//! parent. Other attributes a process
 //! inherits (umask, resource limits, CPU affinity, ignored signals) are the
 //! server's: this process's when the server started, as with Python's
 //! `forkserver`.
@@ -37,7 +42,7 @@
 //! nobody waits for it: it exits when its socket closes (this process
 //! ended) or is killed with its parent.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -61,14 +66,18 @@ const PATIENCE: Duration = Duration::from_secs(5);
 /// The largest request the server reads (an environment can be large).
 const MAX_REQUEST: usize = 16 << 20;
 
-/// One fork: the copy's working directory and environment, as the caller
-/// has them now (as an `exec`'d child would inherit them). Its control
-/// socket and the caller's standard output and error travel beside it.
+/// One fork. The copy's working directory and environment are the
+/// caller's as it has them now (as an `exec`'d child would inherit them):
+/// sent when they differ from the last request's, `None` when they do not.
+/// Its control socket and the caller's standard output and error travel
+/// beside it.
 #[derive(Debug, Serialize, Deserialize)]
 struct Request {
-    cwd: Vec<u8>,
-    env: Vec<(Vec<u8>, Vec<u8>)>,
+    cwd: Option<Vec<u8>>,
+    env: Option<Environment>,
 }
+
+type Environment = Vec<(Vec<u8>, Vec<u8>)>;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
@@ -80,6 +89,10 @@ enum Reply {
 struct Server {
     child: std::sync::Arc<Child>,
     control: Connection,
+    /// The working directory and environment the server has taken on: the
+    /// last ones sent.
+    cwd: Vec<u8>,
+    env: Environment,
 }
 
 /// The fork server of this process, as far as we know.
@@ -101,8 +114,7 @@ static SERVER: Mutex<State> = Mutex::new(State::Idle);
 /// its bootstrap message).
 pub(super) fn fork(child_end: &OwnedFd, stderr: Option<&OwnedFd>) -> io::Result<i32> {
     let cwd = std::env::current_dir().map(|d| d.into_os_string().into_vec()).unwrap_or_default();
-    let env = std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())).collect();
-    let (request, _) = codec::encode(&Request { cwd, env }).map_err(io::Error::other)?;
+    let env: Environment = std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())).collect();
     let fds = [
         child_end.try_clone()?,
         sys::dup_cloexec(std::io::stdout().as_fd())?,
@@ -126,8 +138,15 @@ pub(super) fn fork(child_end: &OwnedFd, stderr: Option<&OwnedFd>) -> io::Result<
     let State::Running(server) = &mut *state else {
         return Err(io::Error::other("no fork server in this process"));
     };
+    let request =
+        Request { cwd: (cwd != server.cwd).then(|| cwd.clone()), env: (env != server.env).then(|| env.clone()) };
+    let (request, _) = codec::encode(&request).map_err(io::Error::other)?;
     match server.exchange(&request, &fds) {
-        Ok(Reply::Forked(pid)) => Ok(pid),
+        Ok(Reply::Forked(pid)) => {
+            // Taken on before the fork: the next request sends only changes.
+            (server.cwd, server.env) = (cwd, env);
+            Ok(pid)
+        }
         // The server is fine; this fork failed (say, a process limit).
         Ok(Reply::Failed(why)) => Err(io::Error::other(why)),
         // Gone, stuck or confused: replaced on the next request.
@@ -144,7 +163,8 @@ impl Server {
         let builder = Builder { name: Some("ipc-fork-server".to_owned()), fork_server: true, ..Builder::default() };
         let (child, control) = builder.launch(None, Vec::new(), Vec::new()).map_err(io::Error::other)?;
         // Dropped (killed and reaped) if it does not come up.
-        let mut server = Server { child, control };
+        // Nothing taken on yet: the first request sends both.
+        let mut server = Server { child, control, cwd: Vec::new(), env: Vec::new() };
         match server.control.blocking_recv_frame(READY.len(), Some(PATIENCE)) {
             Ok(Some((ready, _))) if ready == READY => Ok(server),
             _ => Err(io::Error::other("the fork server did not start")),
@@ -189,6 +209,7 @@ pub(super) fn serve(mut control: Connection, mode: Mode) -> OwnedFd {
         };
         let reply = match (codec::decode::<Request>(&request, Vec::new()), <[OwnedFd; 3]>::try_from(fds)) {
             (Ok(request), Ok([child_end, stdout, stderr])) => {
+                request.take_on();
                 // SAFETY: this process has no thread but this one, or the test
                 // harness's main thread asleep in a channel receive (checked
                 // above, and nothing since has started one); the copy only
@@ -199,7 +220,8 @@ pub(super) fn serve(mut control: Connection, mode: Mode) -> OwnedFd {
                 match forked {
                     Ok(Forked::Child) => {
                         drop(control);
-                        request.apply(&stdout, &stderr);
+                        let _ = sys::dup_onto(stdout.as_fd(), 1);
+                        let _ = sys::dup_onto(stderr.as_fd(), 2);
                         return child_end;
                     }
                     Ok(Forked::Caller(pid)) => Reply::Forked(pid),
@@ -216,32 +238,37 @@ pub(super) fn serve(mut control: Connection, mode: Mode) -> OwnedFd {
 }
 
 impl Request {
-    /// In the copy: the caller's working directory, environment, standard
-    /// output and error.
-    fn apply(self, stdout: &OwnedFd, stderr: &OwnedFd) {
-        let _ = sys::dup_onto(stdout.as_fd(), 1);
-        let _ = sys::dup_onto(stderr.as_fd(), 2);
-        // A directory that is gone stays the server's, as a deleted working
-        // directory would for an exec'd child.
-        let _ = std::env::set_current_dir(OsString::from_vec(self.cwd));
+    /// In the server, before it forks: the caller's working directory and
+    /// environment, where they changed.
+    fn take_on(self) {
+        if let Some(cwd) = self.cwd {
+            // A directory that is gone stays the server's, as a deleted
+            // working directory would for an exec'd child.
+            let _ = std::env::set_current_dir(OsString::from_vec(cwd));
+        }
+        let Some(env) = self.env else { return };
         // `set_var` and `remove_var` panic on names a C environment can
         // hold all the same; those are left as they are.
         let settable = |name: &[u8]| !name.is_empty() && !name.contains(&b'=') && !name.contains(&0);
         for (name, _) in std::env::vars_os() {
             let name_bytes = name.as_bytes();
-            if settable(name_bytes) && !self.env.iter().any(|(n, _)| n == name_bytes) {
-                // SAFETY: this is the copy, and a fork copies only the thread
-                // that forks: nothing else runs in this process to read the
-                // environment while it changes, and nothing has started yet.
+            if settable(name_bytes) && !env.iter().any(|(n, _)| n == name_bytes) {
+                // SAFETY: the server runs no thread but this one, or the test
+                // harness's main thread asleep in a channel receive (checked
+                // when it started, and it starts none): nothing reads the
+                // environment while it changes.
                 #[allow(unsafe_code)]
                 unsafe {
                     std::env::remove_var(name)
                 };
             }
         }
-        for (name, value) in self.env {
-            if settable(&name) && !value.contains(&0) {
-                // SAFETY: as for `remove_var` above: the copy's only thread.
+        for (name, value) in env {
+            if settable(&name)
+                && !value.contains(&0)
+                && std::env::var_os(OsStr::from_bytes(&name)).is_none_or(|v| v.as_bytes() != value)
+            {
+                // SAFETY: as for `remove_var` above.
                 #[allow(unsafe_code)]
                 unsafe {
                     std::env::set_var(OsString::from_vec(name), OsString::from_vec(value))
