@@ -16,7 +16,7 @@ use super::entry::Entry;
 use super::{Process, Returns, SpawnError, capture, current_process, entry, fork_server, target, tracker};
 use crate::codec;
 use crate::loom::Ordering;
-use crate::pipe::Connection;
+use crate::pipe::{Connection, TrySend};
 use crate::sys;
 use crate::wake::LazyAsyncFd;
 
@@ -261,10 +261,17 @@ impl Builder {
         let (boot_bytes, _) = codec::encode(&boot)?;
 
         sweep_children();
-        // Every path drops our copy of the child's end of the control socket
-        // before anything is sent: from here on, end-of-stream and EPIPE mean
-        // the child is gone, so a child that dies early can never leave the
-        // send below (or a join) waiting.
+        // The bootstrap message goes in now if the socket takes it without
+        // waiting (it nearly always does), so the child finds it the moment
+        // it starts: a fork server's copy would otherwise wait for us to
+        // hear the server's reply and send it, one wake-up more. What does
+        // not fit at once waits for the child: every path drops our copy of
+        // the child's end of the control socket before anything more is
+        // sent, so end-of-stream and EPIPE then mean the child is gone, and
+        // a child that dies early can never leave the send below (or a
+        // join) waiting.
+        let mut control = Connection::new(parent_end, true, true)?;
+        let sent = matches!(control.try_send_frame(&boot_bytes, &fds), Ok(TrySend::Sent | TrySend::Started));
         let mut forked = false;
         let pid = match (self.start_method == StartMethod::ForkServer)
             .then(|| fork_server::fork(&child_end, stderr.as_ref()))
@@ -291,10 +298,9 @@ impl Builder {
             CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(child.clone());
         }
 
-        let mut control = Connection::new(parent_end, true, true)?;
         // A child that dies before reading makes this a broken pipe; join then
         // reports how it died.
-        let _ = control.blocking_send_frame(&boot_bytes, &fds);
+        let _ = if sent { control.blocking_flush() } else { control.blocking_send_frame(&boot_bytes, &fds) };
         Ok((child, control))
     }
 }

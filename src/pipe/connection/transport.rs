@@ -140,6 +140,25 @@ impl Connection {
         blocking_write(fd, &mut partial, &fds)
     }
 
+    /// Sends `payload` (with `fds`) as one frame without waiting, with
+    /// [`try_send_framed`](Connection::try_send_framed)'s outcomes: a
+    /// [`TrySend::Started`] frame's tail is kept for
+    /// [`blocking_flush`](Connection::blocking_flush).
+    pub(crate) fn try_send_frame(&mut self, payload: &[u8], fds: &[OwnedFd]) -> Result<TrySend, SendError> {
+        self.check_send(fds)?;
+        let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+        let (header, hlen) = encode_header(payload.len());
+        let record = self.reader.record_size();
+        self.try_write([&header[..hlen], payload], record, &fds)
+    }
+
+    /// Writes the tail of a frame a cancelled or [`TrySend::Started`] send
+    /// left behind, waiting for room.
+    pub(crate) fn blocking_flush(&mut self) -> Result<(), SendError> {
+        let record = self.reader.record_size();
+        blocking_write(self.socket.fd(), &mut Unsent(&mut self.unsent, record), &[])
+    }
+
     /// Writes already framed bytes (any number of whole frames, see
     /// [`push_frame`](super::frame::push_frame)) without waiting:
     /// [`TrySend::Busy`] (nothing written) if the socket is full or an
