@@ -41,6 +41,39 @@ async fn objects_and_bytes_keep_message_boundaries() {
     assert_eq!(a.recv::<i64>().await.unwrap(), 42);
 }
 
+// A long message's buffer is kept for the next long message once it was
+// decoded or copied out: what comes next is exactly what was sent, however
+// much longer or shorter, on both kinds of socket.
+#[test]
+fn long_messages_after_long_messages_are_exactly_what_was_sent() {
+    const WAIT: Duration = Duration::from_secs(20);
+    for (kind, mut tx, mut rx) in both_kinds() {
+        let sender = std::thread::spawn(move || {
+            tx.blocking_send(&vec![1u8; 300_000]).unwrap();
+            tx.blocking_send(&vec![2u8; 150_000]).unwrap();
+            tx.blocking_send_bytes(&[3u8; 70_000]).unwrap();
+            tx.blocking_send(&vec![4u8; 100]).unwrap();
+            tx.blocking_send_bytes(&[5u8; 200_000]).unwrap();
+            tx.blocking_send_bytes(&[6u8; 90_000]).unwrap();
+            tx.blocking_send(&(vec![7u8; 400_000], 9u32)).unwrap();
+            tx
+        });
+        let got = |v: Option<Vec<u8>>| v.expect("a message within the wait");
+        assert_eq!(got(rx.blocking_recv_timeout(WAIT).unwrap()), vec![1u8; 300_000], "{kind}");
+        assert_eq!(got(rx.blocking_recv_timeout(WAIT).unwrap()), vec![2u8; 150_000], "{kind}");
+        assert_eq!(rx.blocking_recv_bytes(usize::MAX).unwrap(), vec![3u8; 70_000], "{kind}");
+        assert_eq!(got(rx.blocking_recv_timeout(WAIT).unwrap()), vec![4u8; 100], "{kind}");
+        let mut buf = vec![0u8; 250_000];
+        assert_eq!(rx.blocking_recv_bytes_into(&mut buf).unwrap(), 200_000, "{kind}");
+        assert!(buf[..200_000].iter().all(|&b| b == 5) && buf[200_000..].iter().all(|&b| b == 0), "{kind}");
+        assert_eq!(rx.blocking_recv_bytes(usize::MAX).unwrap(), vec![6u8; 90_000], "{kind}");
+        let last: Option<(Vec<u8>, u32)> = rx.blocking_recv_timeout(WAIT).unwrap();
+        assert_eq!(last.expect("the last message"), (vec![7u8; 400_000], 9), "{kind}");
+        drop(sender.join().unwrap());
+        assert!(rx.blocking_recv_bytes(16).unwrap_err().is_eof(), "{kind}");
+    }
+}
+
 #[tokio::test]
 async fn eof_comes_after_the_data_is_drained() {
     let (mut a, mut b) = Pipe::duplex().unwrap();

@@ -55,6 +55,9 @@ pub(crate) const RECORD_MAX: usize = (64 << 10) + 64;
 const INITIAL_CHUNK: usize = 64 << 10;
 /// The read-ahead buffer's size, and the longest frame assembled in it.
 const AHEAD_CHUNK: usize = 64 << 10;
+/// The largest payload buffer kept for the next frame once its message was
+/// decoded (see [`FrameReader::recycle`]).
+const SPARE_MAX: usize = 32 << 20;
 /// The most descriptors one frame may bring (more is a hostile peer).
 const MAX_FDS_PER_FRAME: usize = 4 * sys::MAX_FDS_PER_MSG;
 
@@ -172,6 +175,10 @@ pub(crate) struct FrameReader {
     /// The payload length once the header is complete.
     len: Option<u64>,
     payload: Vec<u8>,
+    /// A payload buffer handed back once its message was decoded: the next
+    /// long frame is read into it, so a run of large messages does not fault
+    /// in fresh pages for every one (empty, or at most [`SPARE_MAX`]).
+    spare: Vec<u8>,
     fds: Vec<OwnedFd>,
     /// Set after an invalid header: the stream cannot be re-synchronised.
     poisoned: Option<i32>,
@@ -196,6 +203,7 @@ impl FrameReader {
             consumed: 0,
             len: None,
             payload: Vec::new(),
+            spare: Vec::new(),
             fds: Vec::new(),
             poisoned: None,
             ahead: None,
@@ -237,6 +245,16 @@ impl FrameReader {
         match self.kind {
             SocketKind::Stream => usize::MAX,
             SocketKind::SeqPacket => RECORD_MAX,
+        }
+    }
+
+    /// Takes back a frame's payload buffer whose message was decoded (and is
+    /// no longer needed), for the next frame: kept if it is larger than the
+    /// one kept already and at most [`SPARE_MAX`].
+    pub(crate) fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() <= SPARE_MAX && buf.capacity() > self.spare.capacity() {
+            buf.clear();
+            self.spare = buf;
         }
     }
 
@@ -283,6 +301,9 @@ impl FrameReader {
             }
         }
         let len = self.payload_len(max)?;
+        if self.payload.capacity() == 0 && len > 0 {
+            self.payload = std::mem::take(&mut self.spare);
+        }
         while self.payload.len() < len {
             if self.payload.capacity() == self.payload.len() {
                 let have = self.payload.len();
@@ -376,7 +397,10 @@ impl FrameReader {
             if first.len() as u64 > len {
                 return Err(Stop::Invalid(clamp_header(len)));
             }
-            self.payload = first.to_vec();
+            // Into the spare buffer, if a long message left one.
+            let mut payload = if first.len() as u64 == len { Vec::new() } else { std::mem::take(&mut self.spare) };
+            payload.extend_from_slice(first);
+            self.payload = payload;
             self.len = Some(len);
         }
         let len = self.payload_len(max)?;

@@ -313,14 +313,6 @@ pub(super) fn timed_out() -> RecvError {
     RecvError::Io(io::Error::from(io::ErrorKind::TimedOut))
 }
 
-pub(super) fn copy_into(bytes: Vec<u8>, buf: &mut [u8]) -> Result<usize, RecvError> {
-    if bytes.len() > buf.len() {
-        return Err(RecvError::BufferTooShort { capacity: buf.len(), message: bytes });
-    }
-    buf[..bytes.len()].copy_from_slice(&bytes);
-    Ok(bytes.len())
-}
-
 pub(super) fn finish(outcome: ReadOutcome, max: usize) -> Result<Frame, RecvError> {
     match outcome {
         ReadOutcome::Frame(bytes, fds) => Ok((bytes, fds)),
