@@ -419,7 +419,7 @@ fn pools_before_and_after_a_move(dir: String) -> (Vec<(String, Option<String>, b
         after.terminate().await;
         // And back again: the server took on the last request's directory
         // and environment, and must follow the next change too (a request
-        // sends only what changed since the last).
+        // sends the environment only if it changed since the last).
         std::env::set_current_dir(&here).unwrap();
         // SAFETY: as above.
         unsafe { std::env::remove_var("IPC_FORK_TEST_SET") };

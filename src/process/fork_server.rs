@@ -11,11 +11,11 @@
 //! child, but is told in its bootstrap message to serve forks, which it does
 //! *before* setting any of its own globals (identity, tracker, mode). Each
 //! request carries the new child's control socket, the caller's standard
-//! output and error, and — when they changed since the last request — the
-//! caller's working directory and environment, which the server takes on
-//! itself before it forks (so a copy starts with them, and the common case,
-//! nothing changed, costs the copy nothing: setting an environment in the
-//! copy was a third of its time, in allocations and the copy-on-write faults
+//! output and error, its working directory and — when it changed since the
+//! last request — its environment, which the server takes on itself before
+//! it forks (so a copy starts with them, and the common case, an unchanged
+//! environment, costs the copy nothing: setting an environment in the copy
+//! was a third of its time, in allocations and the copy-on-write faults
 //! they caused). The copy takes on the standard streams, drops the server's
 //! socket and carries on exactly as a freshly started child would after
 //! finding its control socket: it reads its own bootstrap message from the
@@ -67,13 +67,15 @@ const PATIENCE: Duration = Duration::from_secs(5);
 const MAX_REQUEST: usize = 16 << 20;
 
 /// One fork. The copy's working directory and environment are the
-/// caller's as it has them now (as an `exec`'d child would inherit them):
-/// sent when they differ from the last request's, `None` when they do not.
-/// Its control socket and the caller's standard output and error travel
-/// beside it.
+/// caller's as it has them now (as an `exec`'d child would inherit them);
+/// the environment is sent when it differs from the last request's, `None`
+/// when it does not. Its control socket and the caller's standard output
+/// and error travel beside it.
 #[derive(Debug, Serialize, Deserialize)]
 struct Request {
-    cwd: Option<Vec<u8>>,
+    /// Always sent: a directory the server could not enter last time (say,
+    /// it was gone) may be there now.
+    cwd: Vec<u8>,
     env: Option<Environment>,
 }
 
@@ -89,9 +91,7 @@ enum Reply {
 struct Server {
     child: std::sync::Arc<Child>,
     control: Connection,
-    /// The working directory and environment the server has taken on: the
-    /// last ones sent.
-    cwd: Vec<u8>,
+    /// The environment the server has taken on: the last one sent.
     env: Environment,
 }
 
@@ -138,13 +138,13 @@ pub(super) fn fork(child_end: &OwnedFd, stderr: Option<&OwnedFd>) -> io::Result<
     let State::Running(server) = &mut *state else {
         return Err(io::Error::other("no fork server in this process"));
     };
-    let request =
-        Request { cwd: (cwd != server.cwd).then(|| cwd.clone()), env: (env != server.env).then(|| env.clone()) };
+    let request = Request { cwd, env: (env != server.env).then(|| env.clone()) };
     let (request, _) = codec::encode(&request).map_err(io::Error::other)?;
     match server.exchange(&request, &fds) {
         Ok(Reply::Forked(pid)) => {
-            // Taken on before the fork: the next request sends only changes.
-            (server.cwd, server.env) = (cwd, env);
+            // Taken on before the fork: the next request sends it only if
+            // it changed.
+            server.env = env;
             Ok(pid)
         }
         // The server is fine; this fork failed (say, a process limit).
@@ -163,8 +163,8 @@ impl Server {
         let builder = Builder { name: Some("ipc-fork-server".to_owned()), fork_server: true, ..Builder::default() };
         let (child, control) = builder.launch(None, Vec::new(), Vec::new()).map_err(io::Error::other)?;
         // Dropped (killed and reaped) if it does not come up.
-        // Nothing taken on yet: the first request sends both.
-        let mut server = Server { child, control, cwd: Vec::new(), env: Vec::new() };
+        // Nothing taken on yet: the first request sends the environment.
+        let mut server = Server { child, control, env: Vec::new() };
         match server.control.blocking_recv_frame(READY.len(), Some(PATIENCE)) {
             Ok(Some((ready, _))) if ready == READY => Ok(server),
             _ => Err(io::Error::other("the fork server did not start")),
@@ -239,13 +239,11 @@ pub(super) fn serve(mut control: Connection, mode: Mode) -> OwnedFd {
 
 impl Request {
     /// In the server, before it forks: the caller's working directory and
-    /// environment, where they changed.
+    /// environment (if it changed).
     fn take_on(self) {
-        if let Some(cwd) = self.cwd {
-            // A directory that is gone stays the server's, as a deleted
-            // working directory would for an exec'd child.
-            let _ = std::env::set_current_dir(OsString::from_vec(cwd));
-        }
+        // A directory that is gone stays the server's, as a deleted working
+        // directory would for an exec'd child.
+        let _ = std::env::set_current_dir(OsString::from_vec(self.cwd));
         let Some(env) = self.env else { return };
         // `set_var` and `remove_var` panic on names a C environment can
         // hold all the same; those are left as they are.
