@@ -161,26 +161,24 @@ fn round_trip(c: &mut Criterion) {
 /// while we spin), so the learned spin must back off and cost no more than
 /// parking, which is what the raw floor does.
 fn round_trip_one_cpu(c: &mut Criterion) {
-    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
     support::pin_to(&[0]);
     let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, false, Placement::Free);
     raw_round_trip(&mut g, Placement::Free);
     g.finish();
-    support::pin_to(&all);
+    support::unpin();
 }
 
 /// Each process pinned to a CPU of its own (`taskset` per worker): the
 /// spin must still pay across CPUs.
 fn round_trip_apart(c: &mut Criterion) {
-    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
     let mut g = c.benchmark_group("round_trip_1_byte_pinned_apart");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, false, Placement::Apart);
-    support::pin_to(&all);
+    support::unpin();
     raw_round_trip(&mut g, Placement::Apart);
-    support::pin_to(&all);
+    support::unpin();
     g.finish();
 }
 

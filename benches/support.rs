@@ -46,13 +46,23 @@ pub(crate) fn python(script: &str, args: &[String]) -> Duration {
 /// Starts a child with `spawn` on CPU 1 (it inherits this process's CPUs
 /// as they are when it starts), then moves this process to CPU 0: the two
 /// sides of a cross-CPU row each on a CPU of its own, as `taskset` per
-/// worker runs them. [`pin_to`] all CPUs afterwards frees this process.
+/// worker runs them. [`unpin`] frees this process afterwards.
 #[allow(dead_code)] // not every bench pins
 pub(crate) fn spawn_apart<T>(spawn: impl FnOnce() -> T) -> T {
     pin_to(&[1]);
     let child = spawn();
     pin_to(&[0]);
     child
+}
+
+/// Frees this process (and the children it spawns from now on) to run on
+/// every online CPU again — not `ipc::cpu_count()`, which counts the CPUs
+/// the current affinity allows, one after a pin.
+#[allow(dead_code)] // not every bench pins
+pub(crate) fn unpin() {
+    // SAFETY: sysconf only reads a system setting.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+    pin_to(&(0..online).collect::<Vec<_>>());
 }
 
 /// Restricts this process (and the children it spawns from now on) to the

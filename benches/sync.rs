@@ -62,7 +62,7 @@ fn ping_pong_with(iters: u64, pinned: bool) -> Duration {
     if pinned {
         // Free again; an unpinned run keeps whatever placement its group
         // set (the same-CPU group pins everything to one CPU).
-        support::pin_to(&(0..ipc::cpu_count()).collect::<Vec<_>>());
+        support::unpin();
     }
     elapsed
 }
@@ -130,7 +130,6 @@ fn event_ping_pong(c: &mut Criterion) {
 
     // Both processes on one CPU: spinning cannot help, so the learned spin
     // must back off and cost no more than parking (the raw floor).
-    let all: Vec<usize> = (0..ipc::cpu_count()).collect();
     support::pin_to(&[0]);
     let mut g = c.benchmark_group("event_ping_pong_same_cpu");
     g.sample_size(10).measurement_time(Duration::from_secs(3));
@@ -138,7 +137,7 @@ fn event_ping_pong(c: &mut Criterion) {
     g.bench_function("floor: raw eventfd ping-pong", |b| b.iter_custom(raw_eventfd_ping_pong));
     g.bench_function("floor: spin 50 µs, then futex", |b| b.iter_custom(|n| spin_ping_pong(n, Spin::ThenPark)));
     g.finish();
-    support::pin_to(&all);
+    support::unpin();
 }
 
 /// Median and 99th percentile of single `Event` round trips across CPUs
