@@ -225,6 +225,23 @@ async fn the_extended_header_form_is_understood() {
     raw.write_all(&3u64.to_be_bytes()).unwrap();
     raw.write_all(b"abc").unwrap();
     assert_eq!(conn.recv_bytes(3).await.unwrap(), b"abc");
+
+    // On a packet socket too, where the first record holds the header and
+    // the payload's start: a long one, whose buffer is handed over, and a
+    // record that ends inside the extended header, which is invalid.
+    let (mut conn, theirs) = raw_packet_peer();
+    let mut record = (-1i32).to_be_bytes().to_vec();
+    record.extend_from_slice(&40_000u64.to_be_bytes());
+    record.extend_from_slice(&[9u8; 40_000]);
+    theirs.send(&record).unwrap();
+    assert_eq!(conn.recv_bytes(40_000).await.unwrap(), vec![9u8; 40_000]);
+    let mut record = (-1i32).to_be_bytes().to_vec();
+    record.extend_from_slice(&3u64.to_be_bytes());
+    record.extend_from_slice(b"abc");
+    theirs.send(&record).unwrap();
+    assert_eq!(conn.recv_bytes(3).await.unwrap(), b"abc");
+    theirs.send(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0]).unwrap();
+    assert!(matches!(conn.recv_bytes(100).await, Err(RecvError::InvalidHeader(_))));
 }
 
 #[tokio::test]
