@@ -1,7 +1,9 @@
 //! `Connection` between two processes: 1-byte round trip (free, both on one
 //! CPU, and each pinned to a CPU of its own), and throughput at
 //! 64 KiB and 16 MiB, each beside the raw socket floor between two processes
-//! and Python's `Pipe`, in the same run.
+//! and Python's `Pipe`, in the same run. The round trips' floors wait as
+//! ours may: blocking, spinning on a non-blocking `recv` for ever, or for
+//! 50 µs and then blocking (ours spins on `recvmsg` for a learned budget).
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -48,20 +50,63 @@ fn typed_sink(mut conn: Connection) {
     }
 }
 
-/// The floor's child: a raw blocking socket. `echo` mode echoes single bytes
-/// until EOF; otherwise it reads an 8-byte count, then that many bytes, and
-/// answers with one byte.
-fn raw_peer((conn, echo): (Connection, bool)) {
+/// How a raw floor's side waits for its byte.
+#[derive(Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Wait {
+    /// A blocking `read`.
+    Block,
+    /// Non-blocking `recv` retried until the byte is there, however long.
+    Spin,
+    /// Non-blocking `recv` retried for up to 50 µs (the engine's cap), then
+    /// a blocking one.
+    SpinThenBlock,
+}
+
+impl Wait {
+    fn label(self) -> &'static str {
+        match self {
+            Wait::Block => "floor: raw socketpair ping-pong",
+            Wait::Spin => "floor: raw socketpair ping-pong, spinning on recv",
+            Wait::SpinThenBlock => "floor: raw socketpair ping-pong, spin 50 µs on recv, then block",
+        }
+    }
+}
+
+/// Reads one byte from `s` as `wait` says.
+fn read_byte(s: &mut UnixStream, wait: Wait) -> bool {
+    let mut b = [0u8; 1];
+    if wait == Wait::Block {
+        return s.read_exact(&mut b).is_ok();
+    }
+    let start = Instant::now();
+    loop {
+        // SAFETY: a 1-byte non-blocking receive into a live 1-byte buffer.
+        let n = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+        match n {
+            1 => return true,
+            0 => return false,
+            _ if std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock => return false,
+            _ if wait == Wait::SpinThenBlock && start.elapsed() > Duration::from_micros(50) => {
+                return s.read_exact(&mut b).is_ok();
+            }
+            _ => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// The floor's child: a raw socket. With `Some(wait)` it echoes single
+/// bytes until EOF, waiting for each as `wait` says; with `None` it reads an
+/// 8-byte count, then that many bytes, and answers with one byte.
+fn raw_peer((conn, echo): (Connection, Option<Wait>)) {
     let fd = conn.as_raw_fd();
     // SAFETY: F_SETFL on a descriptor `conn` keeps open for this whole function.
     unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
     // SAFETY: the stream borrows `fd` only while `conn` is alive; forgetting it
     // at the end hands the descriptor back to `conn` to close.
     let mut s = std::mem::ManuallyDrop::new(unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-    if echo {
-        let mut b = [0u8; 1];
-        while s.read_exact(&mut b).is_ok() {
-            s.write_all(&b).unwrap();
+    if let Some(wait) = echo {
+        while read_byte(&mut s, wait) {
+            s.write_all(b"x").unwrap();
         }
     } else {
         let mut n = [0u8; 8];
@@ -126,17 +171,17 @@ fn ipc_round_trip(g: &mut Group<'_>, with_async: bool, placement: Placement) {
     child.blocking_join().unwrap();
 }
 
-/// The floor: 1-byte blocking ping-pong over a raw socketpair between the
-/// same kind of two processes.
-fn raw_round_trip(g: &mut Group<'_>, placement: Placement) {
+/// The floor: 1-byte ping-pong over a raw socketpair between the same kind
+/// of two processes, both sides waiting for their byte as `wait` says
+/// (blocking, or spinning as our receive does).
+fn raw_round_trip(g: &mut Group<'_>, placement: Placement, wait: Wait) {
     let (mut raw, far) = UnixStream::pair().unwrap();
     let far = Connection::from_fd(OwnedFd::from(far)).unwrap();
-    let mut child = spawn_placed(placement, || Process::spawn(raw_peer, (far, true)).unwrap());
-    g.bench_function("floor: raw socketpair ping-pong", |b| {
+    let mut child = spawn_placed(placement, || Process::spawn(raw_peer, (far, Some(wait))).unwrap());
+    g.bench_function(wait.label(), |b| {
         b.iter(|| {
-            let mut buf = [0u8; 1];
             raw.write_all(b"x").unwrap();
-            raw.read_exact(&mut buf).unwrap();
+            assert!(read_byte(&mut raw, wait));
         })
     });
     drop(raw);
@@ -147,7 +192,9 @@ fn round_trip(c: &mut Criterion) {
     let mut g = c.benchmark_group("round_trip_1_byte");
     g.sample_size(30).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, true, Placement::Free);
-    raw_round_trip(&mut g, Placement::Free);
+    for wait in [Wait::Block, Wait::Spin, Wait::SpinThenBlock] {
+        raw_round_trip(&mut g, Placement::Free, wait);
+    }
     if support::have_python() {
         g.sample_size(10);
         g.bench_function("python Pipe", |b| {
@@ -165,7 +212,7 @@ fn round_trip_one_cpu(c: &mut Criterion) {
     let mut g = c.benchmark_group("round_trip_1_byte_same_cpu");
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, false, Placement::Free);
-    raw_round_trip(&mut g, Placement::Free);
+    raw_round_trip(&mut g, Placement::Free, Wait::Block);
     g.finish();
     support::unpin();
 }
@@ -177,8 +224,10 @@ fn round_trip_apart(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(3));
     ipc_round_trip(&mut g, false, Placement::Apart);
     support::unpin();
-    raw_round_trip(&mut g, Placement::Apart);
-    support::unpin();
+    for wait in [Wait::Block, Wait::SpinThenBlock] {
+        raw_round_trip(&mut g, Placement::Apart, wait);
+        support::unpin();
+    }
     g.finish();
 }
 
@@ -225,7 +274,7 @@ fn throughput(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let (mut near, far) = UnixStream::pair().unwrap();
                 let conn = Connection::from_fd(OwnedFd::from(far)).unwrap();
-                let mut child = Process::spawn(raw_peer, (conn, false)).unwrap();
+                let mut child = Process::spawn(raw_peer, (conn, None)).unwrap();
                 let start = Instant::now();
                 near.write_all(&(iters * size as u64).to_le_bytes()).unwrap();
                 for _ in 0..iters {
