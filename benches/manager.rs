@@ -1,5 +1,6 @@
-//! Manager proxies beside Python's managers and the raw round-trip floor,
-//! in the same run:
+//! Manager proxies beside Python's managers and the raw round-trip floors
+//! (blocking, and spinning on `recv` for 50 µs before blocking, as our calls
+//! do), in the same run:
 //!
 //! - a `dict` set + get through a proxy (two round trips), beside two raw
 //!   socketpair round trips between two processes and Python's
@@ -10,8 +11,8 @@
 //!   connection), per call, beside Python's calls from 4 threads (a
 //!   connection each) and one after another.
 
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use ipc::{Connection, Manager, Process};
 
 #[path = "support.rs"]
 mod support;
+use support::Wait;
 
 #[derive(serde::Serialize, serde::Deserialize, ipc::Managed)]
 struct MathsClass;
@@ -34,32 +36,22 @@ impl MathsClass {
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
-/// The floor's child: echoes single bytes over a raw blocking socket until EOF.
-fn raw_echo(conn: Connection) {
-    let fd = conn.as_raw_fd();
-    // SAFETY: F_SETFL on a descriptor `conn` keeps open for this whole function.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-    // SAFETY: the stream borrows `fd` only while `conn` is alive; forgetting it
-    // at the end hands the descriptor back to `conn` to close.
-    let mut s = std::mem::ManuallyDrop::new(unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-    let mut b = [0u8; 1];
-    while s.read_exact(&mut b).is_ok() {
-        s.write_all(&b).unwrap();
-    }
-    drop(conn);
-}
-
-/// The floor: `trips` 1-byte blocking round trips per iteration over a raw
-/// socketpair to another process.
-fn floor(g: &mut Group<'_>, trips: usize) {
+/// The floor: `trips` 1-byte round trips per iteration over a raw
+/// socketpair to another process, both sides waiting as `wait` says
+/// (blocking, or spinning on `recv` for 50 µs first, as our calls do).
+fn floor(g: &mut Group<'_>, trips: usize, wait: Wait) {
     let (mut raw, far) = UnixStream::pair().unwrap();
-    let mut child = Process::spawn(raw_echo, Connection::from_fd(OwnedFd::from(far)).unwrap()).unwrap();
-    g.bench_function(format!("floor: {trips} raw socketpair round trip(s)"), |b| {
+    let far = Connection::from_fd(OwnedFd::from(far)).unwrap();
+    let mut child = Process::spawn(support::raw_echo, (far, wait)).unwrap();
+    let how = match wait {
+        Wait::Block => "",
+        _ => ", spin 50 µs on recv, then block",
+    };
+    g.bench_function(format!("floor: {trips} raw socketpair round trip(s){how}"), |b| {
         b.iter(|| {
             for _ in 0..trips {
-                let mut buf = [0u8; 1];
                 raw.write_all(b"x").unwrap();
-                raw.read_exact(&mut buf).unwrap();
+                assert!(support::read_byte(&mut raw, wait));
             }
         })
     });
@@ -92,7 +84,8 @@ fn dict_set_get(c: &mut Criterion, rt: &tokio::runtime::Runtime, manager: &Manag
             })
         })
     });
-    floor(&mut g, 2);
+    floor(&mut g, 2, Wait::Block);
+    floor(&mut g, 2, Wait::SpinThenBlock);
     python(&mut g, "python manager.dict() set + get", "dict");
     g.finish();
 }
@@ -111,7 +104,8 @@ fn custom_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, maths: &MathsCla
             })
         })
     });
-    floor(&mut g, 1);
+    floor(&mut g, 1, Wait::Block);
+    floor(&mut g, 1, Wait::SpinThenBlock);
     python(&mut g, "python registered Maths.add", "call");
     g.finish();
 }

@@ -6,7 +6,7 @@
 //! 50 µs and then blocking (ours spins on `recvmsg` for a learned budget).
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use ipc::{Connection, Pipe, Process};
 
 #[path = "support.rs"]
 mod support;
+use support::{Wait, read_byte};
 
 /// Echoes byte messages until an empty one.
 fn echo(mut conn: Connection) {
@@ -50,65 +51,15 @@ fn typed_sink(mut conn: Connection) {
     }
 }
 
-/// How a raw floor's side waits for its byte.
-#[derive(Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-enum Wait {
-    /// A blocking `read`.
-    Block,
-    /// Non-blocking `recv` retried until the byte is there, however long.
-    Spin,
-    /// Non-blocking `recv` retried for up to 50 µs (the engine's cap), then
-    /// a blocking one.
-    SpinThenBlock,
-}
-
-impl Wait {
-    fn label(self) -> &'static str {
-        match self {
-            Wait::Block => "floor: raw socketpair ping-pong",
-            Wait::Spin => "floor: raw socketpair ping-pong, spinning on recv",
-            Wait::SpinThenBlock => "floor: raw socketpair ping-pong, spin 50 µs on recv, then block",
-        }
-    }
-}
-
-/// Reads one byte from `s` as `wait` says.
-fn read_byte(s: &mut UnixStream, wait: Wait) -> bool {
-    let mut b = [0u8; 1];
-    if wait == Wait::Block {
-        return s.read_exact(&mut b).is_ok();
-    }
-    let start = Instant::now();
-    loop {
-        // SAFETY: a 1-byte non-blocking receive into a live 1-byte buffer.
-        let n = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
-        match n {
-            1 => return true,
-            0 => return false,
-            _ if std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock => return false,
-            _ if wait == Wait::SpinThenBlock && start.elapsed() > Duration::from_micros(50) => {
-                return s.read_exact(&mut b).is_ok();
-            }
-            _ => std::hint::spin_loop(),
-        }
-    }
-}
-
 /// The floor's child: a raw socket. With `Some(wait)` it echoes single
 /// bytes until EOF, waiting for each as `wait` says; with `None` it reads an
 /// 8-byte count, then that many bytes, and answers with one byte.
 fn raw_peer((conn, echo): (Connection, Option<Wait>)) {
-    let fd = conn.as_raw_fd();
-    // SAFETY: F_SETFL on a descriptor `conn` keeps open for this whole function.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
-    // SAFETY: the stream borrows `fd` only while `conn` is alive; forgetting it
-    // at the end hands the descriptor back to `conn` to close.
-    let mut s = std::mem::ManuallyDrop::new(unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     if let Some(wait) = echo {
-        while read_byte(&mut s, wait) {
-            s.write_all(b"x").unwrap();
-        }
-    } else {
+        return support::raw_echo((conn, wait));
+    }
+    let mut s = support::raw_stream(&conn);
+    {
         let mut n = [0u8; 8];
         s.read_exact(&mut n).unwrap();
         let mut left = u64::from_le_bytes(n);

@@ -3,6 +3,9 @@
 #![allow(clippy::disallowed_types)] // the floors are raw std atomics on a shared page
 
 use std::hint::black_box;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -177,4 +180,75 @@ pub(crate) fn spinlock_contended(iters: u64) -> Duration {
     // Acquire: the child's increments, published by its last release.
     assert_eq!(counter.load(Ordering::Acquire), 2 * half);
     elapsed
+}
+
+/// How a raw floor's side waits for its byte.
+#[allow(dead_code)] // not every bench has a raw socket floor
+#[derive(Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Wait {
+    /// A blocking `read`.
+    Block,
+    /// Non-blocking `recv` retried until the byte is there, however long.
+    Spin,
+    /// Non-blocking `recv` retried for up to 50 µs (the engine's cap), then
+    /// a blocking one.
+    SpinThenBlock,
+}
+
+#[allow(dead_code)] // not every bench has a raw socket floor
+impl Wait {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Wait::Block => "floor: raw socketpair ping-pong",
+            Wait::Spin => "floor: raw socketpair ping-pong, spinning on recv",
+            Wait::SpinThenBlock => "floor: raw socketpair ping-pong, spin 50 µs on recv, then block",
+        }
+    }
+}
+
+/// Reads one byte from `s` as `wait` says.
+#[allow(dead_code)] // not every bench has a raw socket floor
+pub(crate) fn read_byte(s: &mut UnixStream, wait: Wait) -> bool {
+    let mut b = [0u8; 1];
+    if wait == Wait::Block {
+        return s.read_exact(&mut b).is_ok();
+    }
+    let start = Instant::now();
+    loop {
+        // SAFETY: a 1-byte non-blocking receive into a live 1-byte buffer.
+        let n = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+        match n {
+            1 => return true,
+            0 => return false,
+            _ if std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock => return false,
+            _ if wait == Wait::SpinThenBlock && start.elapsed() > Duration::from_micros(50) => {
+                return s.read_exact(&mut b).is_ok();
+            }
+            _ => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// `conn`'s socket as a blocking `UnixStream` borrowing its descriptor (the
+/// `ManuallyDrop` leaves closing it to `conn`).
+#[allow(dead_code)] // not every bench has a raw socket floor
+pub(crate) fn raw_stream(conn: &ipc::Connection) -> std::mem::ManuallyDrop<UnixStream> {
+    let fd = conn.as_raw_fd();
+    // SAFETY: F_SETFL on a descriptor `conn` keeps open.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
+    // SAFETY: the stream borrows `fd`, which `conn` owns and closes; it is
+    // never dropped (ManuallyDrop), so the descriptor is closed once.
+    std::mem::ManuallyDrop::new(unsafe { UnixStream::from_raw_fd(fd) })
+}
+
+/// A raw floor's child: echoes single bytes over `conn`'s socket until EOF,
+/// waiting for each as `wait` says.
+#[allow(dead_code)] // not every bench has a raw socket floor
+pub(crate) fn raw_echo((conn, wait): (ipc::Connection, Wait)) {
+    use std::io::Write;
+    let mut s = raw_stream(&conn);
+    while read_byte(&mut s, wait) {
+        s.write_all(b"x").unwrap();
+    }
+    drop(conn);
 }
