@@ -74,6 +74,26 @@ fn long_messages_after_long_messages_are_exactly_what_was_sent() {
     }
 }
 
+// The buffer kept from a long decoded message is not handed out with a much
+// shorter one: a `recv_bytes` vector holds about its message, not the
+// largest message the connection ever decoded.
+#[test]
+fn a_kept_buffer_is_not_handed_out_with_a_much_shorter_message() {
+    for (kind, mut tx, mut rx) in both_kinds() {
+        let sender = std::thread::spawn(move || {
+            tx.blocking_send(&vec![1u8; 4 << 20]).unwrap();
+            tx.blocking_send_bytes(&[2u8; 100_000]).unwrap();
+            tx
+        });
+        let big: Option<Vec<u8>> = rx.blocking_recv_timeout(Duration::from_secs(20)).unwrap();
+        assert_eq!(big.expect("the long message").len(), 4 << 20, "{kind}");
+        let short = rx.blocking_recv_bytes(usize::MAX).unwrap();
+        assert_eq!(short, vec![2u8; 100_000], "{kind}");
+        assert!(short.capacity() <= 4 * short.len(), "{kind}: capacity {} for {} bytes", short.capacity(), short.len());
+        drop(sender.join().unwrap());
+    }
+}
+
 #[tokio::test]
 async fn eof_comes_after_the_data_is_drained() {
     let (mut a, mut b) = Pipe::duplex().unwrap();

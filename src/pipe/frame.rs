@@ -258,6 +258,13 @@ impl FrameReader {
         }
     }
 
+    /// The spare buffer for a frame of `len` bytes, if it is at most four
+    /// times that (a `recv_bytes` caller keeps what it gets: a short message
+    /// must not carry the largest one's buffer away); else a new one.
+    fn take_spare(&mut self, len: usize) -> Vec<u8> {
+        if self.spare.capacity() / 4 <= len { std::mem::take(&mut self.spare) } else { Vec::new() }
+    }
+
     /// Makes as much progress as the socket allows without blocking.
     pub(crate) fn read(&mut self, fd: BorrowedFd<'_>, max: usize) -> io::Result<ReadOutcome> {
         if let Some(h) = self.poisoned {
@@ -302,7 +309,7 @@ impl FrameReader {
         }
         let len = self.payload_len(max)?;
         if self.payload.capacity() == 0 && len > 0 {
-            self.payload = std::mem::take(&mut self.spare);
+            self.payload = self.take_spare(len);
         }
         while self.payload.len() < len {
             if self.payload.capacity() == self.payload.len() {
@@ -393,13 +400,13 @@ impl FrameReader {
                 Ok(None) => return Err(Stop::Invalid(0)),
                 Err(h) => return Err(Stop::Invalid(h)),
             };
-            let first = &self.header[hlen..];
-            if first.len() as u64 > len {
+            let first = self.header.len() - hlen;
+            if first as u64 > len {
                 return Err(Stop::Invalid(clamp_header(len)));
             }
             // Into the spare buffer, if a long message left one.
-            let mut payload = if first.len() as u64 == len { Vec::new() } else { std::mem::take(&mut self.spare) };
-            payload.extend_from_slice(first);
+            let mut payload = if first as u64 == len { Vec::new() } else { self.take_spare(len as usize) };
+            payload.extend_from_slice(&self.header[hlen..]);
             self.payload = payload;
             self.len = Some(len);
         }
